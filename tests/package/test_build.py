@@ -127,3 +127,18 @@ def test_rename_refuses_git_work_tree():
     result = run_tool('rename_role.py', REPO, 'rf-virt')
     assert result.returncode == 1
     assert 'make build ROLE=rf-virt' in result.stdout
+
+
+@pytest.mark.slow
+def test_rpm_installs_and_removes_cleanly(default_rpm, tmp_path):
+    # `fuel plugins --install` is a yum install of this RPM; an rpm install
+    # into a scratch root proves the package itself installs and removes.
+    root = tmp_path / 'root'
+    rpm = ['rpm', '--root', str(root), '--nodeps', '--noscripts']
+    subprocess.run(['rpm', '--root', str(root), '--initdb'], check=True)
+    subprocess.run(rpm + ['-i', str(default_rpm)], check=True)
+    plugin = root / PREFIX.lstrip('/')
+    assert (plugin / 'metadata.yaml').is_file()
+    assert (plugin / 'deployment_scripts' / 'virt-guests').stat().st_mode & 0o111
+    subprocess.run(rpm + ['-e', 'reduced-footprint-1.0'], check=True)
+    assert not (plugin / 'metadata.yaml').exists()
