@@ -1,0 +1,6 @@
+"""Guests on a virt node: vms_conf in astute.yaml -> running KVM guests.
+
+Layers: spec (parse and validate) -> render (domain XML) -> plan (pure
+diff of desired and observed) -> hypervisor (the only libvirt user).
+host checks what the node can take; cli ties them together.
+"""

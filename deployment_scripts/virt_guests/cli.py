@@ -1,0 +1,332 @@
+"""virt-guests: check, plan, apply and status of this node's guests.
+
+Exit status: 0 done (or nothing to do), 2 bad input (nothing touched),
+3 the node cannot take the guests (nothing touched), 1 some guests failed
+or were refused (the others are in place).
+"""
+import argparse
+import json
+import logging
+import os
+import sys
+
+from . import host
+from . import plan as planning
+from . import render
+from . import spec as specs
+
+LOG = logging.getLogger('virt-guests')
+DEFAULT_ASTUTE = '/etc/astute.yaml'
+DEFAULT_LOG = '/var/log/reduced-footprint/virt-guests.log'
+DEFAULT_URI = 'qemu:///system'
+OK, FAILED, BAD_INPUT, HOST_REFUSED = 0, 1, 2, 3
+
+
+def _options(parser, defaults):
+    """The common options, on the main parser and on each subcommand."""
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+    parser.add_argument('--astute', default=default(
+        os.environ.get('RF_ASTUTE_YAML', DEFAULT_ASTUTE)),
+        help='the node\'s astute.yaml (env RF_ASTUTE_YAML; default %s)' % DEFAULT_ASTUTE)
+    parser.add_argument('--connect', default=default(
+        os.environ.get('RF_LIBVIRT_URI', DEFAULT_URI)),
+        help='libvirt URI (env RF_LIBVIRT_URI; default %s)' % DEFAULT_URI)
+    parser.add_argument('--log-file', default=default(
+        os.environ.get('RF_VIRT_GUESTS_LOG', DEFAULT_LOG)),
+        help='log file (env RF_VIRT_GUESTS_LOG; default %s; "" for none)' % DEFAULT_LOG)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog='virt-guests', description=(
+        'KVM guests of this virt node from vms_conf in astute.yaml.'))
+    _options(parser, True)
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND')
+    for name, text in (('check', 'validate astute.yaml and the template (no libvirt)'),
+                       ('plan', 'print what apply would do, change nothing'),
+                       ('apply', 'create, define, start and autostart the guests'),
+                       ('status', 'list the guests with state, MACs and disks')):
+        sub = commands.add_parser(name, help=text)
+        _options(sub, False)
+        if name in ('plan', 'status', 'apply'):
+            sub.add_argument('--json', action='store_true', help='print JSON')
+        if name == 'apply':
+            sub.add_argument('--dry-run', action='store_true', help='same as plan')
+            sub.add_argument('--parallel', type=int, default=4,
+                             help='guests created at once (default 4)')
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.error('a command is needed: check, plan, apply or status')
+    return args
+
+
+def setup_logging(log_file, to_stderr):
+    LOG.setLevel(logging.INFO)
+    LOG.handlers = []
+    console = logging.StreamHandler(sys.stderr if to_stderr else sys.stdout)
+    console.setFormatter(logging.Formatter('virt-guests: %(message)s'))
+    LOG.addHandler(console)
+    if not log_file:
+        return
+    try:
+        if not os.path.isdir(os.path.dirname(log_file)):
+            os.makedirs(os.path.dirname(log_file), 0o755)
+        handler = logging.FileHandler(log_file)
+    except (IOError, OSError) as error:
+        LOG.warning('cannot write the log file %s: %s', log_file, error)
+        return
+    handler.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
+    LOG.addHandler(handler)
+
+
+class Desired(object):
+    """The validated input, rendered: what the guests should look like."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        template = render.load_template(spec.settings.domain_template or None)
+        self.wants = [(render.want(g, spec.node, spec.settings), g.disk_bytes)
+                      for g in spec.guests]
+        self.by_name = dict(
+            (w.name, (w, render.render(template, w, spec.settings), size))
+            for w, size in self.wants)
+
+    def plan(self, observed):
+        return planning.plan(self.wants, observed, self.spec.node.uid,
+                             self.spec.settings.remove_undeclared)
+
+    def disk_paths(self):
+        return [w.disk_path for w, _ in self.wants]
+
+
+def load_desired(path):
+    """Desired, or None after logging every problem of the input."""
+    try:
+        spec = specs.load_spec(path)
+        desired = Desired(spec)
+    except specs.InvalidInput as error:
+        LOG.error('%s: %d problem(s), nothing was changed:', path, len(error.problems))
+        for problem in error.problems:
+            LOG.error('  %s', specs.format_problem(problem))
+        return None
+    except render.TemplateError as error:
+        LOG.error('%s; nothing was changed', error)
+        return None
+    for warning in spec.warnings:
+        LOG.warning('warning: %s', warning)
+    return desired
+
+
+def describe_guests(spec):
+    for guest in spec.guests:
+        LOG.info('guest %s: %d vCPU, %d MiB, disk %s (%s) at %s', guest.name,
+                 guest.cpu, guest.mem_mib, guest.disk_size, spec.settings.disk_format,
+                 guest.disk_path)
+
+
+def no_guests(spec):
+    """Empty vms_conf: nothing to create (or only removals to do)."""
+    if spec.guests or spec.settings.remove_undeclared:
+        return False
+    LOG.info('no guests in vms_conf of node %s: nothing to do', spec.node.uid)
+    return True
+
+
+def cmd_check(args):
+    desired = load_desired(args.astute)
+    if desired is None:
+        return BAD_INPUT
+    if not no_guests(desired.spec):
+        describe_guests(desired.spec)
+        LOG.info('input valid: %d guest(s)', len(desired.spec.guests))
+    return OK
+
+
+class Unavailable(Exception):
+    """libvirt-python is not installed or libvirtd does not answer."""
+
+
+def _connect(args):
+    try:
+        from . import hypervisor  # libvirt is installed after the check task
+    except ImportError as error:
+        raise Unavailable('libvirt-python is missing (%s): run install-hypervisor.sh'
+                          % error)
+    try:
+        return hypervisor, hypervisor.connect(args.connect)
+    except hypervisor.HypervisorError as error:
+        raise Unavailable(str(error))
+
+
+def _new_disk_bytes(desired, actions):
+    creating = set(a.name for a in actions if a.kind == planning.CREATE_DISK)
+    return sum(size for want, size in desired.wants if want.name in creating)
+
+
+def _assume_kvm_fixed(facts):
+    """For plan: apply gives /dev/kvm to group kvm 0660 before checking."""
+    kvm = facts.kvm
+    if kvm.exists and not host.check_kvm(kvm, facts.qemu_user, facts.qemu_groups):
+        return facts, None
+    if not kvm.exists or not _kvm_group_exists():
+        return facts, None
+    fixed = facts._replace(kvm=host.KvmFacts(True, 'kvm', kvm.mode | 0o660))
+    return fixed, 'apply will give %s to group kvm, mode 0660' % host.KVM_PATH
+
+
+def _kvm_group_exists():
+    import grp
+    try:
+        grp.getgrnam('kvm')
+        return True
+    except KeyError:
+        return False
+
+
+def survey(args, desired, for_plan):
+    """(hypervisor module, connection, actions, host problems, notes)."""
+    hypervisor, conn = _connect(args)
+    observed = hypervisor.observe(conn, desired.disk_paths())
+    actions = desired.plan(observed)
+    facts = host.read_facts(desired.spec)
+    notes = []
+    if for_plan:
+        facts, note = _assume_kvm_fixed(facts)
+        notes = [note] if note else []
+    problems = host.check_host(desired.spec, facts, _new_disk_bytes(desired, actions))
+    return hypervisor, conn, actions, problems, notes
+
+
+def _action_dicts(actions):
+    return [{'kind': a.kind, 'name': a.name, 'reason': a.reason} for a in actions]
+
+
+def _log_plan(actions):
+    for action in actions:
+        level = logging.WARNING if action.kind in (
+            planning.REPORT_DRIFT, planning.REPORT_UNDECLARED, planning.REFUSE) else logging.INFO
+        LOG.log(level, '  %s', planning.format_action(action))
+
+
+def _start(args):
+    setup_logging(args.log_file, getattr(args, 'json', False))
+    return load_desired(args.astute)
+
+
+def cmd_plan(args):
+    desired = _start(args)
+    if desired is None:
+        return BAD_INPUT
+    if no_guests(desired.spec):
+        if args.json:
+            print(json.dumps({'actions': [], 'host_problems': [], 'notes': []}))
+        return OK
+    try:
+        _, _, actions, problems, notes = survey(args, desired, True)
+    except Unavailable as error:
+        LOG.error('%s', error)
+        return HOST_REFUSED
+    if args.json:
+        print(json.dumps({'actions': _action_dicts(actions), 'host_problems': problems,
+                          'notes': notes}, indent=2))
+    LOG.info('plan for node %s (%d change(s)):', desired.spec.node.uid,
+             len(planning.changes(actions)))
+    _log_plan(actions)
+    for text in notes:
+        LOG.info('note: %s', text)
+    for text in problems:
+        LOG.error('refused: %s', text)
+    return HOST_REFUSED if problems else (FAILED if planning.refusals(actions) else OK)
+
+
+def _verify(desired, hypervisor, conn, results):
+    """Plan again after applying: guests that succeeded need nothing more."""
+    failed = set(r.name for r in results if not r.ok)
+    again = desired.plan(hypervisor.observe(conn, desired.disk_paths()))
+    left = [a for a in planning.changes(again) if a.name not in failed]
+    for action in left:
+        LOG.error('still to do after apply: %s', planning.format_action(action))
+    return again, left
+
+
+def _apply_changes(args, desired, hypervisor, conn, actions):
+    results = hypervisor.apply(conn, actions, desired.by_name, args.parallel)
+    again, left = _verify(desired, hypervisor, conn, results)
+    failed = [r for r in results if not r.ok]
+    for result in failed:
+        LOG.error('guest %s failed: %s (the next run retries it)', result.name, result.error)
+    if not failed and not left:
+        LOG.info('verified: a new plan has no changes left')
+    if args.json:
+        print(json.dumps({'actions': _action_dicts(actions), 'results': [
+            dict(r._asdict()) for r in results], 'plan_after': _action_dicts(again)},
+            indent=2))
+    return failed or left
+
+
+def cmd_apply(args):
+    if args.dry_run:
+        return cmd_plan(args)
+    desired = _start(args)
+    if desired is None:
+        return BAD_INPUT
+    if no_guests(desired.spec):
+        return OK
+    fixed = host.fix_kvm()
+    if fixed:
+        LOG.info('fixed: %s', fixed)
+    try:
+        hypervisor, conn, actions, problems, _ = survey(args, desired, False)
+    except Unavailable as error:
+        LOG.error('%s', error)
+        return HOST_REFUSED
+    for text in problems:
+        LOG.error('refused, nothing was changed: %s', text)
+    if problems:
+        return HOST_REFUSED
+    _log_plan(actions)
+    if not planning.changes(actions):
+        LOG.info('nothing to do: %d guest(s) already defined, running, autostart on; '
+                 'no change made', len(desired.wants))
+        return FAILED if planning.refusals(actions) else OK
+    bad = _apply_changes(args, desired, hypervisor, conn, actions)
+    return FAILED if bad or planning.refusals(actions) else OK
+
+
+def _status_line(row):
+    disks = ', '.join('%s (%s%s)' % (d['path'], d['format'], '' if d['exists'] else ', missing')
+                      for d in row.get('disks', []))
+    nics = ', '.join('%s@%s' % (n['mac'], n['bridge']) for n in row.get('nics', []))
+    return '%-10s %-12s autostart=%-5s vcpu=%-3s mem=%sMiB admin-mac=%s%s\n    nics: %s\n    disks: %s' % (
+        row['name'], row['state'], row.get('autostart', '-'), row.get('vcpu', '-'),
+        row.get('memory_mib', '-'), row.get('admin_mac', '-'),
+        '' if row['declared'] else ' (not in vms_conf)', nics or '-', disks or '-')
+
+
+def cmd_status(args):
+    desired = _start(args)
+    if desired is None:
+        return BAD_INPUT
+    try:
+        hypervisor, conn = _connect(args)
+        rows = hypervisor.status(conn, desired.spec.node.uid,
+                                 [w.name for w, _ in desired.wants])
+    except Unavailable as error:
+        LOG.error('%s', error)
+        return HOST_REFUSED
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(_status_line(row))
+        if not rows:
+            print('no guests on node %s' % desired.spec.node.uid)
+    return OK
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == 'check':
+        setup_logging(args.log_file, False)
+        return cmd_check(args)
+    return {'plan': cmd_plan, 'apply': cmd_apply, 'status': cmd_status}[args.command](args)

@@ -1,0 +1,204 @@
+"""The only module that talks to libvirt (and qemu-img).
+
+observe() reads what exists; apply() carries out a plan, guest by guest, in
+parallel. A guest whose steps fail is rolled back to what this run found:
+the domain this run defined is undefined and the image this run created is
+removed, so the next run starts that guest again from scratch.
+"""
+import collections
+import concurrent.futures
+import json
+import logging
+import os
+
+import libvirt
+
+from . import commands
+from . import plan as planning
+from . import render
+
+LOG = logging.getLogger('virt-guests')
+Result = collections.namedtuple('Result', 'name ok done error undone')
+STATE_NAMES = {
+    libvirt.VIR_DOMAIN_NOSTATE: 'no state', libvirt.VIR_DOMAIN_RUNNING: 'running',
+    libvirt.VIR_DOMAIN_BLOCKED: 'blocked', libvirt.VIR_DOMAIN_PAUSED: 'paused',
+    libvirt.VIR_DOMAIN_SHUTDOWN: 'shutting down',
+    libvirt.VIR_DOMAIN_SHUTOFF: 'shut off', libvirt.VIR_DOMAIN_CRASHED: 'crashed',
+    libvirt.VIR_DOMAIN_PMSUSPENDED: 'suspended'}
+
+
+class HypervisorError(Exception):
+    """libvirt cannot be reached or answered with an error."""
+
+
+def _quiet(_context, _error):
+    """libvirt prints every error to stderr by default; we raise instead."""
+
+
+def connect(uri):
+    libvirt.registerErrorHandler(_quiet, None)
+    try:
+        return libvirt.open(uri)
+    except libvirt.libvirtError as error:
+        raise HypervisorError('libvirt at %s does not answer: %s (is libvirtd '
+                              'running?)' % (uri, error.get_error_message()))
+
+
+def disk_info(path):
+    """DiskFacts of an existing image, or None. -U: the image may be in use."""
+    if not os.path.exists(path):
+        return None
+    status, out, err = commands.run(['qemu-img', 'info', '-U', '--output=json', path])
+    if status != 0 and ('-U' in err or 'invalid option' in err):
+        status, out, err = commands.run(['qemu-img', 'info', '--output=json', path])
+    if status != 0:
+        return planning.DiskFacts(path, None, None)
+    info = json.loads(out)
+    return planning.DiskFacts(path, info.get('format'), info.get('virtual-size'))
+
+
+def _domain_state(domain):
+    try:
+        facts = render.parse_domain(domain.XMLDesc(0))
+        return planning.DomainState(facts, bool(domain.isActive()),
+                                    bool(domain.autostart()))
+    except libvirt.libvirtError:
+        return None  # gone between listing and reading: not ours to mind
+
+
+def observe(conn, disk_paths):
+    """Observed: every domain libvirt has, and the images at disk_paths."""
+    domains = {}
+    for domain in conn.listAllDomains(0):
+        state = _domain_state(domain)
+        if state is not None:
+            domains[state.facts.name] = state
+    disks = dict((path, disk_info(path)) for path in disk_paths)
+    return planning.Observed(domains, dict((p, d) for p, d in disks.items() if d))
+
+
+def create_disk(path, disk_format, disk_bytes):
+    """A new image; O_EXCL so an image that appeared meanwhile is kept."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    try:
+        commands.check(['qemu-img', 'create', '-q', '-f', disk_format, path,
+                        str(disk_bytes)], timeout=300)
+    except commands.CommandError:
+        os.remove(path)
+        raise
+
+
+class GuestRun(object):
+    """The steps of one guest in one run, and how to undo them."""
+
+    def __init__(self, conn, name, want, xml, disk_bytes):
+        self.conn, self.name, self.want, self.xml = conn, name, want, xml
+        self.disk_bytes = disk_bytes
+        self.done, self.undone = [], []
+        self.defined_here = self.disk_created_here = False
+
+    def step(self, kind):
+        if kind == planning.CREATE_DISK:
+            create_disk(self.want.disk_path, self.want.disk_format, self.disk_bytes)
+            self.disk_created_here = True
+        elif kind == planning.DEFINE:
+            self.conn.defineXML(self.xml)
+            self.defined_here = True
+        elif kind == planning.START:
+            self.conn.lookupByName(self.name).create()
+        elif kind == planning.AUTOSTART:
+            self.conn.lookupByName(self.name).setAutostart(1)
+        elif kind == planning.REMOVE_UNDECLARED:
+            self._remove()
+        self.done.append(kind)
+        LOG.info('%s: %s done', self.name, kind)
+
+    def _remove(self):
+        domain = self.conn.lookupByName(self.name)
+        if domain.isActive():
+            domain.destroy()
+        domain.undefine()
+
+    def rollback(self):
+        if self.defined_here:
+            try:
+                self._remove()
+                self.undone.append('undefined the domain')
+            except libvirt.libvirtError as error:
+                LOG.error('%s: could not undefine: %s', self.name, error)
+        if self.disk_created_here and os.path.exists(self.want.disk_path):
+            os.remove(self.want.disk_path)
+            self.undone.append('removed %s' % self.want.disk_path)
+
+    def run(self, kinds):
+        try:
+            for kind in kinds:
+                self.step(kind)
+        except (libvirt.libvirtError, commands.CommandError, OSError) as error:
+            message = (error.get_error_message()
+                       if isinstance(error, libvirt.libvirtError) else str(error))
+            LOG.error('%s: %s failed: %s', self.name, kind, message)
+            self.rollback()
+            if self.undone:
+                LOG.error('%s: rolled back: %s', self.name, '; '.join(self.undone))
+            return Result(self.name, False, self.done, message, self.undone)
+        return Result(self.name, True, self.done, None, [])
+
+
+def group_by_guest(actions):
+    grouped = collections.OrderedDict()
+    for action in planning.changes(actions):
+        grouped.setdefault(action.name, []).append(action.kind)
+    return grouped
+
+
+def apply(conn, actions, desired, parallel):
+    """Carry out the changing actions. desired: name -> (want, xml, bytes).
+    Guests are independent: up to `parallel` at once on one connection
+    (libvirt connections are thread-safe)."""
+    grouped = group_by_guest(actions)
+    runs = []
+    for name, kinds in grouped.items():
+        want, xml, disk_bytes = desired.get(name, (None, None, 0))
+        runs.append((GuestRun(conn, name, want, xml, disk_bytes), kinds))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        futures = [pool.submit(run.run, kinds) for run, kinds in runs]
+        return [future.result() for future in futures]
+
+
+def _nic_dicts(facts):
+    return [{'mac': nic.mac, 'bridge': nic.bridge} for nic in facts.nics]
+
+
+def _disk_dicts(facts):
+    found = []
+    for ref in facts.disks:
+        info = disk_info(ref.path) if ref.path else None
+        found.append({'path': ref.path, 'format': ref.format,
+                      'exists': info is not None,
+                      'virtual_bytes': info.virtual_bytes if info else None})
+    return found
+
+
+def status(conn, node_uid, declared_names):
+    """One dict per guest of this node (declared or ours in libvirt)."""
+    rows = collections.OrderedDict((name, {'name': name, 'declared': True,
+                                           'state': 'not defined'})
+                                   for name in declared_names)
+    for domain in conn.listAllDomains(0):
+        state = _domain_state(domain)
+        if state is None or state.facts.node_uid != node_uid or state.facts.guest_id is None:
+            continue
+        facts = state.facts
+        row = rows.setdefault(facts.name, {'name': facts.name, 'declared': False})
+        row.update({
+            'id': facts.guest_id, 'uuid': facts.uuid,
+            'state': STATE_NAMES.get(domain.state()[0], 'unknown'),
+            'autostart': state.autostart, 'vcpu': facts.vcpu,
+            'memory_mib': (facts.memory_kib or 0) // 1024,
+            'admin_mac': facts.nics[0].mac if facts.nics else None,
+            'nics': _nic_dicts(facts), 'disks': _disk_dicts(facts)})
+    return list(rows.values())

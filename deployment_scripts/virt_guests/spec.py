@@ -1,0 +1,396 @@
+"""astute.yaml -> plain objects, after validation.
+
+Every problem is collected with its path, the bad value and what would be
+accepted, so an operator fixes them all in one go. Nothing here touches the
+host.
+"""
+import collections
+import os
+import re
+
+import jsonschema
+import yaml
+
+SECTION = 'reduced-footprint'
+SIZE_PATTERN = '^[0-9]+[bkKMGT]?$'
+SIZE_UNIT_BYTES = {'': 1, 'b': 1, 'k': 1024, 'K': 1024, 'M': 1024 ** 2,
+                   'G': 1024 ** 3, 'T': 1024 ** 4}
+MIN_DISK_BYTES = 1024 ** 2
+MIN_MEM_MIB = 64
+GIB = 1024 ** 3
+
+Settings = collections.namedtuple('Settings', [
+    'default_cpu', 'default_mem_gib', 'default_disk_size', 'disk_dir',
+    'disk_format', 'disk_cache', 'cpu_model', 'bridges', 'ovs_bridges',
+    'vnc_listen', 'host_reserved_mem_gib', 'allow_mem_overcommit',
+    'remove_undeclared', 'domain_template'])
+Node = collections.namedtuple('Node', 'uid fqdn roles scheme_bridges')
+Guest = collections.namedtuple('Guest', [
+    'id', 'name', 'cpu', 'mem_mib', 'disk_size', 'disk_bytes', 'disk_path'])
+Spec = collections.namedtuple('Spec', 'node settings guests warnings')
+Problem = collections.namedtuple('Problem', 'path value accepted')
+
+# The values environment_config.yaml ships; used when astute.yaml has no
+# plugin section (the tests check both stay the same).
+DEFAULT_SETTINGS = {
+    'guest_default_cpu': '2',
+    'guest_default_mem_gib': '2',
+    'guest_default_disk_size': '70G',
+    'guest_disk_dir': '/var/lib/nova',
+    'guest_disk_format': 'qcow2',
+    'guest_disk_cache': 'none',
+    'guest_cpu_model': 'host-model',
+    'guest_bridges': 'br-fw-admin,br-ex,br-storage,br-mgmt,br-mesh',
+    'guest_ovs_bridges': '',
+    'guest_vnc_listen': '127.0.0.1',
+    'host_reserved_mem_gib': '2',
+    'allow_mem_overcommit': False,
+    'remove_undeclared_guests': False,
+    'guest_domain_template': '',
+}
+
+BRIDGE_LIST = '[A-Za-z0-9_.-]{1,15}(,[A-Za-z0-9_.-]{1,15})*'
+IPV4 = r'((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])'
+
+
+def _count(minimum):
+    """A whole number given as text (Fuel's text fields) or as a number."""
+    digits = '^[1-9][0-9]*$' if minimum else '^[0-9]+$'
+    return {'anyOf': [{'type': 'string', 'pattern': digits},
+                      {'type': 'integer', 'minimum': minimum}]}
+
+
+SETTING_SCHEMAS = {
+    'guest_default_cpu': _count(1),
+    'guest_default_mem_gib': _count(1),
+    'guest_default_disk_size': {'type': 'string', 'pattern': SIZE_PATTERN},
+    'guest_disk_dir': {'type': 'string', 'pattern': '^/[A-Za-z0-9._/-]*$'},
+    'guest_disk_format': {'enum': ['qcow2', 'raw']},
+    'guest_disk_cache': {'enum': ['none', 'writethrough', 'writeback',
+                                  'directsync', 'unsafe', 'default']},
+    'guest_cpu_model': {'enum': ['host-model', 'host-passthrough',
+                                 'hypervisor-default']},
+    'guest_bridges': {'type': 'string', 'pattern': '^' + BRIDGE_LIST + '$'},
+    'guest_ovs_bridges': {'type': 'string',
+                          'pattern': '^(' + BRIDGE_LIST + ')?$'},
+    'guest_vnc_listen': {'type': 'string', 'pattern': '^' + IPV4 + '$'},
+    'host_reserved_mem_gib': _count(0),
+    'allow_mem_overcommit': {'type': 'boolean'},
+    'remove_undeclared_guests': {'type': 'boolean'},
+    'guest_domain_template': {'type': 'string',
+                              'pattern': '^(/[A-Za-z0-9._/-]*)?$'},
+}
+
+VM_SCHEMA = {
+    'type': 'object',
+    'required': ['id'],
+    'properties': {
+        'id': {'type': 'integer', 'minimum': 1},
+        'cpu': {'type': 'integer', 'minimum': 1},
+        'mem': {'type': 'integer', 'minimum': 1},
+        'ram': {'type': 'integer', 'minimum': 1},
+        'mem_mib': {'type': 'integer', 'minimum': MIN_MEM_MIB},
+        'vda_size': {'type': 'string', 'pattern': SIZE_PATTERN},
+        'created': {'type': 'boolean'},
+    },
+}
+
+ASTUTE_SCHEMA = {
+    'type': 'object',
+    'required': ['uid'],
+    'properties': {
+        'uid': {'anyOf': [{'type': 'string', 'pattern': '^[0-9]+$'},
+                          {'type': 'integer', 'minimum': 0}]},
+        'fqdn': {'type': 'string'},
+        'roles': {'type': 'array', 'items': {'type': 'string'}},
+        'vms_conf': {'type': ['array', 'null'], 'items': VM_SCHEMA},
+        'network_scheme': {'type': 'object'},
+        SECTION: {'type': 'object', 'properties': SETTING_SCHEMAS},
+    },
+}
+
+SIZE_TEXT = ('a size of at least 1M: digits with an optional unit b, k/K, M, '
+             'G or T, e.g. "70G"')
+ACCEPTED = {
+    'uid': 'the node id nailgun writes, digits such as "5"',
+    'fqdn': 'a host name',
+    'roles': 'a list of role names',
+    'vms_conf': 'a list of guests such as [{"id": 1, "mem": 2, "cpu": 2}]',
+    'network_scheme': 'a mapping (nailgun writes it)',
+    SECTION: "a mapping of the plugin's settings",
+    'id': 'a whole number >= 1, unique on this node, e.g. 1',
+    'cpu': 'a whole number of vCPUs >= 1, e.g. 2',
+    'mem': 'a whole number of GiB >= 1, e.g. 2',
+    'ram': 'a whole number of GiB >= 1 (better written as "mem")',
+    'mem_mib': 'a whole number of MiB >= %d, instead of "mem" (small lab and '
+               'test guests)' % MIN_MEM_MIB,
+    'vda_size': SIZE_TEXT,
+    'created': 'true or false (nailgun sets it)',
+    'guest_default_cpu': 'a whole number of vCPUs >= 1, e.g. "2"',
+    'guest_default_mem_gib': 'a whole number of GiB >= 1, e.g. "2"',
+    'guest_default_disk_size': SIZE_TEXT,
+    'guest_disk_dir': 'an absolute path of letters, digits, ".", "_", "-" '
+                      'and "/" without "..", e.g. "/var/lib/nova"',
+    'guest_disk_format': 'one of "qcow2", "raw"',
+    'guest_disk_cache': 'one of "none", "writethrough", "writeback", '
+                        '"directsync", "unsafe", "default"',
+    'guest_cpu_model': 'one of "host-model", "host-passthrough", '
+                       '"hypervisor-default"',
+    'guest_bridges': 'distinct bridge names (1 to 15 letters, digits, "_", '
+                     '"." or "-") separated by commas, e.g. "br-fw-admin,br-ex"',
+    'guest_ovs_bridges': 'bridge names separated by commas, or empty',
+    'guest_vnc_listen': 'an IPv4 address such as 127.0.0.1',
+    'host_reserved_mem_gib': 'a whole number of GiB >= 0, e.g. "2"',
+    'allow_mem_overcommit': 'true or false',
+    'remove_undeclared_guests': 'true or false',
+    'guest_domain_template': 'an absolute path to a readable file, or empty',
+}
+
+
+class InvalidInput(Exception):
+    """astute.yaml cannot be used; carries every problem found."""
+
+    def __init__(self, problems):
+        Exception.__init__(self, '%d problem(s) in the input' % len(problems))
+        self.problems = problems
+
+
+def describe_value(value):
+    """The bad value as an operator would recognise it, with its type."""
+    if isinstance(value, bool):
+        return '%s (a boolean)' % str(value).lower()
+    if isinstance(value, str):
+        return '"%s" (text)' % value
+    if isinstance(value, float):
+        return '%r (a decimal number)' % value
+    if value is None:
+        return 'nothing (null)'
+    if isinstance(value, (dict, list)):
+        return '%s (a %s)' % (_short(value), type(value).__name__)
+    return repr(value)
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
+def format_problem(problem):
+    return '%s: got %s; accepted: %s' % (problem.path, problem.value,
+                                          problem.accepted)
+
+
+def _item_label(doc, index):
+    """vms_conf[1] plus the guest id when that item has a usable one."""
+    label = 'vms_conf[%d]' % index
+    items = doc.get('vms_conf') or []
+    item = items[index] if index < len(items) else None
+    if isinstance(item, dict) and _is_count(item.get('id'), 1):
+        label += ' (guest %d)' % item['id']
+    return label
+
+
+def _is_count(value, minimum):
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and value >= minimum)
+
+
+def _path_label(doc, path):
+    parts = list(path)
+    if len(parts) >= 2 and parts[0] == 'vms_conf':
+        text = _item_label(doc, parts[1])
+        rest = parts[2:]
+    else:
+        text, rest = '', parts
+    for part in rest:
+        text += ('[%d]' % part) if isinstance(part, int) else '.' + str(part)
+    return text.lstrip('.') or '(top level)'
+
+
+def schema_problems(doc):
+    """Every jsonschema error of the document, as Problems."""
+    problems = []
+    validator = jsonschema.Draft4Validator(ASTUTE_SCHEMA)
+    for error in validator.iter_errors(doc):
+        path = list(error.path)
+        if error.validator == 'required':
+            for name in error.validator_value:
+                if isinstance(error.instance, dict) and name not in error.instance:
+                    problems.append(Problem(_path_label(doc, path + [name]),
+                                            'missing', ACCEPTED.get(name, name)))
+            continue
+        name = path[-1] if path else None
+        if isinstance(name, str):
+            accepted = ACCEPTED.get(name)
+        elif path[:1] == ['vms_conf']:
+            accepted = 'a mapping such as {"id": 1, "mem": 2, "cpu": 2}'
+        else:
+            accepted = None
+        problems.append(Problem(_path_label(doc, path),
+                                describe_value(error.instance),
+                                accepted or error.message))
+    return problems
+
+
+def size_bytes(text):
+    """'70G' -> bytes, with qemu-img's binary units (k = 1024)."""
+    unit = text[-1] if text[-1:] in SIZE_UNIT_BYTES else ''
+    number = text[:-1] if unit else text
+    return int(number) * SIZE_UNIT_BYTES[unit]
+
+
+def _settings_section(doc):
+    section = doc.get(SECTION)
+    merged = dict(DEFAULT_SETTINGS)
+    if isinstance(section, dict):
+        merged.update((k, v) for k, v in section.items() if k in merged)
+    return merged
+
+
+def _split(text):
+    return tuple(name for name in text.split(',') if name)
+
+
+def setting_problems(values):
+    """Checks the schema cannot express (sizes, duplicate names, '..')."""
+    problems = []
+    label = SECTION + '.'
+    size = values['guest_default_disk_size']
+    if _setting_valid('guest_default_disk_size', size) and size_bytes(size) < MIN_DISK_BYTES:
+        problems.append(Problem(label + 'guest_default_disk_size',
+                                describe_value(size), SIZE_TEXT))
+    text = values['guest_bridges']
+    if _setting_valid('guest_bridges', text) and len(set(_split(text))) != len(_split(text)):
+        problems.append(Problem(label + 'guest_bridges', describe_value(text),
+                                ACCEPTED['guest_bridges']))
+    for key in ('guest_disk_dir', 'guest_domain_template'):
+        if _setting_valid(key, values[key]) and '..' in values[key].split('/'):
+            problems.append(Problem(label + key, describe_value(values[key]),
+                                    ACCEPTED[key]))
+    return problems
+
+
+def _setting_valid(key, value):
+    return jsonschema.Draft4Validator(SETTING_SCHEMAS[key]).is_valid(value)
+
+
+def build_settings(values):
+    return Settings(
+        default_cpu=int(values['guest_default_cpu']),
+        default_mem_gib=int(values['guest_default_mem_gib']),
+        default_disk_size=values['guest_default_disk_size'],
+        disk_dir=os.path.normpath(values['guest_disk_dir']),
+        disk_format=values['guest_disk_format'],
+        disk_cache=values['guest_disk_cache'],
+        cpu_model=values['guest_cpu_model'],
+        bridges=_split(values['guest_bridges']),
+        ovs_bridges=_split(values['guest_ovs_bridges']),
+        vnc_listen=values['guest_vnc_listen'],
+        host_reserved_mem_gib=int(values['host_reserved_mem_gib']),
+        allow_mem_overcommit=values['allow_mem_overcommit'],
+        remove_undeclared=values['remove_undeclared_guests'],
+        domain_template=values['guest_domain_template'])
+
+
+def scheme_bridges(doc):
+    """{bridge: provider} from network_scheme's add-br transformations."""
+    found = collections.OrderedDict()
+    scheme = doc.get('network_scheme') or {}
+    for step in scheme.get('transformations') or []:
+        if isinstance(step, dict) and step.get('action') == 'add-br':
+            found[str(step.get('name'))] = str(step.get('provider', 'lnx'))
+    return found
+
+
+def guest_problems(doc, items):
+    """Duplicate ids, disk sizes below 1M, mem and ram both given."""
+    problems = []
+    seen = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue  # reported by the schema
+        label = _item_label(doc, index)
+        vm_id = item.get('id')
+        if _is_count(vm_id, 1):
+            if vm_id in seen:
+                problems.append(Problem(
+                    label + '.id', '%d (also in vms_conf[%d])' % (vm_id, seen[vm_id]),
+                    'an id not used by another guest of this node'))
+            seen.setdefault(vm_id, index)
+        size = item.get('vda_size')
+        if isinstance(size, str) and _matches_size(size) and size_bytes(size) < MIN_DISK_BYTES:
+            problems.append(Problem(label + '.vda_size', describe_value(size), SIZE_TEXT))
+        if 'mem_mib' in item and ('mem' in item or 'ram' in item):
+            problems.append(Problem(label + '.mem_mib', describe_value(item['mem_mib']),
+                                    'either "mem_mib" or "mem", not both'))
+        if 'mem' in item and 'ram' in item and item['mem'] != item['ram']:
+            problems.append(Problem(label + '.ram', describe_value(item['ram']),
+                                    'no "ram" next to "mem" (%r), or the same value'
+                                    % (item['mem'],)))
+    return problems
+
+
+def _matches_size(text):
+    return re.match(SIZE_PATTERN, text) is not None
+
+
+def build_guest(item, settings, warnings):
+    vm_id = item['id']
+    mem = item.get('mem')
+    if mem is None and 'ram' in item:
+        mem = item['ram']
+        warnings.append('guest %d: "ram" read as "mem" (%d GiB); nailgun '
+                        'writes "mem"' % (vm_id, mem))
+    mem_mib = (settings.default_mem_gib if mem is None else mem) * 1024
+    size = item.get('vda_size', settings.default_disk_size)
+    name = '%d_vm' % vm_id
+    return Guest(id=vm_id, name=name,
+                 cpu=item.get('cpu', settings.default_cpu),
+                 mem_mib=item.get('mem_mib', mem_mib),
+                 disk_size=size, disk_bytes=size_bytes(size),
+                 disk_path=os.path.join(settings.disk_dir, name + '.img'))
+
+
+def build_spec(doc):
+    """Validated astute.yaml mapping -> Spec; raises InvalidInput."""
+    if not isinstance(doc, dict):
+        raise InvalidInput([Problem('(top level)', describe_value(doc),
+                                    'a mapping: the node\'s astute.yaml')])
+    problems = schema_problems(doc)
+    values = _settings_section(doc)
+    items = doc.get('vms_conf') or []
+    if not isinstance(items, list):
+        items = []
+    problems += setting_problems(values)
+    problems += guest_problems(doc, items)
+    if problems:
+        raise InvalidInput(problems)
+    warnings = []
+    if not isinstance(doc.get(SECTION), dict):
+        warnings.append('no "%s" section in astute.yaml: using the plugin\'s '
+                        'default settings' % SECTION)
+    settings = build_settings(values)
+    bridges = scheme_bridges(doc)
+    ovs = set(settings.ovs_bridges)
+    ovs.update(b for b in settings.bridges if bridges.get(b) == 'ovs')
+    settings = settings._replace(ovs_bridges=tuple(b for b in settings.bridges if b in ovs))
+    for name in set(_split(values['guest_ovs_bridges'])) - set(settings.bridges):
+        warnings.append('guest_ovs_bridges: %s is not in guest_bridges, ignored' % name)
+    node = Node(uid=str(doc['uid']), fqdn=doc.get('fqdn', ''),
+                roles=tuple(doc.get('roles') or ()), scheme_bridges=bridges)
+    guests = tuple(build_guest(item, settings, warnings) for item in items)
+    return Spec(node=node, settings=settings, guests=guests, warnings=warnings)
+
+
+def load_spec(path):
+    """Read and validate astute.yaml at path; raises InvalidInput."""
+    try:
+        with open(path) as stream:
+            doc = yaml.safe_load(stream)
+    except (IOError, OSError) as error:
+        raise InvalidInput([Problem(path, 'unreadable (%s)' % error.strerror,
+                                    "the node's astute.yaml")])
+    except yaml.YAMLError as error:
+        raise InvalidInput([Problem(path, 'not YAML (%s)' % str(error).splitlines()[0],
+                                    'a YAML mapping')])
+    return build_spec(doc)
