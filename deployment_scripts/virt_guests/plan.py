@@ -81,7 +81,7 @@ def _existing_guest(want, disk, state):
         actions.append(Action(START, want.name, 'defined but not running'))
     if not state.autostart:
         actions.append(Action(AUTOSTART, want.name, 'autostart is off'))
-    if not [a for a in actions if a.kind in CHANGING]:
+    if not actions:
         actions.append(Action(NO_OP, want.name, 'defined, running, autostart on'))
     return actions
 

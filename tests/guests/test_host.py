@@ -1,0 +1,138 @@
+"""Host checks over facts: each refusal says what is short and by how much."""
+import os
+import stat
+
+import pytest
+
+from conftest import astute_doc
+from virt_guests import host, spec
+
+GIB_KIB = 1024 * 1024
+
+
+def facts(**changes):
+    good = host.HostFacts(
+        kvm=host.KvmFacts(True, 'kvm', 0o660), qemu_user='libvirt-qemu',
+        qemu_groups=frozenset(['kvm', 'libvirt-qemu']),
+        bridges={'br-fw-admin': host.LINUX, 'br-prv': host.OVS},
+        mem_total_kib=16 * GIB_KIB, cpu_count=8, disk_free_bytes=500 * 1024 ** 3)
+    return good._replace(**changes)
+
+
+def node_spec(guests=None, **settings):
+    values = {'guest_bridges': 'br-fw-admin,br-prv', 'guest_ovs_bridges': 'br-prv',
+              'host_reserved_mem_gib': '2'}
+    values.update(settings)
+    doc = astute_doc(guests or [{'id': 1, 'mem': 4, 'cpu': 2}, {'id': 2, 'mem': 4}],
+                     settings=values, bridges=('br-fw-admin',))
+    return spec.build_spec(doc)
+
+
+def test_a_node_that_fits_passes():
+    assert host.check_host(node_spec(), facts(), 140 * 1024 ** 3) == []
+
+
+def test_missing_kvm_is_refused():
+    (problem,) = host.check_host(node_spec(), facts(kvm=host.KvmFacts(False, None, 0)), 0)
+    assert 'no /dev/kvm' in problem and 'VT-x' in problem
+
+
+def test_root_only_kvm_is_refused_for_an_unprivileged_qemu():
+    (problem,) = host.check_host(node_spec(), facts(kvm=host.KvmFacts(True, 'root', 0o600)), 0)
+    assert 'group root mode 0600' in problem and 'libvirt-qemu' in problem
+
+
+def test_qemu_user_outside_the_kvm_group_is_refused():
+    (problem,) = host.check_host(node_spec(), facts(qemu_groups=frozenset(['libvirt-qemu'])), 0)
+    assert 'libvirt-qemu in group kvm' in problem
+
+
+def test_qemu_as_root_needs_no_group():
+    result = host.check_host(node_spec(), facts(kvm=host.KvmFacts(True, 'root', 0o600),
+                                                qemu_user='root'), 0)
+    assert result == []
+
+
+def test_missing_bridge_is_refused_with_a_hint():
+    problems = host.check_host(node_spec(), facts(bridges={'br-fw-admin': host.LINUX}), 0)
+    assert problems == ['bridge br-prv is missing on this node (not in network_scheme '
+                        'either: fix guest_bridges)']
+    problems = host.check_host(node_spec(), facts(bridges={'br-prv': host.OVS}), 0)
+    assert problems == ['bridge br-fw-admin is missing on this node (network_scheme '
+                        'has it: did netconfig run?)']
+
+
+def test_bridge_kind_must_match_the_ovs_setting():
+    problems = host.check_host(node_spec(guest_ovs_bridges=''), facts(), 0)
+    assert problems == ['bridge br-prv is an Open vSwitch bridge: add it to guest_ovs_bridges']
+    problems = host.check_host(node_spec(), facts(bridges={'br-fw-admin': host.LINUX,
+                                                           'br-prv': host.LINUX}), 0)
+    assert 'br-prv is listed in guest_ovs_bridges but is a Linux bridge' in problems[0]
+
+
+def test_memory_short_by_is_reported():
+    # 4 + 4 GiB of guests + 2 GiB reserve on a 9 GiB node: 1 GiB short.
+    (problem,) = host.check_host(node_spec(), facts(mem_total_kib=9 * GIB_KIB), 0)
+    assert problem.startswith('memory: guests need 8.0 GiB plus 2.0 GiB kept for the '
+                              'host, the node has 9.0 GiB: short by 1.0 GiB')
+
+
+def test_memory_overcommit_setting_lifts_the_limit():
+    result = host.check_host(node_spec(allow_mem_overcommit=True),
+                             facts(mem_total_kib=1 * GIB_KIB), 0)
+    assert result == []
+
+
+def test_guest_larger_than_the_host_cpus_is_refused():
+    (problem,) = host.check_host(node_spec([{'id': 1, 'cpu': 12}]), facts(), 0)
+    assert problem == 'guest 1_vm: 12 vCPUs, the node has 8: short by 4'
+
+
+def test_vcpus_of_several_guests_may_share_host_cpus():
+    guests = [{'id': i, 'cpu': 8, 'mem': 1} for i in (1, 2, 3)]
+    assert host.check_host(node_spec(guests), facts(), 0) == []
+
+
+def test_disk_space_counts_full_sizes_of_new_images():
+    (problem,) = host.check_host(node_spec(), facts(disk_free_bytes=100 * 1024 ** 3),
+                                 140 * 1024 ** 3)
+    assert problem == ('disk space in /var/lib/nova: new images need 140.0 GiB (full size), '
+                       '100.0 GiB free: short by 40.0 GiB')
+
+
+def test_all_problems_are_reported_together():
+    bad = facts(kvm=host.KvmFacts(False, None, 0), bridges={}, mem_total_kib=GIB_KIB,
+                cpu_count=1, disk_free_bytes=0)
+    assert len(host.check_host(node_spec(), bad, 1)) == 7
+
+
+@pytest.mark.parametrize('text,expected', [
+    ('MemTotal:       24531556 kB\nMemFree: 1 kB\n', 24531556),
+    ('MemFree: 1 kB\n', None)])
+def test_parse_meminfo(text, expected):
+    assert host.parse_meminfo(text) == expected
+
+
+@pytest.mark.parametrize('text,expected', [
+    ('#user = "root"\n', 'libvirt-qemu'),
+    ('user = "qemu"\ngroup = "kvm"\n', 'qemu'),
+    ('  user="root"\n', 'root')])
+def test_parse_qemu_user(text, expected):
+    assert host.parse_qemu_user(text) == expected
+
+
+def test_free_bytes_looks_at_the_nearest_existing_parent(tmp_path):
+    assert host.free_bytes(str(tmp_path / 'not' / 'yet')) > 0
+
+
+def test_fix_kvm_gives_a_device_file_to_group_kvm(tmp_path):
+    """On a stand-in file (the real /dev/kvm is shared with other tests)."""
+    device = tmp_path / 'kvm'
+    device.write_text('')
+    os.chmod(str(device), 0o600)
+    message = host.fix_kvm(str(device))
+    info = os.stat(str(device))
+    assert stat.S_IMODE(info.st_mode) == 0o660
+    assert host.read_kvm(str(device)).group == 'kvm'
+    assert 'now group kvm mode 0660' in message
+    assert host.fix_kvm(str(device)) is None

@@ -1,0 +1,189 @@
+"""Domain XML from guest objects: compared structurally with what libvirt
+should get, valid against libvirt's schema, and parsed back the same."""
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import astute_doc
+from virt_guests import render, spec
+
+EXPECTED = """
+<domain type='kvm' xmlns:rf='{ns}'>
+  <name>7_vm</name>
+  <uuid>{uuid}</uuid>
+  <metadata>
+    <rf:guest><rf:id>7</rf:id><rf:node-uid>12</rf:node-uid>
+      <rf:spec-hash>{hash}</rf:spec-hash></rf:guest>
+  </metadata>
+  <memory unit='KiB'>3145728</memory>
+  <currentMemory unit='KiB'>3145728</currentMemory>
+  <vcpu placement='static'>3</vcpu>
+  <os><type arch='x86_64'>hvm</type><bootmenu enable='no'/></os>
+  <features><acpi/><apic/></features>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>restart</on_crash>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' cache='writeback'/>
+      <source file='/srv/vms/7_vm.img'/>
+      <target dev='vda' bus='virtio'/>
+      <boot order='2'/>
+    </disk>
+    <interface type='bridge'>
+      <mac address='{mac0}'/><source bridge='br-fw-admin'/>
+      <model type='virtio'/><boot order='1'/>
+    </interface>
+    <interface type='bridge'>
+      <mac address='{mac1}'/><source bridge='br-prv'/>
+      <model type='virtio'/><virtualport type='openvswitch'/>
+    </interface>
+    <serial type='pty'><target port='0'/></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+    <input type='tablet' bus='usb'/>
+    <graphics type='vnc' port='-1' autoport='yes' listen='10.20.0.5'>
+      <listen type='address' address='10.20.0.5'/>
+    </graphics>
+    <video><model type='cirrus'/></video>
+    <memballoon model='virtio'/>
+  </devices>
+  <cpu mode='host-passthrough'/>
+</domain>
+"""
+
+
+def canonical(element):
+    """Tag, attributes, text and children, ignoring whitespace and order
+    of siblings with different tags (libvirt's schema interleaves them)."""
+    children = sorted((canonical(child) for child in element), key=repr)
+    return (element.tag, sorted(element.attrib.items()),
+            (element.text or '').strip(), children)
+
+
+def xml_same(left, right):
+    return canonical(ET.fromstring(left)) == canonical(ET.fromstring(right))
+
+
+def make_spec(settings=None, guests=None, bridges=('br-fw-admin', 'br-prv')):
+    doc = astute_doc(guests or [{'id': 7, 'cpu': 3, 'mem': 3, 'vda_size': '20G'}],
+                     settings=settings, uid='12', bridges=bridges)
+    return spec.build_spec(doc)
+
+
+SETTINGS = {'guest_disk_dir': '/srv/vms', 'guest_disk_format': 'raw',
+            'guest_disk_cache': 'writeback', 'guest_cpu_model': 'host-passthrough',
+            'guest_ovs_bridges': 'br-prv', 'guest_vnc_listen': '10.20.0.5'}
+
+
+def rendered(settings=SETTINGS, template=None, **kwargs):
+    result = make_spec(settings, **kwargs)
+    want = render.want(result.guests[0], result.node, result.settings)
+    return want, render.render(template or render.load_template(), want, result.settings)
+
+
+def test_rendered_domain_is_the_expected_xml():
+    want, xml = rendered()
+    expected = EXPECTED.format(
+        ns=render.NS, uuid=render.guest_uuid('12', 7), hash=render.want_hash(want),
+        mac0=render.guest_mac('12', 7, 0), mac1=render.guest_mac('12', 7, 1))
+    assert xml_same(xml, expected), xml
+
+
+def test_no_emulator_and_no_os_boot_entries():
+    _, xml = rendered()
+    root = ET.fromstring(xml)
+    assert root.find('devices/emulator') is None
+    assert root.find('os/boot') is None
+
+
+def test_hypervisor_default_cpu_and_default_cache_leave_them_out():
+    _, xml = rendered(dict(SETTINGS, guest_cpu_model='hypervisor-default',
+                           guest_disk_cache='default'))
+    root = ET.fromstring(xml)
+    assert root.find('cpu') is None
+    assert 'cache' not in root.find('devices/disk/driver').attrib
+
+
+def test_parse_gives_back_the_desired_shape():
+    want, xml = rendered()
+    facts = render.parse_domain(xml)
+    assert (facts.name, facts.uuid, facts.vcpu, facts.memory_kib) == (
+        want.name, want.uuid, want.vcpu, want.memory_kib)
+    assert facts.nics == want.nics
+    assert facts.disks == (render.DiskRef(want.disk_path, want.disk_format),)
+    assert (facts.guest_id, facts.node_uid, facts.spec_hash) == (7, '12', render.want_hash(want))
+
+
+def test_round_trip_renders_the_same_xml():
+    """objects -> XML -> objects -> XML gives the same domain."""
+    want, xml = rendered()
+    facts = render.parse_domain(xml)
+    (disk,) = facts.disks
+    again_want = render.DomainWant(
+        name=facts.name, uuid=facts.uuid, vcpu=facts.vcpu, memory_kib=facts.memory_kib,
+        nics=facts.nics, disk_path=disk.path, disk_format=disk.format,
+        guest_id=facts.guest_id, node_uid=facts.node_uid)
+    assert again_want == want
+    again = render.render(render.load_template(), again_want, make_spec(SETTINGS).settings)
+    assert xml_same(xml, again)
+
+
+def test_foreign_domain_parses_without_metadata():
+    facts = render.parse_domain("<domain type='kvm'><name>other</name>"
+                                "<memory unit='MiB'>512</memory></domain>")
+    assert (facts.guest_id, facts.node_uid, facts.memory_kib) == (None, None, 512 * 1024)
+
+
+@pytest.mark.skipif(not shutil.which('virt-xml-validate'), reason='needs libvirt-clients')
+@pytest.mark.parametrize('settings', [SETTINGS, {}, dict(SETTINGS, guest_cpu_model='hypervisor-default')])
+def test_rendered_xml_passes_libvirt_schema(tmp_path, settings):
+    _, xml = rendered(settings)
+    path = tmp_path / 'domain.xml'
+    path.write_text(xml)
+    check = subprocess.run(['virt-xml-validate', str(path), 'domain'],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           universal_newlines=True)
+    assert check.returncode == 0, check.stdout
+
+
+def test_macs_are_stable_unicast_locally_administered_and_distinct():
+    macs = [render.guest_mac(uid, guest_id, nic)
+            for uid in ('1', '2') for guest_id in (1, 2, 3) for nic in range(5)]
+    assert len(set(macs)) == len(macs)
+    for mac in macs:
+        first = int(mac.split(':')[0], 16)
+        assert first & 0x02 and not first & 0x01
+    assert render.guest_mac('1', 1, 0) == render.guest_mac('1', 1, 0)
+    assert render.guest_uuid('1', 1) != render.guest_uuid('2', 1)
+
+
+def test_named_interface_prototype_is_used_for_its_bridge(tmp_path):
+    template = render.load_template()
+    devices = template.find('devices')
+    tagged = ET.fromstring("<interface type='bridge'><source bridge='br-prv'/>"
+                           "<vlan><tag id='1000'/></vlan><model type='e1000'/></interface>")
+    devices.insert(2, tagged)
+    _, xml = rendered(dict(SETTINGS, guest_ovs_bridges=''), template=template)
+    admin, private = ET.fromstring(xml).findall('devices/interface')
+    assert admin.find('model').get('type') == 'virtio' and admin.find('vlan') is None
+    assert private.find('model').get('type') == 'e1000'
+    assert private.find('vlan/tag').get('id') == '1000'
+    assert private.find('mac') is not None
+
+
+@pytest.mark.parametrize('text,fault', [
+    ('<domain', 'is not XML'),
+    ('<domain type="kvm"><name>x</name></domain>', 'needs <domain> with <devices>'),
+    ('<domain><devices><interface type="bridge"><source bridge="*"/></interface>'
+     '</devices></domain>', 'needs a <disk'),
+    ('<domain><devices><disk device="disk"/></devices></domain>', "source bridge='*'"),
+])
+def test_unusable_template_is_refused_with_the_reason(tmp_path, text, fault):
+    path = tmp_path / 'template.xml'
+    path.write_text(text)
+    with pytest.raises(render.TemplateError) as caught:
+        render.load_template(str(path))
+    assert fault in str(caught.value) and str(path) in str(caught.value)
