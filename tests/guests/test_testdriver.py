@@ -1,0 +1,200 @@
+"""apply/observe against libvirt's test:///default driver (no daemon):
+define, start, idempotence, drift, undeclared guests and failure paths.
+Disk images are real qemu-img files in tmp_path."""
+import hashlib
+import json
+import subprocess
+import xml.etree.ElementTree as ET
+
+import libvirt
+import pytest
+
+from conftest import astute_doc, our_test_domains
+from virt_guests import cli, hypervisor, render, spec
+from virt_guests import plan as P
+
+
+@pytest.fixture
+def conn():
+    connection = hypervisor.connect('test:///default')
+    yield connection
+    for domain in our_test_domains(connection):
+        if domain.isActive():
+            domain.destroy()
+        domain.undefine()
+    connection.close()
+
+
+def desired(tmp_path, guests, **settings):
+    values = {'guest_disk_dir': str(tmp_path / 'disks')}
+    values.update(settings)
+    doc = astute_doc(guests, settings=values, bridges=('rfg-adm', 'rfg-pub'))
+    return cli.Desired(spec.build_spec(doc))
+
+
+def run_once(conn, want, parallel=4):
+    actions = want.plan(hypervisor.observe(conn, want.disk_paths()))
+    results = hypervisor.apply(conn, actions, want.by_name, parallel)
+    return actions, results
+
+
+def replan(conn, want):
+    return want.plan(hypervisor.observe(conn, want.disk_paths()))
+
+
+def image_size(path):
+    out = subprocess.check_output(['qemu-img', 'info', '--output=json', str(path)])
+    return json.loads(out.decode())['virtual-size']
+
+
+def two_guests():
+    return [{'id': 9001, 'cpu': 1, 'mem_mib': 256, 'vda_size': '16M'},
+            {'id': 9002, 'cpu': 2, 'mem': 1, 'vda_size': '32M'}]
+
+
+def test_apply_defines_starts_and_autostarts_and_then_nothing_is_left(conn, tmp_path):
+    want = desired(tmp_path, two_guests())
+    actions, results = run_once(conn, want)
+    assert [r.ok for r in results] == [True, True]
+    assert P.changes(replan(conn, want)) == []
+    for name, vcpu, mem_kib, size in (('9001_vm', 1, 256 * 1024, 16 << 20),
+                                      ('9002_vm', 2, 1024 * 1024, 32 << 20)):
+        domain = conn.lookupByName(name)
+        assert domain.isActive() and domain.autostart()
+        facts = render.parse_domain(domain.XMLDesc(0))
+        assert (facts.vcpu, facts.memory_kib) == (vcpu, mem_kib)
+        assert image_size(tmp_path / 'disks' / (name + '.img')) == size
+
+
+def test_second_run_is_a_no_op(conn, tmp_path):
+    want = desired(tmp_path, two_guests())
+    run_once(conn, want)
+    xml_before = [conn.lookupByName(n).XMLDesc(0) for n in ('9001_vm', '9002_vm')]
+    actions, results = run_once(conn, want)
+    assert [(a.kind, a.name) for a in actions] == [('no-op', '9001_vm'), ('no-op', '9002_vm')]
+    assert results == []
+    assert [conn.lookupByName(n).XMLDesc(0) for n in ('9001_vm', '9002_vm')] == xml_before
+
+
+def test_changed_entry_is_reported_as_drift_and_not_redefined(conn, tmp_path):
+    run_once(conn, desired(tmp_path, two_guests()))
+    bigger = two_guests()
+    bigger[0]['mem_mib'] = 512
+    actions, results = run_once(conn, desired(tmp_path, bigger))
+    drift = [a for a in actions if a.kind == 'report-drift']
+    assert [(a.name, a.reason) for a in drift] == [
+        ('9001_vm', 'kept as defined; vms_conf differs: memory 0.25 GiB -> 0.5 GiB')]
+    assert results == []
+    facts = render.parse_domain(conn.lookupByName('9001_vm').XMLDesc(0))
+    assert facts.memory_kib == 256 * 1024
+
+
+def test_macs_and_uuid_survive_undefine_and_rerun(conn, tmp_path):
+    want = desired(tmp_path, two_guests())
+    run_once(conn, want)
+    before = conn.lookupByName('9001_vm')
+    macs, uid = render.parse_domain(before.XMLDesc(0)).nics, before.UUIDString()
+    before.destroy()
+    before.undefine()
+    actions, results = run_once(conn, want)
+    assert [(a.kind, a.name) for a in P.changes(actions)] == [
+        ('define', '9001_vm'), ('start', '9001_vm'), ('autostart', '9001_vm')]
+    after = conn.lookupByName('9001_vm')
+    assert render.parse_domain(after.XMLDesc(0)).nics == macs
+    assert after.UUIDString() == uid
+
+
+def test_existing_image_is_never_overwritten(conn, tmp_path):
+    want = desired(tmp_path, two_guests()[:1])
+    path = tmp_path / 'disks' / '9001_vm.img'
+    path.parent.mkdir()
+    subprocess.check_call(['qemu-img', 'create', '-q', '-f', 'qcow2', str(path), '16M'])
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    actions, results = run_once(conn, want)
+    assert 'create-disk' not in [a.kind for a in actions] and results[0].ok
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    with pytest.raises(OSError):
+        hypervisor.create_disk(str(path), 'qcow2', 1 << 20)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+
+
+def test_failed_define_leaves_nothing_and_the_next_run_retries(conn, tmp_path):
+    """A foreign domain holding the UUID that guest 9002 needs makes its
+    define fail: 9002's new image is removed again, 9001 is created."""
+    want = desired(tmp_path, two_guests())
+    clash = ET.fromstring(want.by_name['9002_vm'][1])
+    clash.find('name').text = 'rfg-uuid-clash'
+    clash.remove(clash.find('metadata'))
+    foreign = conn.defineXML(ET.tostring(clash, encoding='unicode'))
+    try:
+        actions, results = run_once(conn, want)
+        by_name = dict((r.name, r) for r in results)
+        assert by_name['9001_vm'].ok and not by_name['9002_vm'].ok
+        assert by_name['9002_vm'].undone == ['removed %s' % (tmp_path / 'disks' / '9002_vm.img')]
+        assert not (tmp_path / 'disks' / '9002_vm.img').exists()
+        assert '9002_vm' not in conn.listDefinedDomains()
+        assert [(a.kind, a.name) for a in P.changes(replan(conn, want))] == [
+            ('create-disk', '9002_vm'), ('define', '9002_vm'), ('start', '9002_vm'),
+            ('autostart', '9002_vm')]
+    finally:
+        foreign.undefine()
+    run_once(conn, want)
+    assert conn.lookupByName('9002_vm').isActive()
+
+
+def test_failed_start_undefines_what_this_run_defined(conn, tmp_path):
+    """The test driver refuses to start a domain that is running already;
+    a guest whose start fails is undefined again and its image removed."""
+    want = desired(tmp_path, two_guests()[:1])
+    actions = [P.Action('create-disk', '9001_vm', 'test'), P.Action('define', '9001_vm', 'test'),
+               P.Action('start', '9001_vm', 'test'), P.Action('start', '9001_vm', 'again')]
+    (result,) = hypervisor.apply(conn, actions, want.by_name, 1)
+    assert not result.ok and 'already running' in result.error
+    assert result.undone == ['undefined the domain',
+                             'removed %s' % (tmp_path / 'disks' / '9001_vm.img')]
+    with pytest.raises(libvirt.libvirtError):
+        conn.lookupByName('9001_vm')
+
+
+def test_undeclared_guest_is_reported_then_removed_on_request_keeping_its_disk(conn, tmp_path):
+    run_once(conn, desired(tmp_path, two_guests()))
+    fewer = desired(tmp_path, two_guests()[:1])
+    actions, results = run_once(conn, fewer)
+    assert [(a.kind, a.name) for a in actions] == [('no-op', '9001_vm'),
+                                                   ('report-undeclared', '9002_vm')]
+    assert conn.lookupByName('9002_vm').isActive()
+    removing = desired(tmp_path, two_guests()[:1], remove_undeclared_guests=True)
+    actions, results = run_once(conn, removing)
+    assert [(r.name, r.ok, r.done) for r in results] == [('9002_vm', True, ['remove-undeclared'])]
+    with pytest.raises(libvirt.libvirtError):
+        conn.lookupByName('9002_vm')
+    assert (tmp_path / 'disks' / '9002_vm.img').exists()
+
+
+def test_domains_not_made_by_the_plugin_are_left_alone(conn, tmp_path):
+    names_before = sorted(d.name() for d in conn.listAllDomains(0))
+    want = desired(tmp_path, two_guests(), remove_undeclared_guests=True)
+    actions, _ = run_once(conn, want)
+    assert set(a.name for a in actions) == {'9001_vm', '9002_vm'}
+    assert set(names_before) <= set(d.name() for d in conn.listAllDomains(0))
+
+
+def test_many_guests_in_parallel(conn, tmp_path):
+    guests = [{'id': 9010 + i, 'cpu': 1, 'mem_mib': 128, 'vda_size': '1M'} for i in range(8)]
+    want = desired(tmp_path, guests)
+    actions, results = run_once(conn, want, parallel=4)
+    assert len(results) == 8 and all(r.ok for r in results)
+    assert P.changes(replan(conn, want)) == []
+
+
+def test_status_lists_state_macs_disks_and_admin_mac(conn, tmp_path):
+    want = desired(tmp_path, two_guests())
+    run_once(conn, want)
+    conn.lookupByName('9002_vm').destroy()
+    rows = hypervisor.status(conn, '97', ['9001_vm', '9002_vm', '9003_vm'])
+    assert [(r['name'], r['state']) for r in rows] == [
+        ('9001_vm', 'running'), ('9002_vm', 'shut off'), ('9003_vm', 'not defined')]
+    first = rows[0]
+    assert first['admin_mac'] == render.guest_mac('97', 9001, 0)
+    assert [n['bridge'] for n in first['nics']] == ['rfg-adm', 'rfg-pub']
+    assert first['disks'][0]['virtual_bytes'] == 16 << 20 and first['autostart'] is True
