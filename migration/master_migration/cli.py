@@ -1,0 +1,238 @@
+"""Command line: parameters, lock, state, preflight, background, run."""
+import argparse
+import logging
+import os
+import sys
+import time
+
+from master_migration import PROG, __version__, params as params_mod
+from master_migration import plan, preflight, runner, services
+from master_migration.commands import Commands, CommandError
+from master_migration.context import Context
+from master_migration.state import Lock, LockBusy, State
+
+EXIT_BAD_INPUT = 2
+NOT_ON_CLI = ('destination', 'nics', 'stop_commands', 'start_commands',
+              'systemd_units', 'docker_containers', 'poweroff',
+              'poweroff_command', 'replace', 'remove_disk', 'exclude',
+              'rsync_options')
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog=PROG, description='Move this running Fuel master into a KVM '
+        'guest on a virt node: warm copy while it serves, short downtime, '
+        'automatic rollback. See docs/migration.md.')
+    parser.add_argument('destination', nargs='?',
+                        help='virt node name or address (ssh as root)')
+    parser.add_argument('--config', help='YAML file with option: value')
+    for key, default, _, text in params_mod.FIELDS:
+        if key not in NOT_ON_CLI:
+            parser.add_argument('--' + key.replace('_', '-'), dest=key,
+                                help='%s (default: %s)' % (text, default))
+    parser.add_argument('--nic', dest='nics', action='append',
+                        metavar='IFACE=BRIDGE', help='another NIC to carry')
+    parser.add_argument('--exclude', action='append', metavar='PATTERN',
+                        help='also leave this out of the copy')
+    parser.add_argument('--rsync-option', dest='rsync_options',
+                        action='append', metavar='OPT')
+    parser.add_argument('--no-poweroff', dest='poweroff', action='store_const',
+                        const=False, help='leave the old master on')
+    parser.add_argument('--replace', action='store_const', const=True,
+                        help='replace a stopped guest of that name')
+    parser.add_argument('--remove-disk', action='store_const', const=True,
+                        help='rollback removes the disk image too')
+    parser.add_argument('--dry-run', action='store_true',
+                        help='stop after preflight and print the plan')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue an interrupted run')
+    parser.add_argument('--rollback', action='store_true',
+                        help='undo an interrupted run')
+    parser.add_argument('--foreground', action='store_true',
+                        help='do not go to the background')
+    parser.add_argument('--version', action='version',
+                        version='%s %s' % (PROG, __version__))
+    return parser
+
+
+def cli_values(args, config):
+    values = dict((k, getattr(args, k, None)) for k in params_mod.FIELD_NAMES)
+    if args.exclude:
+        values['exclude'] = list(config.get(
+            'exclude', params_mod.DEFAULT_EXCLUDES)) + args.exclude
+    return values
+
+
+def setup_logging(log_path, to_terminal=True):
+    log = logging.getLogger(PROG)
+    log.setLevel(logging.DEBUG)
+    log.handlers = []
+    handler = logging.FileHandler(log_path)
+    formatter = logging.Formatter('%(asctime)s %(levelname)s %(message)s',
+                                  '%Y-%m-%dT%H:%M:%SZ')
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    log.addHandler(handler)
+    if to_terminal:
+        terminal = logging.StreamHandler(sys.stderr)
+        terminal.setLevel(logging.INFO)
+        terminal.setFormatter(logging.Formatter('%(message)s'))
+        log.addHandler(terminal)
+    return log
+
+
+def detach(log, log_path):
+    """Go on in the background, immune to the operator's ssh session
+    dropping when the admin address moves."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    read_fd, write_fd = os.pipe()
+    child = os.fork()
+    if child:
+        os.close(write_fd)
+        pid = os.read(read_fd, 32).decode('ascii').strip()
+        os.waitpid(child, 0)
+        print('%s continues in the background (pid %s); follow it with:\n'
+              '  tail -f %s' % (PROG, pid, log_path))
+        sys.stdout.flush()
+        os._exit(0)
+    os.close(read_fd)
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    os.write(write_fd, str(os.getpid()).encode('ascii'))
+    os.close(write_fd)
+    null = os.open(os.devnull, os.O_RDWR)
+    out = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    os.dup2(null, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    for handler in list(log.handlers):
+        if isinstance(handler, logging.StreamHandler) and not isinstance(
+                handler, logging.FileHandler):
+            log.removeHandler(handler)
+
+
+def work_dir_from(args, config):
+    return os.path.abspath(args.work_dir or config.get(
+        'work_dir', '/var/lib/rf-migrate-master'))
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        config = params_mod.load_config(args.config) if args.config else {}
+    except params_mod.ParamError as exc:
+        return fail(exc.problems)
+    work_dir = work_dir_from(args, config)
+    try:
+        os.makedirs(work_dir, 0o750)
+    except OSError:
+        if not os.path.isdir(work_dir):
+            return fail(['work_dir: cannot create %s' % work_dir])
+    lock = Lock(os.path.join(work_dir, 'lock'))
+    try:
+        lock.acquire()
+    except LockBusy as exc:
+        return fail([str(exc)])
+    try:
+        return with_lock(args, config, work_dir, lock)
+    finally:
+        lock.release()
+
+
+def fail(problems, code=EXIT_BAD_INPUT):
+    sys.stderr.write('%s: cannot go on:\n  - %s\n' % (
+        PROG, '\n  - '.join(problems)))
+    return code
+
+
+def with_lock(args, config, work_dir, lock):
+    state_path = os.path.join(work_dir, 'state.json')
+    log_path = os.path.join(work_dir, 'migrate.log')
+    try:
+        state = State.load(state_path)
+    except ValueError as exc:
+        return fail([str(exc)])
+    log = setup_logging(log_path)
+    if state is not None and state.get('status') == 'done':
+        print('migration already done (%s): guest %s on %s serves %s; '
+              'nothing to do' % (os.path.join(work_dir, 'done'),
+                                 state['params']['name'],
+                                 state['params']['destination'],
+                                 state['params']['admin_address']))
+        return 0
+    if args.rollback or args.resume:
+        if state is None:
+            print('no interrupted run in %s: nothing to %s' % (
+                work_dir, 'roll back' if args.rollback else 'resume'))
+            return 0 if args.rollback else EXIT_BAD_INPUT
+        ctx = context_from_state(state, log, log_path)
+        if args.rollback:
+            return 0 if runner.rollback(ctx) else runner.EXIT_FAILED
+        log.info('resuming the run of %s', time.strftime(
+            '%Y-%m-%d %H:%M:%S UTC', time.gmtime(state['created'])))
+    elif state is not None:
+        running = [k for k, v in state['steps'].items()
+                   if v.get('status') == 'running'] or ['?']
+        return fail(['an interrupted migration is recorded in %s (step %s); '
+                     'continue it with --resume or undo it with --rollback'
+                     % (state_path, running[0])], runner.EXIT_INTERRUPTED)
+    else:
+        ctx, code = start_new(args, config, work_dir, state_path, log,
+                              log_path)
+        if ctx is None:
+            return code
+    if not args.foreground:
+        detach(log, log_path)
+        lock.note_pid()
+    return runner.run(ctx)
+
+
+def context_from_state(state, log, log_path):
+    params = params_mod.Params(state['params'])
+    ctx = Context(params, state['facts'], state, Commands(log), log)
+    ctx.log_path = log_path
+    return ctx
+
+
+def start_new(args, config, work_dir, state_path, log, log_path):
+    """Parameters and preflight; returns (context, None) to go on or
+    (None, exit code)."""
+    try:
+        values = cli_values(args, config)
+        values['work_dir'] = work_dir
+        params = params_mod.build_params(values, config, args.config)
+    except params_mod.ParamError as exc:
+        return None, fail(exc.problems)
+    state = State(state_path)
+    state.data['params'] = params.as_dict()
+    ctx = Context(params, state.data['facts'], state, Commands(log), log)
+    ctx.log_path = log_path
+    log.info('%s %s: preflight for %s -> %s', PROG, __version__,
+             params.admin_address, params.destination)
+    try:
+        preflight.run(ctx)
+    except preflight.AlreadyMigrated as exc:
+        print(str(exc))
+        return None, 0
+    except preflight.PreflightError as exc:
+        log.error('preflight refused, nothing was changed:\n  - %s',
+                  '\n  - '.join(exc.problems))
+        return None, EXIT_BAD_INPUT
+    if args.dry_run:
+        print(plan.format_plan(params, ctx.facts, dry_run_services(ctx)))
+        return None, 0
+    state.data['steps']['preflight'] = {'status': 'done', 'duration': 0.0}
+    state.save()
+    log.info('preflight passed: %d files, %d bytes to copy',
+             ctx.facts['data_files'], ctx.facts['data_bytes'])
+    return ctx, None
+
+
+def dry_run_services(ctx):
+    try:
+        return services.plan_services(ctx.facts['services_kind'],
+                                      ctx.params, ctx.commands)
+    except (CommandError, EnvironmentError):
+        return None

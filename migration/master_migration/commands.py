@@ -1,0 +1,208 @@
+"""The one place that runs commands: argument lists, timeouts, LC_ALL=C,
+stderr in every error. Tests swap in a Recorder."""
+import collections
+import os
+import select
+import subprocess
+import threading
+import time
+
+try:
+    from shlex import quote
+except ImportError:  # pragma: no cover
+    from pipes import quote
+
+Result = collections.namedtuple('Result', 'argv returncode stdout stderr')
+
+
+class CommandError(Exception):
+    def __init__(self, argv, returncode, stderr, note=''):
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stderr = stderr or ''
+        self.note = note
+        Exception.__init__(self, self.describe())
+
+    def describe(self):
+        what = self.note or 'exit %s' % self.returncode
+        tail = self.stderr.strip().splitlines()[-6:]
+        text = 'command failed (%s): %s' % (what, shell_words(self.argv))
+        if tail:
+            text += '\n  ' + '\n  '.join(tail)
+        return text
+
+
+def shell_words(argv):
+    return ' '.join(quote(str(a)) for a in argv)
+
+
+def c_locale_env():
+    env = dict(os.environ)
+    env.update({'LC_ALL': 'C', 'LANG': 'C', 'LANGUAGE': 'C'})
+    return env
+
+
+class Commands(object):
+    """Runs local commands. Every command gets a timeout; a timed-out or
+    interrupted child is killed, never left behind."""
+
+    def __init__(self, log=None):
+        self.log = log
+
+    def run(self, argv, timeout=120, input_bytes=None, ok_codes=(0,)):
+        if self.log:
+            self.log.debug('run: %s', shell_words(argv))
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE if input_bytes is not None
+            else subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=c_locale_env())
+        try:
+            out, err = proc.communicate(input_bytes, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            raise CommandError(argv, None, '', 'timed out after %s s'
+                               % timeout)
+        except BaseException:
+            _kill(proc)
+            raise
+        result = Result(argv, proc.returncode, out.decode('utf-8', 'replace'),
+                        err.decode('utf-8', 'replace'))
+        if ok_codes is not None and proc.returncode not in ok_codes:
+            raise CommandError(argv, proc.returncode, result.stderr)
+        return result
+
+    def stream(self, argv, on_output, timeout, ok_codes=(0,)):
+        """Run a long command, handing its stdout to on_output(text) as it
+        comes (rsync progress); stderr is kept for the error."""
+        if self.log:
+            self.log.debug('stream: %s', shell_words(argv))
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=c_locale_env())
+        errors = []
+        reader = threading.Thread(target=lambda: errors.append(
+            proc.stderr.read()))
+        reader.daemon = True
+        reader.start()
+        try:
+            _pump(proc, on_output, time.time() + timeout)
+        except BaseException:
+            _kill(proc)
+            raise
+        proc.wait()
+        reader.join(5)
+        err = b''.join(errors).decode('utf-8', 'replace')
+        if ok_codes is not None and proc.returncode not in ok_codes:
+            raise CommandError(argv, proc.returncode, err)
+        return Result(argv, proc.returncode, '', err)
+
+
+def _pump(proc, on_output, deadline):
+    fd = proc.stdout.fileno()
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            raise CommandError(proc.args, None, '', 'timed out')
+        ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return
+        on_output(chunk.decode('utf-8', 'replace'))
+
+
+def _kill(proc):
+    if proc.poll() is None:
+        proc.kill()
+    try:
+        proc.communicate(timeout=10)
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
+class Recorder(object):
+    """Test double: records argv lists and answers from (prefix, Result
+    fields) rules; the first rule whose prefix matches wins."""
+
+    def __init__(self, rules=None):
+        self.calls = []
+        self.rules = list(rules or [])
+
+    def answer(self, prefix, returncode=0, stdout='', stderr=''):
+        self.rules.append((list(prefix), returncode, stdout, stderr))
+
+    def _lookup(self, argv):
+        for prefix, code, out, err in self.rules:
+            if _contains(argv, prefix):
+                return code, out, err
+        return 0, '', ''
+
+    def run(self, argv, timeout=120, input_bytes=None, ok_codes=(0,)):
+        self.calls.append(list(argv))
+        code, out, err = self._lookup(argv)
+        if ok_codes is not None and code not in ok_codes:
+            raise CommandError(argv, code, err)
+        return Result(argv, code, out, err)
+
+    def stream(self, argv, on_output, timeout, ok_codes=(0,)):
+        result = self.run(argv, timeout, None, ok_codes)
+        if result.stdout:
+            on_output(result.stdout)
+        return result
+
+
+def _contains(argv, prefix):
+    """True when prefix occurs as a contiguous run in argv (so a rule for
+    ['virsh', 'domstate'] matches the same call wrapped in ssh)."""
+    size = len(prefix)
+    return any(argv[i:i + size] == prefix for i in range(len(argv) - size + 1))
+
+
+class Remote(object):
+    """Commands on the destination, over real ssh. Host keys are checked
+    strictly: an unknown key stops the run (no silent trust)."""
+
+    def __init__(self, commands, host, port=22, user='root', identity=None,
+                 known_hosts=None):
+        self.commands = commands
+        self.host, self.port, self.user = host, port, user
+        self.identity, self.known_hosts = identity, known_hosts
+
+    def ssh_options(self):
+        opts = ['ssh', '-p', str(self.port), '-o', 'BatchMode=yes',
+                '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=10',
+                '-o', 'ServerAliveInterval=15', '-o', 'ServerAliveCountMax=4',
+                '-l', self.user]
+        if self.identity:
+            opts += ['-i', self.identity, '-o', 'IdentitiesOnly=yes']
+        if self.known_hosts:
+            opts += ['-o', 'UserKnownHostsFile=' + self.known_hosts]
+        return opts
+
+    def argv(self, remote_argv):
+        words = ['env', 'LC_ALL=C', 'LANG=C'] + [str(a) for a in remote_argv]
+        return self.ssh_options() + [self.host, '--', shell_words(words)]
+
+    def run(self, remote_argv, timeout=120, input_bytes=None, ok_codes=(0,)):
+        return self.commands.run(self.argv(remote_argv), timeout, input_bytes,
+                                 ok_codes)
+
+    def sh(self, script, args=(), timeout=300, ok_codes=(0,)):
+        """Run a POSIX sh script on the destination, given on stdin."""
+        return self.run(['sh', '-s', '--'] + list(args), timeout,
+                        script.encode('utf-8'), ok_codes)
+
+    def write_file(self, path, data, timeout=60):
+        """Replace a file atomically on the destination."""
+        script = 'cat > "$1.rfm-tmp" && mv -f "$1.rfm-tmp" "$1"'
+        return self.run(['sh', '-c', script, 'sh', path], timeout,
+                        data if isinstance(data, bytes) else
+                        data.encode('utf-8'))
+
+    def rsync_shell(self):
+        return shell_words(self.ssh_options())
+
+    def rsync_target(self, path):
+        host = '[%s]' % self.host if ':' in self.host else self.host
+        return '%s:%s' % (host, path)

@@ -1,0 +1,45 @@
+"""What every step gets: parameters, facts found at preflight, state,
+the command runners and the log."""
+import os
+
+from master_migration.commands import Remote
+
+URI = 'qemu:///system'
+
+
+class StepFailed(Exception):
+    """A step could not do its job; the message says what to do."""
+
+
+class Context(object):
+    def __init__(self, params, facts, state, commands, log):
+        self.params, self.facts, self.state = params, facts, state
+        self.commands, self.log = commands, log
+        self.remote = Remote(commands, params.destination, params.ssh_port,
+                             params.ssh_user, params.ssh_identity,
+                             params.ssh_known_hosts)
+
+    def virsh(self, *args, **kwargs):
+        return self.remote.run(['virsh', '-c', URI] + list(args), **kwargs)
+
+    @property
+    def image(self):
+        return self.facts['image']
+
+
+def destination_paths(params):
+    base = os.path.join(params.disk_dir, params.name)
+    return {'image': base + '.img', 'mount_point': base + '.mnt',
+            'xml_path': base + '.xml', 'done_marker': base + '.migration-done'}
+
+
+def copy_excludes(params):
+    """The operator's excludes plus this tool's own work folder when it lies
+    inside the tree being copied (a stale state file must not reach the
+    guest)."""
+    patterns = list(params.exclude)
+    root = params.source_root.rstrip('/') + '/'
+    work = params.work_dir.rstrip('/') + '/'
+    if work.startswith(root):
+        patterns.append('/' + work[len(root):].rstrip('/'))
+    return patterns

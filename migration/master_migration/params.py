@@ -1,0 +1,377 @@
+"""Parameters: command line > config YAML > astute.yaml > defaults.
+
+Every problem is collected with the field, the value, where it came from and
+how to fix it; nothing acts until all of them are fixed.
+"""
+import ipaddress
+import os
+import re
+import xml.etree.ElementTree as ElementTree
+
+from master_migration import astute as astute_mod
+from master_migration import units
+
+DEFAULT_EXCLUDES = ['/proc/*', '/sys/*', '/dev/*', '/run/*', '/tmp/*',
+                    '/mnt/*', '/media/*', '/lost+found']
+MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
+NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
+PATH_RE = re.compile(r'^/[A-Za-z0-9_./+-]*$')
+IFACE_RE = re.compile(r'^[A-Za-z0-9_.:-]{1,15}$')
+
+
+class ParamError(Exception):
+    def __init__(self, problems):
+        Exception.__init__(self, '\n'.join(problems))
+        self.problems = problems
+
+
+def _int_range(low, high):
+    def convert(value):
+        if isinstance(value, bool) or not str(value).strip().isdigit():
+            raise ValueError('not a whole number; use e.g. %d' % low)
+        number = int(value)
+        if not low <= number <= high:
+            raise ValueError('out of range %d..%d' % (low, high))
+        return number
+    return convert
+
+
+def _size(minimum, example):
+    def convert(value):
+        try:
+            number = units.parse_size_bytes(value)
+        except ValueError:
+            raise ValueError('not a size; use e.g. %s' % example)
+        if number < minimum:
+            raise ValueError('too small: at least %s'
+                             % units.human_bytes(minimum))
+        return number
+    return convert
+
+
+def _choice(*allowed):
+    def convert(value):
+        if value not in allowed:
+            raise ValueError('must be one of %s' % ', '.join(allowed))
+        return value
+    return convert
+
+
+def _abs_path(value):
+    if not isinstance(value, str) or not value.startswith('/'):
+        raise ValueError('must be an absolute path')
+    return os.path.normpath(value)
+
+
+def _dest_path(value):
+    value = _abs_path(value)
+    if not PATH_RE.match(value):
+        raise ValueError('only letters, digits and _ . / + - are allowed '
+                         '(it is used in the guest XML and remote commands)')
+    return value
+
+
+def _opt_path(value):
+    return None if value in (None, '') else _abs_path(value)
+
+
+def _name(value):
+    if not isinstance(value, str) or not NAME_RE.match(value):
+        raise ValueError('use letters, digits, _ . - (max 63)')
+    return value
+
+
+def _iface(value):
+    if not isinstance(value, str) or not IFACE_RE.match(value):
+        raise ValueError('not an interface name (max 15 characters)')
+    return value
+
+
+def _ipv4(value):
+    try:
+        return str(ipaddress.IPv4Address(str(value).strip()))
+    except ValueError:
+        raise ValueError('not an IPv4 address')
+
+
+def _netmask(value):
+    try:
+        return astute_mod.prefix_length(value)
+    except ValueError:
+        raise ValueError('not a netmask; use 255.255.255.0 or 24')
+
+
+def _mac(value):
+    text = str(value).strip().lower()
+    if not MAC_RE.match(text):
+        raise ValueError('not a MAC address (aa:bb:cc:dd:ee:ff)')
+    return text
+
+
+def _xml_fragment(value):
+    text = '' if value is None else str(value)
+    if text.strip():
+        try:
+            ElementTree.fromstring('<interface>%s</interface>' % text)
+        except ElementTree.ParseError as exc:
+            raise ValueError('not well-formed XML: %s' % exc)
+    return text
+
+
+def _string_list(value):
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str)
+                                              for v in value):
+        raise ValueError('must be a list of strings')
+    return list(value)
+
+
+def _argv_list(value):
+    """A list of commands; each command an argv list (or one string that is
+    split on blanks)."""
+    if not isinstance(value, list):
+        raise ValueError('must be a list of commands (argv lists)')
+    commands = []
+    for item in value:
+        if isinstance(item, str):
+            item = item.split()
+        if not item or not all(isinstance(a, str) for a in item):
+            raise ValueError('each command must be a non-empty argv list')
+        commands.append(list(item))
+    return commands
+
+
+def _bool(value):
+    if isinstance(value, bool):
+        return value
+    raise ValueError('must be true or false')
+
+
+def _nics(value):
+    if not isinstance(value, list):
+        raise ValueError('must be a list of {interface, bridge, mac?, '
+                         'extra_xml?}')
+    nics = []
+    for index, item in enumerate(value):
+        if isinstance(item, str):
+            if '=' not in item:
+                raise ValueError('item %d: %r: use IFACE=BRIDGE' % (index, item))
+            iface, bridge = item.split('=', 1)
+            item = {'interface': iface, 'bridge': bridge}
+        if not isinstance(item, dict) or set(item) - {
+                'interface', 'bridge', 'mac', 'extra_xml'}:
+            raise ValueError('item %d: keys are interface, bridge, mac, '
+                             'extra_xml' % index)
+        try:
+            nics.append({'interface': _iface(item.get('interface')),
+                         'bridge': _iface(item.get('bridge')),
+                         'mac': _mac(item['mac']) if item.get('mac') else None,
+                         'extra_xml': _xml_fragment(item.get('extra_xml'))})
+        except ValueError as exc:
+            raise ValueError('item %d: %s' % (index, exc))
+    return nics
+
+
+# (key, default, converter, help). The CLI option is --key-with-dashes.
+FIELDS = [
+    ('destination', None, str, 'virt node name or address'),
+    ('source_root', '/', _abs_path, 'root of the tree to copy'),
+    ('astute', None, _opt_path, 'astute.yaml (default SOURCE_ROOT/etc/fuel/'
+                                'astute.yaml)'),
+    ('name', 'fuel_master', _name, 'guest name'),
+    ('vcpus', 2, _int_range(1, 64), 'guest vCPUs'),
+    ('memory', '4G', _size(256 * units.MIB, '4G'), 'guest memory'),
+    ('disk_size', '100G', _size(512 * units.MIB, '100G'), 'guest disk size'),
+    ('swap_size', '0', _size(0, '2G'), 'swap partition size (0: none)'),
+    ('disk_dir', '/var/lib/nova', _dest_path, 'disk folder on the virt node'),
+    ('admin_bridge', 'br-fw-admin', _iface, 'bridge for the admin NIC'),
+    ('admin_nic_xml', '', _xml_fragment, 'extra XML in the admin NIC'),
+    ('nics', [], _nics, 'other NICs: IFACE=BRIDGE'),
+    ('admin_interface', None, _iface, 'admin interface of the master'),
+    ('admin_address', None, _ipv4, 'admin address of the master'),
+    ('admin_netmask', None, _netmask, 'admin netmask'),
+    ('admin_mac', None, _mac, 'admin MAC of the master'),
+    ('interim_address', None, _ipv4, 'free admin-network address the old '
+                                     'master uses after the switch-over'),
+    ('api_port', 8000, _int_range(1, 65535), 'master API port to wait for'),
+    ('ssh_port', 22, _int_range(1, 65535), 'ssh port of the virt node'),
+    ('ssh_user', 'root', _name, 'ssh user on the virt node'),
+    ('ssh_identity', None, _opt_path, 'ssh private key'),
+    ('ssh_known_hosts', None, _opt_path, 'known_hosts file'),
+    ('exclude', DEFAULT_EXCLUDES, _string_list, 'rsync exclude patterns'),
+    ('services', 'auto', _choice('auto', 'systemd', 'docker', 'commands'),
+     'how to stop the master services'),
+    ('stop_commands', [], _argv_list, 'stop commands (services: commands)'),
+    ('start_commands', [], _argv_list, 'start commands'),
+    ('systemd_units', None, _string_list, 'Fuel 9 units, stop order'),
+    ('docker_containers', None, _string_list, 'Fuel 8 containers, stop '
+                                              'order'),
+    ('boot_loader', 'auto', _choice('auto', 'none'), 'install GRUB 2'),
+    ('verify', 'checksum', _choice('checksum', 'none'), 'verification pass'),
+    ('boot_timeout', 900, _int_range(5, 86400), 'seconds to wait for the '
+                                                'guest'),
+    ('sync_timeout', 14400, _int_range(10, 604800), 'seconds per sync'),
+    ('rsync_options', [], _string_list, 'extra rsync options'),
+    ('space_margin', '1G', _size(0, '1G'), 'free space kept on the virt '
+                                          'node'),
+    ('work_dir', '/var/lib/rf-migrate-master', _abs_path, 'state, lock, '
+                                                         'log'),
+    ('poweroff', True, _bool, 'power off the old master at the end'),
+    ('poweroff_command', [['poweroff']], _argv_list, 'how to power off'),
+    ('replace', False, _bool, 'replace an existing stopped guest'),
+    ('remove_disk', False, _bool, 'rollback removes the disk image too'),
+]
+FIELD_NAMES = [f[0] for f in FIELDS]
+ADMIN_FROM_ASTUTE = {'admin_interface': 'interface',
+                     'admin_address': 'ipaddress',
+                     'admin_netmask': 'netmask', 'admin_mac': 'mac'}
+CONFIG_ONLY = ('destination',)
+
+
+class Params(object):
+    """Plain, validated parameters; sizes in bytes/MiB as the names say."""
+
+    def __init__(self, values):
+        self.__dict__.update(values)
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+    @property
+    def admin_prefix(self):
+        return self.admin_netmask
+
+    @property
+    def memory_mib(self):
+        return self.memory // units.MIB
+
+    @property
+    def astute_path(self):
+        if self.astute:
+            return self.astute
+        return os.path.join(self.source_root, 'etc/fuel/astute.yaml')
+
+
+def load_config(path):
+    try:
+        with open(path, 'rb') as handle:
+            text = handle.read().decode('utf-8')
+    except (IOError, OSError) as exc:
+        raise ParamError(['--config %s: cannot read: %s'
+                          % (path, exc.strerror or exc)])
+    try:
+        data = astute_mod.load_yaml_text(text, path)
+    except astute_mod.AstuteError as exc:
+        raise ParamError(['--config ' + str(exc)])
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParamError(['--config %s: expected a mapping of option: value'
+                          % path])
+    unknown = sorted(set(data) - set(FIELD_NAMES))
+    if unknown:
+        raise ParamError(['--config %s: unknown key(s) %s; known keys: %s'
+                          % (path, ', '.join(unknown), ', '.join(FIELD_NAMES))])
+    return data
+
+
+def _raw_values(cli, config, config_path):
+    """Pick each raw value and say where it came from."""
+    raw = {}
+    for key, default, _, _ in FIELDS:
+        if cli.get(key) is not None:
+            raw[key] = (cli[key], '--' + key.replace('_', '-'))
+        elif key in config:
+            raw[key] = (config[key], 'config %s' % config_path)
+        else:
+            raw[key] = (default, 'default')
+    return raw
+
+
+def _fill_from_astute(raw, problems):
+    missing = [k for k in ADMIN_FROM_ASTUTE if raw[k][0] is None]
+    if not missing:
+        return
+    source_root = raw['source_root'][0] or '/'
+    path = raw['astute'][0] or os.path.join(source_root,
+                                            'etc/fuel/astute.yaml')
+    try:
+        admin = astute_mod.load_astute(path)
+    except astute_mod.AstuteError as exc:
+        problems.append('%s; needed for %s (or give --%s)' % (
+            exc, ', '.join(missing),
+            ' --'.join(k.replace('_', '-') for k in missing)))
+        return
+    for key in missing:
+        value = getattr(admin, ADMIN_FROM_ASTUTE[key])
+        if value is not None:
+            raw[key] = (value, '%s ADMIN_NETWORK.%s'
+                        % (path, ADMIN_FROM_ASTUTE[key]))
+
+
+def _convert(raw, problems):
+    values = {}
+    for key, _, convert, _ in FIELDS:
+        value, origin = raw[key]
+        if value is None:
+            values[key] = None
+            continue
+        try:
+            values[key] = convert(value)
+        except (ValueError, TypeError) as exc:
+            problems.append('%s: %r (from %s): %s' % (key, value, origin, exc))
+    return values
+
+
+def _check_required(values, raw, problems):
+    fixes = {'destination': 'give the virt node as the first argument',
+             'interim_address': 'give --interim-address, a free address in '
+                                'the admin network',
+             'admin_interface': 'give --admin-interface',
+             'admin_address': 'give --admin-address',
+             'admin_netmask': 'give --admin-netmask',
+             'admin_mac': 'give --admin-mac'}
+    for key, fix in sorted(fixes.items()):
+        if raw[key][0] is None:
+            problems.append('%s: not set: %s' % (key, fix))
+
+
+def _check_relations(values, problems):
+    if None in (values.get('admin_address'), values.get('admin_netmask'),
+                values.get('interim_address')):
+        return
+    network = ipaddress.IPv4Network('%s/%d' % (values['admin_address'],
+                                               values['admin_netmask']),
+                                    strict=False)
+    interim = ipaddress.IPv4Address(values['interim_address'])
+    if interim not in network:
+        problems.append('interim_address: %s is not in the admin network %s; '
+                        'pick a free address there' % (interim, network))
+    elif str(interim) == values['admin_address']:
+        problems.append('interim_address: %s is the admin address itself; '
+                        'pick another free address' % interim)
+    if values.get('services') == 'commands' and not values.get(
+            'stop_commands'):
+        problems.append('stop_commands: empty while services is "commands"; '
+                        'list the commands that stop the master services')
+    disk, swap = values.get('disk_size'), values.get('swap_size')
+    if disk and swap is not None and swap >= disk - 512 * units.MIB:
+        problems.append('swap_size: %s leaves less than 512 MiB of the %s '
+                        'disk for the root file system' % (
+                            units.human_bytes(swap), units.human_bytes(disk)))
+
+
+def build_params(cli, config=None, config_path=None):
+    """cli: dict of option values (None = not given). Returns Params or
+    raises ParamError listing every problem."""
+    config = config or {}
+    problems = []
+    raw = _raw_values(cli, config, config_path)
+    _fill_from_astute(raw, problems)
+    values = _convert(raw, problems)
+    _check_required(values, raw, problems)
+    _check_relations(values, problems)
+    if problems:
+        raise ParamError(problems)
+    return Params(values)

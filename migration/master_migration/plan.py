@@ -1,0 +1,99 @@
+"""The steps as data, and the plan a dry run prints."""
+import collections
+
+from master_migration import postmigrate, preflight, steps, switchover
+from master_migration import template
+from master_migration.units import human_bytes, human_seconds
+
+# id, what it does, ids it needs, timeout (from params), run, undo,
+# done_check (None: re-run it; every step is safe to run again).
+Step = collections.namedtuple('Step', 'id title needs timeout run undo '
+                                      'done_check')
+
+STEPS = [
+    Step('preflight', 'check ssh, libvirt, bridges, space, memory, name, '
+         'lock; change nothing', (), lambda p: 1800, preflight.run, None,
+         None),
+    Step('define_guest', 'define the guest from the XML template (old MACs, '
+         'disk first, VNC on 127.0.0.1), not started', ('preflight',),
+         lambda p: 300, steps.define_guest, steps.undo_define,
+         steps.guest_is_ours),
+    Step('prepare_disk', 'raw image, msdos partitions, ext4 on the virt '
+         'node (loop device), mounted', ('define_guest',), lambda p: 1800,
+         steps.prepare_disk, steps.undo_disk, None),
+    Step('warm_sync', 'rsync everything while the master serves',
+         ('prepare_disk',), lambda p: p.sync_timeout + 60, steps.warm_sync,
+         None, None),
+    Step('stop_services', 'stop the master services in order (downtime '
+         'starts)', ('warm_sync',), lambda p: 1800, steps.stop_services,
+         steps.undo_services, None),
+    Step('final_sync', 'rsync what changed, with deletions, then verify by '
+         'checksums', ('stop_services',), lambda p: 2 * p.sync_timeout + 60,
+         steps.final_sync, None, None),
+    Step('post_migrate', 'fstab, mtab, NIC names, marker, GRUB on the copy',
+         ('final_sync',), lambda p: 3600, postmigrate.post_migrate, None,
+         None),
+    Step('switch_over', 'hand over the admin address, start the guest, wait '
+         'for ssh and the API, done markers', ('post_migrate',),
+         lambda p: p.boot_timeout + 600, switchover.switch_over,
+         switchover.undo_switch, None),
+]
+STEP_IDS = [s.id for s in STEPS]
+
+# Rough rates for the estimate printed before anything was measured.
+VERIFY_BYTES_PER_S = 150 * 1000 * 1000
+POST_MIGRATE_S = {'auto': 60, 'none': 5}
+BOOT_S = 90
+
+
+def expected_downtime(params, facts):
+    parts = [('stop services', 15),
+             ('final sync (file list scan as measured)',
+              facts.get('scan_seconds', 0) * 1.5 + 5)]
+    if params.verify == 'checksum':
+        parts.append(('checksum verification', facts.get('data_bytes', 0) /
+                      float(VERIFY_BYTES_PER_S) + facts.get('scan_seconds', 0)))
+    parts.append(('post-migrate fixes', POST_MIGRATE_S[params.boot_loader]))
+    parts.append(('guest boot until ssh and API answer', BOOT_S))
+    return parts
+
+
+def format_plan(params, facts, services_plan=None):
+    p, f = params, facts
+    lines = ['rf-migrate-master plan (dry run: nothing was changed)',
+             '  source: %s on this master, admin %s/%d on %s (MAC %s)' % (
+                 p.source_root, p.admin_address, p.admin_prefix,
+                 p.admin_interface, p.admin_mac),
+             '  data: %d files, %s (file list scan took %.1f s)' % (
+                 f.get('data_files', 0), human_bytes(f.get('data_bytes', 0)),
+                 f.get('scan_seconds', 0)),
+             '  destination: %s@%s:%d, guest %s: %d vCPU, %d MiB' % (
+                 p.ssh_user, p.destination, p.ssh_port, p.name, p.vcpus,
+                 p.memory_mib)]
+    layout = f.get('layout', {})
+    lines.append('  disk: %s raw %s, p1 ext4 fuel-root %d MiB%s' % (
+        f.get('image'), human_bytes(p.disk_size),
+        layout.get('root_end_mib', 0) - 1,
+        ', p2 swap %d MiB' % layout['swap_mib'] if layout.get('swap_mib')
+        else ''))
+    for nic in template.guest_nics(p, f):
+        lines.append('  NIC %s %s -> bridge %s' % (nic['interface'],
+                                                  nic['mac'], nic['bridge']))
+    lines.append('  after the switch-over the old master uses %s' %
+                 p.interim_address)
+    if services_plan is not None:
+        lines.append('  services (%s), stop order: %s' % (
+            f.get('services_kind'), '; '.join(' '.join(a) for a in
+                                              services_plan[0]) or 'none'))
+    lines.append('  steps:')
+    for number, step in enumerate(STEPS, 1):
+        lines.append('    %d. %-14s %s' % (number, step.id, step.title))
+    parts = expected_downtime(p, f)
+    lines.append('  expected downtime: about %s (%s); rollback after %d s '
+                 'without an answer' % (
+                     human_seconds(sum(s for _, s in parts)),
+                     ', '.join('%s ~%s' % (n, human_seconds(s))
+                               for n, s in parts), p.boot_timeout))
+    if not p.poweroff:
+        lines.append('  the old master stays on (--no-poweroff)')
+    return '\n'.join(lines)

@@ -1,0 +1,116 @@
+"""rsync command lines and the pure parsing of what rsync prints."""
+import re
+import time
+
+from master_migration import units
+
+# -a -A -X -H -S plus numeric ids: owners, modes, ACLs, xattrs, hard links,
+# sparse files, devices, symlinks kept exactly.
+BASE = ['rsync', '-aAXHS', '--numeric-ids']
+PROGRESS = re.compile(
+    r'^\s*([\d,]+)\s+(\d+)%\s+(\S+/s)\s+(\d+:\d\d:\d\d)'
+    r'(?:\s+\(xfr#(\d+), (?:ir|to)-chk=(\d+)/(\d+)\))?')
+STAT_LINES = {
+    'files': re.compile(r'^Number of files: ([\d,]+)'),
+    'files_transferred': re.compile(
+        r'^Number of regular files transferred: ([\d,]+)'),
+    'total_bytes': re.compile(r'^Total file size: ([\d,]+)'),
+    'transferred_bytes': re.compile(r'^Total transferred file size: ([\d,]+)'),
+    'deleted': re.compile(r'^Number of deleted files: ([\d,]+)'),
+}
+VANISHED = 24  # "some files vanished before they could be transferred"
+
+
+def source_path(source_root):
+    return source_root.rstrip('/') + '/'
+
+
+def excludes(patterns):
+    return ['--exclude=' + p for p in patterns]
+
+
+def size_scan_argv(source_root, patterns, empty_dir):
+    """A local dry run into an empty folder: counts what a full copy moves."""
+    return (BASE + ['--dry-run', '--stats'] + excludes(patterns) +
+            [source_path(source_root), empty_dir.rstrip('/') + '/'])
+
+
+def sync_argv(source_root, patterns, rsh, target, extra=()):
+    return (BASE + ['--delete', '--info=progress2', '--no-inc-recursive',
+                    '--stats', '-e', rsh] + list(extra) +
+            excludes(patterns) + [source_path(source_root), target + '/'])
+
+
+def verify_argv(source_root, patterns, rsh, target):
+    """Must print nothing: any itemized line is a difference."""
+    return (BASE + ['--delete', '--dry-run', '--checksum',
+                    '--itemize-changes', '-e', rsh] + excludes(patterns) +
+            [source_path(source_root), target + '/'])
+
+
+def parse_stats(text):
+    stats = {}
+    for line in text.splitlines():
+        for key, pattern in STAT_LINES.items():
+            match = pattern.match(line.strip())
+            if match:
+                stats[key] = int(match.group(1).replace(',', ''))
+    return stats
+
+
+def parse_progress(line):
+    match = PROGRESS.match(line)
+    if not match:
+        return None
+    return {'bytes': int(match.group(1).replace(',', '')),
+            'percent': int(match.group(2)), 'rate': match.group(3),
+            'time': match.group(4),
+            'files': int(match.group(5)) if match.group(5) else None}
+
+
+class ProgressReporter(object):
+    """Feeds on rsync's stdout; logs a progress line every `every` seconds
+    and keeps the --stats block for the end."""
+
+    def __init__(self, log, label, every=5.0, clock=time.time):
+        self.log, self.label, self.every, self.clock = log, label, every, clock
+        self.last_report = clock()
+        self.buffer = ''
+        self.text = []
+        self.last = None
+
+    def feed(self, chunk):
+        self.buffer += chunk
+        parts = re.split(r'[\r\n]', self.buffer)
+        self.buffer = parts.pop()
+        for part in parts:
+            self._line(part)
+
+    def _line(self, line):
+        progress = parse_progress(line)
+        if progress is None:
+            if line.strip():
+                self.text.append(line)
+            return
+        self.last = progress
+        if self.clock() - self.last_report >= self.every:
+            self.last_report = self.clock()
+            self.log.info('%s: %s', self.label, describe_progress(progress))
+
+    def finish(self):
+        if self.buffer:
+            self._line(self.buffer)
+            self.buffer = ''
+        return parse_stats('\n'.join(self.text))
+
+
+def describe_progress(progress):
+    files = progress['files']
+    return '%s copied (%d%%), %s files, %s, %s %s' % (
+        units.human_bytes(progress['bytes']), progress['percent'],
+        '?' if files is None else files, progress['rate'], progress['time'],
+        'elapsed' if progress['percent'] == 100 else 'left')
+
+
+def differences(itemized):
+    return [line for line in itemized.splitlines() if line.strip()]

@@ -1,0 +1,160 @@
+"""One small runner: runs the steps in order, records each in the state
+file, rolls back on failure, prints the summary."""
+import signal
+import time
+
+from master_migration import steps, switchover
+from master_migration.commands import CommandError
+from master_migration.context import StepFailed
+from master_migration.plan import STEPS
+from master_migration.units import human_bytes, human_seconds
+
+EXIT_DONE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 3
+
+
+class StepTimeout(StepFailed):
+    pass
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise StepTimeout('the step ran past its timeout')
+
+
+def _on_term(signum, frame):
+    raise Interrupted('signal %d' % signum)
+
+
+def install_signal_handlers():
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.signal(signal.SIGTERM, _on_term)
+    signal.signal(signal.SIGINT, _on_term)
+
+
+def run_step(ctx, step):
+    state = ctx.state
+    if state.is_done(step.id):
+        ctx.log.info('step %s: done before, skipped', step.id)
+        return
+    missing = [n for n in step.needs if not state.is_done(n)]
+    if missing:
+        raise StepFailed('step %s needs %s first' % (step.id,
+                                                      ', '.join(missing)))
+    if state.step(step.id).get('status') == 'running' and step.done_check \
+            and step.done_check(ctx):
+        ctx.log.info('step %s: found already done', step.id)
+        state.mark_done(step.id)
+        return
+    state.mark_started(step.id)
+    ctx.log.info('step %s: start (%s)', step.id, step.title)
+    signal.alarm(int(step.timeout(ctx.params)))
+    try:
+        step.run(ctx)
+    finally:
+        signal.alarm(0)
+    state.mark_done(step.id)
+    ctx.log.info('step %s: done in %s', step.id,
+                 human_seconds(state.step(step.id)['duration']))
+
+
+def run(ctx):
+    """Steps after preflight; returns the exit code."""
+    install_signal_handlers()
+    current = None
+    try:
+        for step in STEPS:
+            current = step.id
+            run_step(ctx, step)
+    except Interrupted as exc:
+        ctx.log.error('interrupted (%s) during step %s: state kept in %s; '
+                      'continue with --resume or undo with --rollback',
+                      exc, current, ctx.state.path)
+        return EXIT_INTERRUPTED
+    except (StepFailed, CommandError, EnvironmentError) as exc:
+        ctx.log.error('step %s failed: %s', current, exc)
+        rollback(ctx)
+        summary(ctx)
+        return EXIT_FAILED
+    ctx.state.set('status', 'done')
+    summary(ctx)
+    poweroff(ctx)
+    return EXIT_DONE
+
+
+def _undo(ctx, what, action, failures):
+    try:
+        result = action(ctx)
+        if result:
+            failures.extend(result)
+    except (StepFailed, CommandError, EnvironmentError) as exc:
+        ctx.log.error('rollback: %s failed: %s', what, exc)
+        failures.append(what)
+
+
+def rollback(ctx):
+    """Before the switch-over: services back first (the master serves
+    again soonest), then remove what was made on the destination. After
+    it: stop the guest, take the address back, services back."""
+    failures = []
+    switched = bool(ctx.state.get('switch_started'))
+    ctx.log.warning('rolling back (%s the switch-over)',
+                    'after' if switched else 'before')
+    if switched:
+        _undo(ctx, 'give the admin address back', switchover.undo_switch,
+              failures)
+    _undo(ctx, 'restart services', steps.undo_services, failures)
+    if not switched:
+        _undo(ctx, 'detach the disk', steps.undo_disk, failures)
+        _undo(ctx, 'undefine the guest', steps.undo_define, failures)
+    if failures:
+        ctx.state.set('status', 'rollback-incomplete')
+        ctx.log.error('rollback incomplete: %s; fix that and run '
+                      '--rollback again', ', '.join(failures))
+        return False
+    ctx.state.set('status', 'rolled-back')
+    where = ctx.state.archive('rolled-back')
+    ctx.log.warning('rolled back: the old master serves again; state moved '
+                    'to %s%s', where, ' (the stopped guest and its disk are '
+                    'kept: a new run needs --replace)' if switched else '')
+    return True
+
+
+def summary(ctx):
+    s = ctx.state
+    lines = ['summary (%s):' % s.get('status')]
+    for step in STEPS:
+        entry = s.step(step.id)
+        if entry:
+            lines.append('  %-14s %-8s %s' % (
+                step.id, entry.get('status'),
+                human_seconds(entry['duration']) if 'duration' in entry
+                else ''))
+    for key, label in (('warm_stats', 'warm sync'),
+                       ('final_stats', 'final sync')):
+        stats = s.get(key)
+        if stats:
+            lines.append('  %s: %d files, %s sent in %.1f s' % (
+                label, stats.get('files_transferred', 0),
+                human_bytes(stats.get('transferred_bytes', 0)),
+                stats['seconds']))
+    if s.get('guest_answered') and s.get('downtime_started'):
+        lines.append('  downtime (services stopped until the guest '
+                     'answered): %s' % human_seconds(
+                         s.get('guest_answered') - s.get('downtime_started')))
+    lines.append('  log: %s' % ctx.log_path)
+    ctx.log.info('\n'.join(lines))
+
+
+def poweroff(ctx):
+    if not ctx.params.poweroff:
+        ctx.log.info('old master left running with %s (--no-poweroff); the '
+                     'guest serves %s now', ctx.params.interim_address,
+                     ctx.params.admin_address)
+        return
+    ctx.log.info('powering off the old master in 5 s')
+    time.sleep(5)
+    for argv in ctx.params.poweroff_command:
+        ctx.commands.run(argv, timeout=120, ok_codes=None)

@@ -1,0 +1,76 @@
+"""Which master services to stop, in which order, and how to start them
+again. Fuel 9 masters run systemd units, Fuel 8 masters docker containers."""
+
+# Stop order: the API and workers first, then what they talk to, the
+# databases and the log daemon last (nothing writes after the final sync).
+FUEL9_UNITS = [
+    'nailgun', 'astute', 'oswl_flavor_collectord', 'oswl_image_collectord',
+    'oswl_keystone_user_collectord', 'oswl_tenant_collectord',
+    'oswl_vm_collectord', 'oswl_volume_collectord', 'statsenderd',
+    'receiverd', 'assassind', 'ostf', 'nginx', 'openstack-keystone', 'httpd',
+    'cobblerd', 'xinetd', 'dnsmasq', 'mcollective', 'rsyncd', 'crond',
+    'rabbitmq-server', 'postgresql', 'rsyslog']
+FUEL8_CONTAINERS = [
+    'nailgun', 'ostf', 'keystone', 'nginx', 'astute', 'mcollective',
+    'cobbler', 'rsync', 'rabbitmq', 'postgres', 'rsyslog']
+
+
+class ServiceError(Exception):
+    pass
+
+
+def has_tool(commands, tool):
+    result = commands.run(['sh', '-c', 'command -v "$1"', 'sh', tool],
+                          ok_codes=None)
+    return result.returncode == 0
+
+
+def resolve_kind(params, commands):
+    """auto -> systemd or docker, from what the master has."""
+    if params.services != 'auto':
+        return params.services
+    if has_tool(commands, 'dockerctl') or has_tool(commands, 'docker'):
+        return 'docker'
+    if has_tool(commands, 'systemctl'):
+        return 'systemd'
+    raise ServiceError('services: cannot tell how this master runs its '
+                       'services (no systemctl, docker or dockerctl); set '
+                       'services: commands with stop_commands/start_commands')
+
+
+def active_units(commands, units):
+    active = []
+    for unit in units:
+        result = commands.run(['systemctl', 'is-active', unit], ok_codes=None)
+        if result.stdout.strip() == 'active':
+            active.append(unit)
+    return active
+
+
+def running_containers(commands, short_names):
+    """Map Fuel's short names to running container names (fuel-core-8.0-
+    nailgun and the like), in stop order."""
+    result = commands.run(['docker', 'ps', '--format', '{{.Names}}'])
+    names = result.stdout.split()
+    found = []
+    for short in short_names:
+        for name in names:
+            if name == short or name.endswith('-' + short):
+                found.append(name)
+    return found
+
+
+def plan_services(kind, params, commands):
+    """Return (stop commands, start commands) for what runs now; start
+    undoes stop in reverse order and only for what was running."""
+    if kind == 'commands':
+        return params.stop_commands, params.start_commands
+    if kind == 'systemd':
+        units = active_units(commands, params.systemd_units or FUEL9_UNITS)
+        return ([['systemctl', 'stop', u] for u in units],
+                [['systemctl', 'start', u] for u in reversed(units)])
+    names = running_containers(commands,
+                               params.docker_containers or FUEL8_CONTAINERS)
+    tool = 'dockerctl' if has_tool(commands, 'dockerctl') else 'docker'
+    return ([[tool, 'stop', n] for n in names],
+            [[tool, 'start', n] for n in reversed(names)])

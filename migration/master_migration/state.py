@@ -1,0 +1,127 @@
+"""The run's state file (atomic JSON) and its lock."""
+import errno
+import fcntl
+import json
+import os
+import time
+
+
+class LockBusy(Exception):
+    pass
+
+
+class Lock(object):
+    """flock on <work_dir>/lock: released by the kernel when the holder
+    dies, so a killed run never leaves a stale lock; kept across the fork
+    into the background."""
+
+    def __init__(self, path):
+        self.path = path
+        self.fd = None
+
+    def acquire(self):
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except (IOError, OSError) as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            holder = os.read(fd, 64).decode('ascii', 'replace').strip()
+            os.close(fd)
+            raise LockBusy('another rf-migrate-master run holds %s (pid %s); '
+                           'wait for it or follow its log' % (
+                               self.path, holder or '?'))
+        os.ftruncate(fd, 0)
+        os.write(fd, ('%d\n' % os.getpid()).encode('ascii'))
+        self.fd = fd
+
+    def note_pid(self):
+        """After the fork into the background the holder's pid changes."""
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)
+            os.lseek(self.fd, 0, os.SEEK_SET)
+            os.write(self.fd, ('%d\n' % os.getpid()).encode('ascii'))
+
+    def release(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def write_atomically(path, data):
+    tmp = '%s.tmp.%d' % (path, os.getpid())
+    with open(tmp, 'wb') as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.rename(tmp, path)
+    dir_fd = os.open(os.path.dirname(path) or '.', os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class State(object):
+    """What the run did so far. Written after every change (temp file, then
+    rename), so a kill at any moment leaves either the old or the new file."""
+
+    def __init__(self, path, data=None):
+        self.path = path
+        self.data = data if data is not None else {
+            'version': 1, 'created': time.time(), 'steps': {}, 'facts': {},
+            'params': {}, 'status': 'running'}
+
+    @classmethod
+    def load(cls, path):
+        try:
+            with open(path, 'rb') as handle:
+                text = handle.read().decode('utf-8')
+        except (IOError, OSError) as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ValueError('%s is not valid JSON (%s); move it away to '
+                             'start over' % (path, exc))
+        return cls(path, data)
+
+    def save(self):
+        text = json.dumps(self.data, indent=1, sort_keys=True) + '\n'
+        write_atomically(self.path, text.encode('utf-8'))
+
+    def __getitem__(self, key):
+        return self.data[key]
+
+    def get(self, key, default=None):
+        return self.data.get(key, default)
+
+    def set(self, key, value):
+        self.data[key] = value
+        self.save()
+
+    def step(self, step_id):
+        return self.data['steps'].get(step_id, {})
+
+    def is_done(self, step_id):
+        return self.step(step_id).get('status') == 'done'
+
+    def mark_started(self, step_id):
+        entry = self.data['steps'].setdefault(step_id, {})
+        entry.update({'status': 'running', 'started': time.time()})
+        entry['attempts'] = entry.get('attempts', 0) + 1
+        self.save()
+
+    def mark_done(self, step_id):
+        entry = self.data['steps'].setdefault(step_id, {})
+        now = time.time()
+        entry.update({'status': 'done', 'finished': now,
+                      'duration': now - entry.get('started', now)})
+        self.save()
+
+    def archive(self, suffix):
+        target = '%s.%s.%d' % (self.path, suffix, int(time.time()))
+        os.rename(self.path, target)
+        return target

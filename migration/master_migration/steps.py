@@ -1,0 +1,177 @@
+"""Steps 2-8 and their undo actions. Each is safe to run again after a
+kill (it checks before it acts); none writes to the old master's data."""
+import time
+
+from master_migration import fixes, remote_sh, rsyncing, services, template
+from master_migration.commands import CommandError
+from master_migration.context import StepFailed, copy_excludes
+from master_migration.units import human_bytes
+
+
+# ---- guest definition -------------------------------------------------
+
+def guest_is_ours(ctx):
+    result = ctx.virsh('domuuid', ctx.params.name, ok_codes=None)
+    return (result.returncode == 0 and
+            result.stdout.strip() == ctx.facts['domain_uuid'])
+
+
+def guest_state(ctx):
+    result = ctx.virsh('domstate', ctx.params.name, ok_codes=None)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def define_guest(ctx):
+    if guest_is_ours(ctx):
+        ctx.log.info('guest %s already defined', ctx.params.name)
+        return
+    if ctx.facts.get('replace_existing') and guest_state(ctx) in (
+            'shut off', 'crashed'):
+        ctx.log.info('replacing the stopped guest %s (--replace)',
+                     ctx.params.name)
+        ctx.virsh('undefine', ctx.params.name)
+    xml = template.render_domain(ctx.params, ctx.facts)
+    ctx.remote.write_file(ctx.facts['xml_path'], xml)
+    ctx.virsh('define', ctx.facts['xml_path'])
+    ctx.log.info('guest %s defined (not started, no autostart yet) from %s',
+                 ctx.params.name, ctx.facts['xml_path'])
+
+
+def undo_define(ctx):
+    if guest_is_ours(ctx):
+        if guest_state(ctx) not in ('shut off', None):
+            ctx.virsh('destroy', ctx.params.name, ok_codes=None)
+        ctx.virsh('undefine', ctx.params.name)
+        ctx.log.info('rollback: guest %s undefined', ctx.params.name)
+    ctx.remote.run(['rm', '-f', ctx.facts['xml_path']])
+
+
+# ---- disk ---------------------------------------------------------------
+
+def attach(ctx):
+    dev = ctx.remote.sh(remote_sh.ATTACH, [ctx.image]).stdout.strip()
+    ctx.facts['loop_device'] = dev
+    return dev
+
+
+def ensure_mounted(ctx):
+    dev = attach(ctx)
+    ctx.remote.sh(remote_sh.MOUNT, [dev, ctx.facts['mount_point']])
+    return dev
+
+
+def detach(ctx):
+    ctx.remote.sh(remote_sh.DETACH, [ctx.image, ctx.facts['mount_point']])
+
+
+def prepare_disk(ctx):
+    p, f = ctx.params, ctx.facts
+    detach(ctx)  # a run killed here before leaves it half made: start over
+    ctx.state.set('image_created', True)
+    layout = f['layout']
+    ctx.remote.sh(remote_sh.CREATE_IMAGE, [
+        ctx.image, p.disk_size, layout['root_end_mib'], layout['swap_mib']])
+    dev = attach(ctx)
+    ctx.remote.sh(remote_sh.MKFS, [dev, f['root_uuid'],
+                                   f.get('swap_uuid') or ''] +
+                  f.get('mkfs_options', []), timeout=1800)
+    ctx.remote.sh(remote_sh.MOUNT, [dev, f['mount_point']])
+    ctx.log.info('disk %s: msdos label, p1 ext4 %s UUID %s%s, mounted at %s',
+                 ctx.image, fixes.ROOT_LABEL, f['root_uuid'],
+                 ', p2 swap' if f.get('swap_uuid') else '', f['mount_point'])
+
+
+def undo_disk(ctx):
+    detach(ctx)
+    if ctx.params.remove_disk and ctx.state.get('image_created'):
+        ctx.remote.run(['rm', '-f', ctx.image])
+        ctx.log.info('rollback: disk image %s removed (--remove-disk)',
+                     ctx.image)
+    elif ctx.state.get('image_created'):
+        ctx.log.info('rollback: disk image %s kept; remove it with: rm %s '
+                     '(on %s)', ctx.image, ctx.image, ctx.params.destination)
+
+
+# ---- syncs ------------------------------------------------------------
+
+def sync(ctx, label):
+    p = ctx.params
+    argv = rsyncing.sync_argv(
+        p.source_root, copy_excludes(p), ctx.remote.rsync_shell(),
+        ctx.remote.rsync_target(ctx.facts['mount_point']), p.rsync_options)
+    reporter = rsyncing.ProgressReporter(ctx.log, label)
+    started = time.time()
+    ctx.commands.stream(argv, reporter.feed, p.sync_timeout,
+                        ok_codes=(0, rsyncing.VANISHED))
+    stats = reporter.finish()
+    stats['seconds'] = time.time() - started
+    ctx.log.info('%s: %d of %d files sent, %s of %s, %.1f s', label,
+                 stats.get('files_transferred', 0), stats.get('files', 0),
+                 human_bytes(stats.get('transferred_bytes', 0)),
+                 human_bytes(stats.get('total_bytes', 0)), stats['seconds'])
+    return stats
+
+
+def warm_sync(ctx):
+    ensure_mounted(ctx)
+    ctx.state.set('warm_stats', sync(ctx, 'warm sync (services running)'))
+
+
+def final_sync(ctx):
+    ensure_mounted(ctx)
+    ctx.state.set('final_stats', sync(ctx, 'final sync (services stopped)'))
+    if ctx.params.verify == 'checksum':
+        verify(ctx)
+
+
+def verify(ctx):
+    p = ctx.params
+    started = time.time()
+    argv = rsyncing.verify_argv(
+        p.source_root, copy_excludes(p), ctx.remote.rsync_shell(),
+        ctx.remote.rsync_target(ctx.facts['mount_point']))
+    out = ctx.commands.run(argv, timeout=p.sync_timeout,
+                           ok_codes=(0, rsyncing.VANISHED)).stdout
+    diffs = rsyncing.differences(out)
+    if diffs:
+        raise StepFailed('verification: the copy differs from the source in '
+                         '%d place(s), e.g. %s; something still writes on '
+                         'the master: add it to the services to stop' % (
+                             len(diffs), '; '.join(diffs[:5])))
+    ctx.state.set('verify_seconds', time.time() - started)
+    ctx.log.info('verification: copy equals source (checksums of every file, '
+                 'owners, modes, ACLs, xattrs, hard links), %.1f s',
+                 time.time() - started)
+
+
+# ---- services -----------------------------------------------------------
+
+def stop_services(ctx):
+    svc = ctx.state.get('services')
+    if not svc:
+        stop, start = services.plan_services(ctx.facts['services_kind'],
+                                             ctx.params, ctx.commands)
+        svc = {'stop': stop, 'start': start}
+        ctx.state.set('services', svc)
+    ctx.state.set('services_stopped', True)
+    if not ctx.state.get('downtime_started'):
+        ctx.state.set('downtime_started', time.time())
+    for argv in svc['stop']:
+        ctx.log.info('stopping: %s', ' '.join(argv))
+        ctx.commands.run(argv, timeout=300)
+    ctx.log.info('services stopped: downtime starts')
+
+
+def undo_services(ctx):
+    if not ctx.state.get('services_stopped'):
+        return []
+    failed = []
+    for argv in ctx.state.get('services', {}).get('start', []):
+        ctx.log.info('rollback: starting %s', ' '.join(argv))
+        try:
+            ctx.commands.run(argv, timeout=300)
+        except CommandError as exc:
+            ctx.log.error('rollback: %s', exc)
+            failed.append(' '.join(argv))
+    ctx.state.set('services_stopped', False)
+    return failed

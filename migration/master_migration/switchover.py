@@ -1,0 +1,131 @@
+"""Step 7: the old master hands its admin address to the guest, the guest
+starts, and the run waits until it answers. Undo gives everything back."""
+import json
+import os
+import socket
+import time
+
+from master_migration import fixes, netcfg
+from master_migration.context import StepFailed
+from master_migration.steps import detach, guest_state
+
+
+class GuestTimeout(StepFailed):
+    pass
+
+
+def switch_over(ctx):
+    p, f = ctx.params, ctx.facts
+    detach(ctx)
+    if 'admin_routes' not in f:
+        f['admin_routes'] = netcfg.routes(ctx.commands, p.admin_interface)
+    ctx.state.set('switch_started', time.time())
+    netcfg.move_address(ctx.commands, p.admin_interface, p.admin_prefix,
+                        drop=p.admin_address, keep=p.interim_address,
+                        new_mac=fixes.interim_mac(p.admin_mac),
+                        saved_routes=f['admin_routes'])
+    ctx.log.info('old master: %s released, now %s (MAC %s) on %s',
+                 p.admin_address, p.interim_address,
+                 fixes.interim_mac(p.admin_mac), p.admin_interface)
+    ctx.virsh('autostart', p.name)
+    if guest_state(ctx) != 'running':
+        ctx.virsh('start', p.name)
+    ctx.log.info('guest %s started on %s; waiting up to %d s for ssh and '
+                 'port %d on %s', p.name, p.destination, p.boot_timeout,
+                 p.api_port, p.admin_address)
+    wait_for_guest(ctx)
+    ctx.state.set('guest_answered', time.time())
+    write_done_markers(ctx)
+
+
+def ssh_answers(address, timeout=3.0):
+    try:
+        conn = socket.create_connection((address, 22), timeout)
+    except (OSError, socket.error):
+        return False
+    try:
+        conn.settimeout(timeout)
+        return conn.recv(64).startswith(b'SSH-')
+    except (OSError, socket.error):
+        return False
+    finally:
+        conn.close()
+
+
+def http_answers(address, port, timeout=3.0):
+    """Any HTTP status line counts: the API is up, whatever it says."""
+    try:
+        conn = socket.create_connection((address, port), timeout)
+    except (OSError, socket.error):
+        return False
+    try:
+        conn.settimeout(timeout)
+        conn.sendall(b'GET / HTTP/1.0\r\nHost: ' + address.encode() +
+                     b'\r\n\r\n')
+        return conn.recv(16).startswith(b'HTTP/')
+    except (OSError, socket.error):
+        return False
+    finally:
+        conn.close()
+
+
+def wait_for_guest(ctx):
+    p = ctx.params
+    deadline = time.time() + p.boot_timeout
+    next_note, next_state = time.time() + 30, time.time() + 10
+    while time.time() < deadline:
+        ssh_ok = ssh_answers(p.admin_address)
+        api_ok = ssh_ok and http_answers(p.admin_address, p.api_port)
+        if ssh_ok and api_ok:
+            ctx.log.info('guest answers on %s: ssh and port %d',
+                         p.admin_address, p.api_port)
+            return
+        if time.time() >= next_state:
+            next_state = time.time() + 10
+            state = guest_state(ctx)
+            if state != 'running':
+                raise StepFailed('guest %s is %s on %s instead of running'
+                                 % (p.name, state, p.destination))
+        if time.time() >= next_note:
+            next_note = time.time() + 30
+            ctx.log.info('waiting for the guest: ssh %s, api %s, %d s left',
+                         'up' if ssh_ok else 'down',
+                         'up' if api_ok else 'down', deadline - time.time())
+        time.sleep(2)
+    raise GuestTimeout('guest %s did not answer on %s (ssh and port %d) '
+                       'within %d s; see its console: virsh console %s on %s'
+                       % (p.name, p.admin_address, p.api_port,
+                          p.boot_timeout, p.name, p.destination))
+
+
+def write_done_markers(ctx):
+    p, s = ctx.params, ctx.state
+    done = {'guest': p.name, 'destination': p.destination,
+            'admin_address': p.admin_address,
+            'finished': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
+            'downtime_seconds': round(s.get('guest_answered') -
+                                      s.get('downtime_started'), 1)}
+    text = json.dumps(done, indent=1, sort_keys=True) + '\n'
+    ctx.remote.write_file(ctx.facts['done_marker'], text)
+    with open(os.path.join(p.work_dir, 'done'), 'w') as handle:
+        handle.write(text)
+    ctx.log.info('done markers: %s on %s and %s', ctx.facts['done_marker'],
+                 p.destination, os.path.join(p.work_dir, 'done'))
+
+
+def undo_switch(ctx):
+    p, f = ctx.params, ctx.facts
+    if not ctx.state.get('switch_started'):
+        return
+    state = guest_state(ctx)
+    if state not in (None, 'shut off'):
+        ctx.virsh('destroy', p.name, ok_codes=None)
+    if state is not None:
+        ctx.virsh('autostart', '--disable', p.name, ok_codes=None)
+    netcfg.move_address(ctx.commands, p.admin_interface, p.admin_prefix,
+                        drop=p.interim_address, keep=p.admin_address,
+                        new_mac=f['admin_live_mac'],
+                        saved_routes=f.get('admin_routes', []))
+    ctx.log.info('rollback: guest %s stopped, autostart off (kept with its '
+                 'disk for inspection); %s back on %s', p.name,
+                 p.admin_address, p.admin_interface)
