@@ -1,11 +1,11 @@
 """POSIX sh scripts run on the destination (given on stdin to `sh -s`).
 They need only util-linux, parted, e2fsprogs, qemu-img and coreutils."""
 
-# $1 image  $2 size in bytes  $3 root end MiB  $4 swap MiB (0: none)
+# $1 image  $2 size in bytes  $3 root end (NMiB or 100%)  $4 swap MiB (0: none)
 CREATE_IMAGE = r'''set -eu
 img=$1 size=$2 root_end=$3 swap=$4
 qemu-img create -q -f raw "$img" "$size"
-parted -s "$img" mklabel msdos mkpart primary ext4 1MiB "${root_end}MiB" \
+parted -s "$img" mklabel msdos mkpart primary ext4 1MiB "$root_end" \
   set 1 boot on
 if [ "$swap" -gt 0 ]; then
   parted -s "$img" mkpart primary linux-swap "${root_end}MiB" 100%

@@ -70,7 +70,9 @@ def prepare_disk(ctx):
     ctx.state.set('image_created', True)
     layout = f['layout']
     ctx.remote.sh(remote_sh.CREATE_IMAGE, [
-        ctx.image, p.disk_size, layout['root_end_mib'], layout['swap_mib']])
+        ctx.image, p.disk_size,
+        '%dMiB' % layout['root_end_mib'] if layout['swap_mib'] else '100%',
+        layout['swap_mib']])
     dev = attach(ctx)
     ctx.remote.sh(remote_sh.MKFS, [dev, f['root_uuid'],
                                    f.get('swap_uuid') or ''] +

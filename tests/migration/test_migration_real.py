@@ -1,0 +1,87 @@
+"""The migration with real parts: netns master with a writing service,
+real ssh, real rsync, real libvirtd, loop devices on the destination."""
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import lab
+
+pytestmark = [pytest.mark.kvm, pytest.mark.slow]
+
+CHANGED_BY_POST_MIGRATE = ['etc/fstab', 'etc/fstab.rf-premigrate',
+                           'etc/mtab', 'etc/motd', 'etc/rf-migrated-master',
+                           'etc/udev']
+EXCLUDED_CONTENT = ['proc/cpuinfo', 'tmp/junk', 'run/pidfile']
+
+
+def assert_exact_copy(master, image, mnt):
+    source = lab.manifest(master['root'], skip=EXCLUDED_CONTENT +
+                          CHANGED_BY_POST_MIGRATE)
+    with lab.Mounted(image, mnt) as copy_root:
+        copy = lab.manifest(copy_root, skip=['lost+found'] +
+                            CHANGED_BY_POST_MIGRATE)
+        sparse = (copy_root / 'var/lib/fuel/sparse.img').stat()
+        copy_records = lab.records(copy_root / 'var/lib/writer/records.log')
+        fstab = (copy_root / 'etc/fstab').read_text()
+        mtab_target = (copy_root / 'etc/mtab').readlink()
+        marker = (copy_root / 'etc/rf-migrated-master').read_text()
+    source_links = lab.hardlink_groups(source)  # strips the group keys
+    assert lab.hardlink_groups(copy) == source_links == [
+        ['etc/hard-c', 'var/lib/fuel/hard-a', 'var/lib/fuel/hard-b']]
+    assert sorted(set(source) ^ set(copy)) == []
+    differing = [k for k in source if source[k] != copy[k]]
+    assert differing == []
+    assert sparse.st_blocks * 512 < 1 << 20, 'sparse file was filled'
+    assert 'UUID=' in fstab.splitlines()[2] and ' / ext4 ' in fstab
+    assert str(mtab_target) == '../proc/self/mounts'
+    assert 'source_address=%s' % lab.MASTER_IP in marker
+    return copy_records
+
+
+def assert_records_complete(copy_records, source_log):
+    recs, stops = copy_records
+    assert stops, 'the writer was never stopped before the final sync'
+    assert recs == list(range(1, stops[-1] + 1)), 'records lost or reordered'
+    source_recs, _ = lab.records(source_log)
+    assert source_recs[:len(recs)] == recs
+
+
+def guest_xml(name):
+    return ET.fromstring(lab.virsh('dumpxml', name, check=True).stdout)
+
+
+def assert_guest_definition(name, disk_dir):
+    root = guest_xml(name)
+    nics = [(i.find('mac').get('address'), i.find('source').get('bridge'))
+            for i in root.iter('interface')]
+    assert nics == [(lab.ADMIN_MAC, lab.ADMIN_BR), (lab.PUB_MAC, lab.PUB_BR)]
+    disk = root.find('devices/disk')
+    assert disk.find('boot').get('order') == '1'
+    assert disk.find('source').get('file') == str(disk_dir / (name + '.img'))
+    assert root.find('devices/graphics').get('listen') == '127.0.0.1'
+
+
+def test_migration_moves_master_with_nothing_lost(migrate, master,
+                                                   destination, tmp_path):
+    name, disk_dir = destination['name'], destination['disk_dir']
+    with lab.StandIn(name, 8000), lab.AddressWatch() as watch:
+        result = migrate()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert watch.seen_released
+    assert lab.INTERIM_IP + '/24' in lab.master_addresses()
+    assert lab.MASTER_IP + '/' not in lab.master_addresses()
+    assert lab.master_mac() != lab.ADMIN_MAC
+    assert_guest_definition(name, disk_dir)
+    assert 'enable' in lab.virsh('dominfo', name).stdout.split(
+        'Autostart:')[1].split('\n')[0]
+    assert (disk_dir / (name + '.migration-done')).exists()
+    assert (master['work'] / 'done').exists()
+    assert 'downtime (services stopped until the guest answered)' in \
+        result.stderr
+    lab.virsh('destroy', name)
+    copy_records = assert_exact_copy(master, disk_dir / (name + '.img'),
+                                     tmp_path / 'mnt')
+    assert_records_complete(copy_records, master['root'] /
+                            'var/lib/writer/records.log')
+    again = migrate()
+    assert again.returncode == 0 and 'already done' in again.stdout
