@@ -14,12 +14,15 @@ CHANGED_BY_POST_MIGRATE = ['etc/fstab', 'etc/fstab.rf-premigrate',
 EXCLUDED_CONTENT = ['proc/cpuinfo', 'tmp/junk', 'run/pidfile']
 
 
-def assert_exact_copy(master, image, mnt):
+def assert_exact_copy(master, image, mnt, source_moved_on=False):
+    # After a rollback the writer runs again: its folder moved on (records
+    # are then checked as a prefix instead).
+    moved = ['var/lib/writer'] if source_moved_on else []
     source = lab.manifest(master['root'], skip=EXCLUDED_CONTENT +
-                          CHANGED_BY_POST_MIGRATE)
+                          CHANGED_BY_POST_MIGRATE + moved)
     with lab.Mounted(image, mnt) as copy_root:
         copy = lab.manifest(copy_root, skip=['lost+found'] +
-                            CHANGED_BY_POST_MIGRATE)
+                            CHANGED_BY_POST_MIGRATE + moved)
         sparse = (copy_root / 'var/lib/fuel/sparse.img').stat()
         copy_records = lab.records(copy_root / 'var/lib/writer/records.log')
         fstab = (copy_root / 'etc/fstab').read_text()
@@ -85,3 +88,49 @@ def test_migration_moves_master_with_nothing_lost(migrate, master,
                             'var/lib/writer/records.log')
     again = migrate()
     assert again.returncode == 0 and 'already done' in again.stdout
+
+
+def writer_running(master):
+    before = lab.records(master['root'] / 'var/lib/writer/records.log')[0]
+    import time
+    time.sleep(0.5)
+    after = lab.records(master['root'] / 'var/lib/writer/records.log')[0]
+    return len(after) > len(before)
+
+
+def test_guest_that_never_answers_is_rolled_back(migrate, master,
+                                                  destination, tmp_path):
+    """No stand-in here: the copied tree is no OS, so the guest never
+    answers; the old master must take its address back and serve again."""
+    name, disk_dir = destination['name'], destination['disk_dir']
+    with lab.AddressWatch() as watch:
+        result = migrate({'boot_timeout': 8})
+    assert result.returncode == 1, result.stderr
+    assert 'did not answer' in result.stderr
+    assert watch.seen_released, 'the admin address never moved'
+    assert lab.MASTER_IP + '/24' in lab.master_addresses()
+    assert lab.INTERIM_IP + '/' not in lab.master_addresses()
+    assert lab.master_mac() == lab.ADMIN_MAC
+    assert writer_running(master)
+    assert lab.virsh('domstate', name).stdout.strip() == 'shut off'
+    assert 'disable' in lab.virsh('dominfo', name).stdout.split(
+        'Autostart:')[1].split('\n')[0]
+    copy_records = assert_exact_copy(master, disk_dir / (name + '.img'),
+                                     tmp_path / 'mnt', source_moved_on=True)
+    assert_records_complete(copy_records, master['root'] /
+                            'var/lib/writer/records.log')
+
+
+def test_failure_before_switch_over_leaves_master_serving_and_dest_clean(
+        migrate, master, destination):
+    failing_stop = [master['stop'], ['sh', '-c', 'echo cannot stop the '
+                                     'fake unit >&2; exit 5']]
+    result = migrate({'stop_commands': failing_stop, 'remove_disk': True})
+    assert result.returncode == 1
+    assert 'cannot stop the fake unit' in result.stderr
+    assert writer_running(master)
+    assert lab.MASTER_IP + '/24' in lab.master_addresses()
+    assert lab.virsh('domstate', destination['name']).returncode != 0
+    assert list(destination['disk_dir'].iterdir()) == []
+    assert lab.mounts_under(destination['disk_dir']) == []
+    assert not (master['work'] / 'state.json').exists()

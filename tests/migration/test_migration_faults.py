@@ -1,0 +1,136 @@
+"""Kill the run in every step and resume it; preflight refusals that
+change nothing; the dry run; the zipapp on its own."""
+import shutil
+import subprocess
+
+import pytest
+
+import lab
+from test_migration_real import (assert_exact_copy, assert_records_complete,
+                                 writer_running)
+
+pytestmark = [pytest.mark.kvm, pytest.mark.slow]
+KILL_AT = ['define_guest', 'prepare_disk', 'warm_sync', 'stop_services',
+           'final_sync', 'post_migrate', 'switch_over']
+
+
+def run_until_step_starts(proc, step):
+    """Read the run's output until the step starts, then SIGKILL the whole
+    process group (the script, its ssh and rsync children)."""
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if 'step %s: start' % step in line:
+            lab.kill_group(proc)
+            return seen
+    proc.wait()
+    raise AssertionError('run ended before step %s:\n%s' % (step,
+                                                            ''.join(seen)))
+
+
+@pytest.mark.parametrize('step', KILL_AT)
+def test_kill_during_step_then_resume_finishes_with_nothing_lost(
+        step, migrate, master, destination, tmp_path):
+    name, disk_dir = destination['name'], destination['disk_dir']
+    # A bandwidth limit makes the warm sync last long enough to be hit.
+    extra = {'rsync_options': ['--bwlimit=30000']}
+    with lab.StandIn(name, 8000):
+        run_until_step_starts(migrate.start(extra), step)
+        state = lab.state_of(master['work'])
+        assert state['steps'][step]['status'] == 'running'
+        again = migrate(extra)
+        assert again.returncode == 3 and '--resume' in again.stderr
+        resumed = migrate(extra, '--resume')
+    assert resumed.returncode == 0, resumed.stderr
+    assert 'resuming the run' in resumed.stderr
+    lab.virsh('destroy', name)
+    copy_records = assert_exact_copy(master, disk_dir / (name + '.img'),
+                                     tmp_path / 'mnt')
+    assert_records_complete(copy_records, master['root'] /
+                            'var/lib/writer/records.log')
+
+
+def no_change_anywhere(master, destination, before):
+    assert lab.virsh('domstate', destination['name']).returncode != 0
+    assert list(destination['disk_dir'].iterdir()) == []
+    assert not (master['work'] / 'state.json').exists()
+    assert lab.MASTER_IP + '/24' in lab.master_addresses()
+    assert writer_running(master)
+    assert lab.manifest(master['root'], skip=['var/lib/writer']) == before
+
+
+@pytest.fixture
+def small_tmpfs(destination):
+    path = destination['disk_dir'] / 'small'
+    path.mkdir()
+    lab.sh('mount', '-t', 'tmpfs', '-o', 'size=8m', 'rfm-small', path)
+    yield path
+    lab.sh('umount', path, check=False)
+    path.rmdir()
+
+
+@pytest.mark.parametrize('fault,expected', [
+    ('bad destination', 'cannot reach it with ssh'),
+    ('missing bridge', 'bridge rfm-nobridge does not exist'),
+    ('unknown host key', 'ssh host key is not known'),
+    ('too little space', 'not enough space in'),
+])
+def test_preflight_refuses_and_changes_nothing(fault, expected, migrate,
+                                                master, destination,
+                                                network_lab, request):
+    before = lab.manifest(master['root'], skip=['var/lib/writer'])
+    extra = {
+        'bad destination': {'destination': '10.98.0.77'},
+        'missing bridge': {'admin_bridge': 'rfm-nobridge'},
+        'unknown host key': {'ssh_known_hosts':
+                             str(network_lab.empty_known_hosts)},
+    }.get(fault, {})
+    if fault == 'too little space':
+        extra = {'disk_dir': str(request.getfixturevalue('small_tmpfs'))}
+    result = migrate(extra)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert 'nothing was changed' in result.stderr
+    if fault == 'unknown host key':
+        assert 'ssh-keyscan -p 2298 -H 10.98.0.1 >> ' in result.stderr
+    if fault == 'too little space':
+        shutil.rmtree(extra['disk_dir'], ignore_errors=True)
+        return no_change_space(master, destination, before)
+    no_change_anywhere(master, destination, before)
+
+
+def no_change_space(master, destination, before):
+    assert lab.virsh('domstate', destination['name']).returncode != 0
+    assert not (master['work'] / 'state.json').exists()
+    assert writer_running(master)
+    assert lab.manifest(master['root'], skip=['var/lib/writer']) == before
+
+
+def test_dry_run_prints_plan_with_sizes_and_changes_nothing(
+        migrate, master, destination):
+    before = lab.manifest(master['root'], skip=['var/lib/writer'])
+    result = migrate({}, '--dry-run')
+    assert result.returncode == 0, result.stderr
+    assert 'files, 7' in result.stdout  # ~74 MiB of data, counted by rsync
+    assert 'expected downtime: about' in result.stdout
+    assert 'NIC eth0 %s -> bridge %s' % (lab.ADMIN_MAC, lab.ADMIN_BR) in \
+        result.stdout
+    no_change_anywhere(master, destination, before)
+
+
+def test_zipapp_alone_in_an_empty_folder_runs(zipapp, migrate, master,
+                                               destination, tmp_path):
+    alone = tmp_path / 'alone'
+    alone.mkdir()
+    shutil.copy(zipapp, alone / 'rf-migrate-master')
+    helped = subprocess.run([str(alone / 'rf-migrate-master'), '--help'],
+                            cwd=alone, capture_output=True, text=True)
+    assert helped.returncode == 0 and '--dry-run' in helped.stdout
+    cfg = migrate.config()
+    dry = subprocess.run(['ip', 'netns', 'exec', lab.NETNS,
+                          str(alone / 'rf-migrate-master'), '--config',
+                          str(cfg), '--dry-run'], cwd=alone,
+                         capture_output=True, text=True, timeout=300)
+    assert dry.returncode == 0, dry.stderr
+    assert 'expected downtime' in dry.stdout
+    assert sorted(p.name for p in alone.iterdir()) == ['rf-migrate-master']
