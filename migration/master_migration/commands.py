@@ -3,6 +3,7 @@ stderr in every error. Tests swap in a Recorder."""
 import collections
 import os
 import select
+import shlex
 import subprocess
 import threading
 import time
@@ -133,8 +134,13 @@ class Recorder(object):
         self.rules.append((list(prefix), returncode, stdout, stderr))
 
     def _lookup(self, argv):
+        # A remote command is one quoted string at the end of the ssh argv:
+        # rules match its words too.
+        words = list(argv)
+        if argv and argv[0] == 'ssh':
+            words += shlex.split(argv[-1])
         for prefix, code, out, err in self.rules:
-            if _contains(argv, prefix):
+            if _contains(words, prefix):
                 return code, out, err
         return 0, '', ''
 

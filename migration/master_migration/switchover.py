@@ -72,7 +72,7 @@ def http_answers(address, port, timeout=3.0):
 def wait_for_guest(ctx):
     p = ctx.params
     deadline = time.time() + p.boot_timeout
-    next_note, next_state = time.time() + 30, time.time() + 10
+    next_note, next_state = time.time() + 30, time.time()
     while time.time() < deadline:
         ssh_ok = ssh_answers(p.admin_address)
         api_ok = ssh_ok and http_answers(p.admin_address, p.api_port)

@@ -1,0 +1,202 @@
+"""Pure parts: layout, fstab, udev rules, MACs, ext4 options, rsync
+parsing, the domain XML (checked by libvirt's own schema and parser)."""
+import subprocess
+import xml.etree.ElementTree as ET
+
+import libvirt
+import pytest
+
+from master_migration import fixes, plan, rsyncing, template, units
+from master_migration.params import Params
+
+FSTAB = """# /etc/fstab
+/dev/mapper/os-root / ext4 defaults 0 1
+UUID=ab-cd /boot ext2 defaults 0 2
+/dev/mapper/os-var /var ext4 defaults 0 2
+/dev/mapper/os-swap swap swap defaults 0 0
+proc /proc proc defaults 0 0
+tmpfs /dev/shm tmpfs defaults 0 0
+10.20.0.9:/exports /mnt/nfs nfs defaults 0 0
+"""
+
+
+def test_fstab_root_and_swap_by_uuid_other_disks_merged():
+    out = fixes.rewrite_fstab(FSTAB, 'root-uuid', 'swap-uuid').splitlines()
+    assert out[2] == 'UUID=root-uuid / ext4 defaults 0 1'
+    assert out[3] == 'UUID=swap-uuid none swap sw 0 0'
+    active = [l for l in out if l and not l.startswith('#')]
+    assert active == ['UUID=root-uuid / ext4 defaults 0 1',
+                      'UUID=swap-uuid none swap sw 0 0',
+                      'proc /proc proc defaults 0 0',
+                      'tmpfs /dev/shm tmpfs defaults 0 0',
+                      '10.20.0.9:/exports /mnt/nfs nfs defaults 0 0']
+    assert '# merged into / by rf-migrate-master: /dev/mapper/os-var /var ' \
+           'ext4 defaults 0 2' in out
+
+
+def test_fstab_without_swap_partition_has_no_swap_line():
+    out = fixes.rewrite_fstab(FSTAB, 'r', None)
+    assert ' swap sw ' not in out
+
+
+def test_udev_rules_pin_old_names_to_macs():
+    rules = fixes.udev_net_rules([{'interface': 'eth0',
+                                   'mac': '52:54:00:00:00:01'}])
+    assert 'ATTR{address}=="52:54:00:00:00:01", NAME="eth0"' in rules
+
+
+@pytest.mark.parametrize('mac', ['52:54:00:98:00:02', '00:25:90:aa:bb:cc',
+                                 '02:00:00:00:00:01', 'ff:ff:ff:ff:ff:fe'])
+def test_interim_mac_is_local_unicast_and_different(mac):
+    new = fixes.interim_mac(mac)
+    first = int(new[:2], 16)
+    assert new != mac and first & 0x02 and not first & 0x01
+    assert new[2:] == mac[2:]
+
+
+@pytest.mark.parametrize('version,options', [
+    ('mke2fs 1.42.9 (4-Feb-2014)', []),
+    ('mke2fs 1.45.5 (07-Jan-2020)',
+     ['-O', '^metadata_csum,^metadata_csum_seed']),
+    ('mke2fs 1.47.0 (5-Feb-2023)',
+     ['-O', '^metadata_csum,^metadata_csum_seed,^orphan_file']),
+    ('', []),
+])
+def test_ext4_options_follow_the_mke2fs_version(version, options):
+    assert fixes.ext4_feature_options(version) == options
+
+
+def test_disk_layout_with_and_without_swap():
+    assert fixes.disk_layout(100 << 30, 0)['root_end_mib'] == 102400
+    layout = fixes.disk_layout(100 << 30, 4 << 30)
+    assert (layout['root_end_mib'], layout['swap_mib']) == (98304, 4096)
+    assert layout['root_bytes'] == (98304 - 1) << 20
+
+
+@pytest.mark.parametrize('text,value', [('4G', 4 << 30), ('512', 512 << 20),
+                                        ('1.5G', 3 << 29), ('100GiB', 100 << 30),
+                                        (2048, 2048 << 20)])
+def test_sizes(text, value):
+    assert units.parse_size_bytes(text) == value
+
+
+STATS = """
+Number of files: 21,503 (reg: 20,001, dir: 1,502)
+Number of created files: 3
+Number of deleted files: 2
+Number of regular files transferred: 211
+Total file size: 1,073,741,824 bytes
+Total transferred file size: 10,485,760 bytes
+"""
+
+
+def test_rsync_stats_parsing():
+    assert rsyncing.parse_stats(STATS) == {
+        'files': 21503, 'deleted': 2, 'files_transferred': 211,
+        'total_bytes': 1073741824, 'transferred_bytes': 10485760}
+
+
+class Log:
+    def __init__(self):
+        self.lines = []
+
+    def info(self, fmt, *args):
+        self.lines.append(fmt % args)
+
+
+def test_progress_reporter_reads_carriage_returns_and_keeps_stats():
+    clock = iter(range(0, 1000, 3)).__next__
+    log = Log()
+    reporter = rsyncing.ProgressReporter(log, 'warm sync', every=5,
+                                         clock=clock)
+    reporter.feed('     32,768   0%    0.00kB/s    0:00:00 (xfr#1, to-chk='
+                  '99/101)\r  524,288,000  50%   100.00MB/s    0:00:05 '
+                  '(xfr#50, to-chk=50/101)\r')
+    reporter.feed('1,048,576,000 100%  100.00MB/s    0:00:10 (xfr#100, '
+                  'to-chk=0/101)\n' + STATS)
+    stats = reporter.finish()
+    assert stats['files'] == 21503
+    assert any('500.0 MiB copied (50%), 50 files, 100.00MB/s, 0:00:05 left'
+               in line for line in log.lines)
+
+
+def test_sync_command_keeps_everything():
+    argv = rsyncing.sync_argv('/', ['/proc/*'], 'ssh -p 22', 'h:/mnt/x',
+                              ['--bwlimit=1000'])
+    assert argv[:3] == ['rsync', '-aAXHS', '--numeric-ids']
+    assert '--delete' in argv and '--exclude=/proc/*' in argv
+    assert argv[-2:] == ['/', 'h:/mnt/x/']
+    verify = rsyncing.verify_argv('/src/', [], 'ssh', 'h:/m')
+    assert {'--dry-run', '--checksum', '--itemize-changes'} <= set(verify)
+
+
+def sample_params(**extra):
+    values = {'name': 'fuel_master', 'admin_interface': 'eth0',
+              'admin_mac': '52:54:00:00:00:02', 'admin_bridge': 'br-fw-admin',
+              'admin_nic_xml': '', 'admin_address': '10.20.0.2',
+              'memory': 2 << 30, 'vcpus': 2}
+    values.update(extra)
+    return Params(values)
+
+
+FACTS = {'domain_uuid': '6b1b0c1e-6f77-4cbb-9a8c-2b1f6d0f8a11',
+         'root_uuid': '0f6c7a9e-0000-4000-8000-000000000001',
+         'image': '/var/lib/nova/fuel_master.img',
+         'nics': [{'interface': 'eth1', 'mac': '52:54:00:00:01:02',
+                   'bridge': 'br-prv',
+                   'extra_xml': "<virtualport type='openvswitch'/>"}]}
+
+
+def test_domain_xml_passes_libvirt_schema(tmp_path):
+    xml = template.render_domain(sample_params(), FACTS)
+    path = tmp_path / 'domain.xml'
+    path.write_text(xml)
+    check = subprocess.run(['virt-xml-validate', str(path), 'domain'],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+
+def test_domain_xml_shape():
+    root = ET.fromstring(template.render_domain(sample_params(), FACTS))
+    nics = root.findall('devices/interface')
+    assert [(n.find('mac').get('address'), n.find('source').get('bridge'))
+            for n in nics] == [('52:54:00:00:00:02', 'br-fw-admin'),
+                               ('52:54:00:00:01:02', 'br-prv')]
+    assert nics[1].find('virtualport').get('type') == 'openvswitch'
+    assert root.find('devices/disk/boot').get('order') == '1'
+    graphics = root.find('devices/graphics')
+    assert graphics.get('listen') == '127.0.0.1'
+    assert root.find('memory').text == '2048'
+    assert root.find('metadata/{%s}migration' % template.NAMESPACE) is not None
+
+
+def test_domain_xml_round_trips_through_libvirt_test_driver():
+    conn = libvirt.open('test:///default')
+    try:
+        xml = template.render_domain(sample_params(name='rfm-unit'), FACTS)
+        dom = conn.defineXML(xml)
+        back = ET.fromstring(dom.XMLDesc(0))
+        assert [m.get('address') for m in back.iter('mac')] == [
+            '52:54:00:00:00:02', '52:54:00:00:01:02']
+        assert dom.UUIDString() == FACTS['domain_uuid']
+        dom.undefine()
+    finally:
+        conn.close()
+
+
+def test_plan_lists_steps_in_order_and_downtime():
+    p = sample_params(source_root='/', admin_netmask=24, destination='virt',
+                      ssh_user='root', ssh_port=22, disk_size=100 << 30,
+                      interim_address='10.20.0.250', verify='checksum',
+                      boot_loader='auto', boot_timeout=900, poweroff=True)
+    facts = dict(FACTS, data_files=1000, data_bytes=1500 << 20,
+                 scan_seconds=2.0, layout=fixes.disk_layout(100 << 30, 0),
+                 services_kind='systemd')
+    text = plan.format_plan(p, facts, ([['systemctl', 'stop', 'nailgun']],
+                                       []))
+    assert '1000 files, 1.5 GiB' in text
+    assert text.index('preflight') < text.index('warm_sync') < \
+        text.index('stop_services') < text.index('final_sync') < \
+        text.index('switch_over')
+    assert 'expected downtime: about' in text
+    assert 'systemctl stop nailgun' in text

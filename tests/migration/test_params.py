@@ -1,0 +1,140 @@
+"""Parameters: CLI > config > astute.yaml > defaults, and clear errors."""
+import pytest
+import yaml
+
+from master_migration import astute, params
+from master_migration.cli import build_parser, cli_values
+
+ASTUTE = {'ADMIN_NETWORK': {'interface': 'eth0', 'ipaddress': '10.20.0.2',
+                            'netmask': '255.255.255.0',
+                            'mac': '52:54:00:AA:BB:CC'}}
+
+
+@pytest.fixture
+def root(tmp_path):
+    (tmp_path / 'etc/fuel').mkdir(parents=True)
+    (tmp_path / 'etc/fuel/astute.yaml').write_text(yaml.safe_dump(ASTUTE))
+    return tmp_path
+
+
+def build(argv, config=None):
+    args = build_parser().parse_args(argv)
+    return params.build_params(cli_values(args, config or {}), config or {},
+                               'cfg.yaml')
+
+
+def test_astute_fills_the_admin_network(root):
+    p = build(['virt-1', '--source-root', str(root), '--interim-address',
+               '10.20.0.250'])
+    assert (p.admin_interface, p.admin_address, p.admin_prefix,
+            p.admin_mac) == ('eth0', '10.20.0.2', 24, '52:54:00:aa:bb:cc')
+    assert p.destination == 'virt-1' and p.name == 'fuel_master'
+    assert p.memory_mib == 4096 and p.disk_size == 100 << 30
+
+
+def test_cli_beats_config_beats_astute(root):
+    config = {'memory': '2G', 'name': 'from-config',
+              'admin_interface': 'eth9', 'interim_address': '10.20.0.251'}
+    p = build(['virt-1', '--source-root', str(root), '--memory', '1024',
+               '--admin-mac', '52:54:00:00:00:01'], config)
+    assert p.memory_mib == 1024  # a bare number is MiB, as the old tool
+    assert p.name == 'from-config'
+    assert p.admin_interface == 'eth9'
+    assert p.admin_mac == '52:54:00:00:00:01'
+    assert p.admin_address == '10.20.0.2'
+    assert p.interim_address == '10.20.0.251'
+
+
+def test_every_problem_is_reported_at_once_with_field_value_and_fix(root):
+    with pytest.raises(params.ParamError) as err:
+        build(['virt-1', '--source-root', str(root), '--memory', '4X',
+               '--vcpus', '0', '--interim-address', '10.30.0.5',
+               '--boot-loader', 'lilo'])
+    problems = err.value.problems
+    assert len(problems) == 4
+    text = '\n'.join(problems)
+    assert "memory: '4X' (from --memory): not a size; use e.g. 4G" in text
+    assert "vcpus: '0' (from --vcpus): out of range 1..64" in text
+    assert 'interim_address: 10.30.0.5 is not in the admin network ' \
+           '10.20.0.0/24' in text
+    assert 'boot_loader' in text and 'auto, none' in text
+
+
+def test_missing_astute_names_the_fields_to_give(tmp_path):
+    with pytest.raises(params.ParamError) as err:
+        build(['virt-1', '--source-root', str(tmp_path),
+               '--interim-address', '10.0.0.3'])
+    text = '\n'.join(err.value.problems)
+    assert 'astute.yaml: cannot read' in text
+    assert '--admin-interface' in text and '--admin-mac' in text
+
+
+def test_missing_destination_and_interim_address(root):
+    with pytest.raises(params.ParamError) as err:
+        build(['--source-root', str(root)])
+    text = '\n'.join(err.value.problems)
+    assert 'destination: not set' in text
+    assert 'interim_address: not set' in text
+
+
+def test_unknown_config_key_is_refused(tmp_path):
+    path = tmp_path / 'c.yaml'
+    path.write_text('memroy: 4G\n')
+    with pytest.raises(params.ParamError) as err:
+        params.load_config(str(path))
+    assert 'unknown key(s) memroy' in str(err.value)
+
+
+def test_nics_from_cli_and_config(root):
+    p = build(['virt-1', '--source-root', str(root), '--interim-address',
+               '10.20.0.9', '--nic', 'eth1=br-ex'])
+    assert p.nics == [{'interface': 'eth1', 'bridge': 'br-ex', 'mac': None,
+                       'extra_xml': ''}]
+    with pytest.raises(params.ParamError) as err:
+        build(['virt-1', '--source-root', str(root), '--interim-address',
+               '10.20.0.9'], {'nics': [{'interface': 'eth2',
+                                        'bridge': 'br-prv',
+                                        'extra_xml': '<virtualport'}]})
+    assert 'nics' in str(err.value) and 'not well-formed XML' in \
+        str(err.value)
+
+
+def test_exclude_on_the_cli_adds_to_the_defaults(root):
+    p = build(['virt-1', '--source-root', str(root), '--interim-address',
+               '10.20.0.9', '--exclude', '/var/cache/*'])
+    assert p.exclude[-1] == '/var/cache/*' and '/proc/*' in p.exclude
+
+
+def test_swap_must_leave_room_for_root(root):
+    with pytest.raises(params.ParamError) as err:
+        build(['virt-1', '--source-root', str(root), '--interim-address',
+               '10.20.0.9', '--disk-size', '2G', '--swap-size', '2G'])
+    assert 'swap_size' in str(err.value)
+
+
+@pytest.mark.parametrize('text,expected', [
+    ('ADMIN_NETWORK: {interface: eth1, ipaddress: 10.1.0.2, netmask: '
+     '255.255.0.0, mac: "aa:bb:cc:dd:ee:ff"}',
+     astute.AdminNetwork('eth1', '10.1.0.2', '255.255.0.0',
+                         'aa:bb:cc:dd:ee:ff')),
+    ('HOSTNAME: fuel', astute.AdminNetwork(None, None, None, None)),
+])
+def test_parse_astute(text, expected):
+    assert astute.parse_astute(text) == expected
+
+
+@pytest.mark.parametrize('text,message', [
+    ('- a list', 'expected a mapping'),
+    ('ADMIN_NETWORK: 5', 'ADMIN_NETWORK must be a mapping'),
+    ('a: [b', 'not valid YAML'),
+])
+def test_parse_astute_errors(text, message):
+    with pytest.raises(astute.AstuteError) as err:
+        astute.parse_astute(text, 'x.yaml')
+    assert message in str(err.value) and 'x.yaml' in str(err.value)
+
+
+@pytest.mark.parametrize('mask,prefix', [('255.255.255.0', 24), ('/16', 16),
+                                         ('255.255.255.192', 26)])
+def test_prefix_length(mask, prefix):
+    assert astute.prefix_length(mask) == prefix

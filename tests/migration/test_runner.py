@@ -1,0 +1,218 @@
+"""Runner, state file, lock and the exact commands of the shell (recorded,
+not run)."""
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+
+from master_migration import netcfg, plan, runner, steps, switchover
+from master_migration.commands import CommandError, Recorder, Remote
+from master_migration.context import Context, StepFailed
+from master_migration.params import Params
+from master_migration.state import Lock, LockBusy, State
+
+MIGRATION_DIR = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))), 'migration')
+
+
+def test_state_is_written_atomically_and_resumes(tmp_path):
+    path = str(tmp_path / 'state.json')
+    state = State(path)
+    state.mark_started('warm_sync')
+    state.mark_done('warm_sync')
+    state.mark_started('stop_services')
+    assert sorted(os.listdir(tmp_path)) == ['state.json']  # no temp left
+    again = State.load(path)
+    assert again.is_done('warm_sync')
+    assert again.step('stop_services')['status'] == 'running'
+    assert again.step('stop_services')['attempts'] == 1
+
+
+def test_corrupt_state_says_what_to_do(tmp_path):
+    path = tmp_path / 'state.json'
+    path.write_text('{"half": ')
+    with pytest.raises(ValueError) as err:
+        State.load(str(path))
+    assert 'move it away' in str(err.value)
+
+
+def test_lock_refuses_a_second_run_and_dies_with_its_holder(tmp_path):
+    path = str(tmp_path / 'lock')
+    holder = subprocess.Popen([sys.executable, '-c', (
+        'import sys, time; sys.path.insert(0, %r)\n'
+        'from master_migration.state import Lock\n'
+        'Lock(%r).acquire(); print("held", flush=True); time.sleep(60)') % (
+            MIGRATION_DIR, path)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == 'held'
+    with pytest.raises(LockBusy) as err:
+        Lock(path).acquire()
+    assert 'pid %d' % holder.pid in str(err.value)
+    holder.kill()
+    holder.wait()
+    lock = Lock(path)
+    lock.acquire()  # a killed holder leaves no stale lock
+    lock.release()
+
+
+class Log(logging.Logger):
+    def __init__(self):
+        logging.Logger.__init__(self, 'test')
+        self.lines = []
+
+    def _log(self, level, msg, args, **kw):
+        self.lines.append(msg % args if args else msg)
+
+
+def make_ctx(tmp_path, recorder, **facts):
+    params = Params({'destination': 'virt', 'ssh_port': 22,
+                     'ssh_user': 'root', 'ssh_identity': None,
+                     'ssh_known_hosts': None, 'name': 'fuel_master',
+                     'disk_dir': '/var/lib/nova', 'remove_disk': False,
+                     'admin_interface': 'eth0', 'admin_address': '10.20.0.2',
+                     'admin_netmask': 24, 'admin_mac': '52:54:00:00:00:02',
+                     'interim_address': '10.20.0.250', 'boot_timeout': 5,
+                     'poweroff': False, 'work_dir': str(tmp_path),
+                     'sync_timeout': 60})
+    state = State(str(tmp_path / 'state.json'))
+    state.data['facts'].update({'image': '/var/lib/nova/fuel_master.img',
+                                'mount_point': '/var/lib/nova/fuel_master.mnt',
+                                'xml_path': '/var/lib/nova/fuel_master.xml',
+                                'domain_uuid': 'u-1',
+                                'admin_live_mac': '52:54:00:00:00:02'})
+    state.data['facts'].update(facts)
+    ctx = Context(params, state.data['facts'], state, recorder, Log())
+    ctx.log_path = str(tmp_path / 'log')
+    return ctx
+
+
+def test_rollback_before_switch_restarts_services_first_then_cleans(tmp_path):
+    rec = Recorder()
+    rec.answer(['virsh', '-c', 'qemu:///system', 'domuuid'], stdout='u-1\n')
+    rec.answer(['virsh', '-c', 'qemu:///system', 'domstate'],
+               stdout='shut off\n')
+    ctx = make_ctx(tmp_path, rec)
+    ctx.state.set('services', {'stop': [['svc', 'stop']],
+                               'start': [['svc', 'start']]})
+    ctx.state.set('services_stopped', True)
+    ctx.state.set('image_created', True)
+    assert runner.rollback(ctx)
+    flat = [' '.join(c) for c in rec.calls]
+    assert flat[0] == 'svc start'
+    assert any('undefine fuel_master' in c for c in flat)
+    assert not any('rm -f /var/lib/nova/fuel_master.img' in c for c in flat)
+    assert flat.index('svc start') < min(
+        i for i, c in enumerate(flat) if 'undefine' in c)
+    assert not os.path.exists(ctx.state.path)  # archived: a new run may go
+
+
+def test_rollback_keeps_state_when_an_undo_fails(tmp_path):
+    rec = Recorder()
+    rec.answer(['sh', '-s', '--'], returncode=255, stderr='ssh: no route')
+    ctx = make_ctx(tmp_path, rec)
+    ctx.state.set('image_created', True)
+    assert not runner.rollback(ctx)
+    assert State.load(ctx.state.path).get('status') == 'rollback-incomplete'
+
+
+def test_runner_skips_done_steps_and_records_the_new_ones(tmp_path,
+                                                          monkeypatch):
+    ran = []
+    fake = [plan.Step(n, n, (), lambda p: 10,
+                      (lambda n: lambda ctx: ran.append(n))(n), None, None)
+            for n in ('a', 'b', 'c')]
+    monkeypatch.setattr(runner, 'STEPS', fake)
+    ctx = make_ctx(tmp_path, Recorder())
+    ctx.state.mark_started('a')
+    ctx.state.mark_done('a')
+    assert runner.run(ctx) == 0
+    assert ran == ['b', 'c']
+    saved = json.loads(open(ctx.state.path).read())
+    assert saved['status'] == 'done'
+    assert [saved['steps'][n]['status'] for n in 'abc'] == ['done'] * 3
+
+
+def test_a_failing_step_rolls_back_and_says_why(tmp_path, monkeypatch):
+    def boom(ctx):
+        raise StepFailed('disk on fire: call the fire brigade')
+    fake = [plan.Step('a', 'a', (), lambda p: 10, boom, None, None)]
+    monkeypatch.setattr(runner, 'STEPS', fake)
+    rec = Recorder()
+    ctx = make_ctx(tmp_path, rec)
+    assert runner.run(ctx) == runner.EXIT_FAILED
+    assert any('step a failed: disk on fire' in l for l in ctx.log.lines)
+    assert any('rolled back' in l for l in ctx.log.lines)
+
+
+def test_step_timeout_stops_the_step(tmp_path, monkeypatch):
+    import time
+
+    def slow(ctx):
+        time.sleep(5)
+    fake = [plan.Step('a', 'a', (), lambda p: 1, slow, None, None)]
+    monkeypatch.setattr(runner, 'STEPS', fake)
+    ctx = make_ctx(tmp_path, Recorder())
+    assert runner.run(ctx) == runner.EXIT_FAILED
+    assert any('past its timeout' in l for l in ctx.log.lines)
+
+
+def test_switch_over_moves_address_and_mac_with_exact_commands(tmp_path):
+    rec = Recorder()
+    rec.answer(['ip', '-o', '-4', 'addr'],
+               stdout='2: eth0    inet 10.20.0.2/24 brd 10.20.0.255 scope '
+                      'global eth0\n')
+    rec.answer(['ip', '-o', 'link'], stdout='2: eth0: <UP> link/ether '
+                                            '52:54:00:00:00:02 brd ff\n')
+    rec.answer(['ip', '-4', 'route'], stdout=(
+        'default via 10.20.0.1 proto static\n10.20.0.0/24 proto kernel '
+        'scope link src 10.20.0.2\n'))
+    ctx = make_ctx(tmp_path, rec)
+    netcfg.move_address(rec, 'eth0', 24, '10.20.0.2', '10.20.0.250',
+                        '56:54:00:00:00:02', netcfg.routes(rec, 'eth0'))
+    local = [c for c in rec.calls if c[0] == 'ip' and c[1] != '-o']
+    assert local == [
+        ['ip', '-4', 'route', 'show', 'dev', 'eth0'],
+        ['ip', 'addr', 'del', '10.20.0.2/24', 'dev', 'eth0'],
+        ['ip', 'link', 'set', 'dev', 'eth0', 'down'],
+        ['ip', 'link', 'set', 'dev', 'eth0', 'address', '56:54:00:00:00:02'],
+        ['ip', 'link', 'set', 'dev', 'eth0', 'up'],
+        ['ip', 'addr', 'add', '10.20.0.250/24', 'dev', 'eth0'],
+        ['ip', 'route', 'replace', 'default', 'via', '10.20.0.1', 'proto',
+         'static', 'dev', 'eth0']]
+    del ctx
+
+
+def test_remote_commands_are_quoted_and_strict_about_host_keys():
+    rec = Recorder()
+    remote = Remote(rec, 'virt-1', 2222, 'root', '/k', '/kh')
+    remote.run(['mkdir', '-p', '/var/lib/nova/a b'])
+    argv = rec.calls[0]
+    assert argv[:3] == ['ssh', '-p', '2222']
+    assert 'StrictHostKeyChecking=yes' in argv
+    assert 'StrictHostKeyChecking=no' not in ' '.join(argv)
+    assert argv[-1] == "env LC_ALL=C LANG=C mkdir -p '/var/lib/nova/a b'"
+
+
+def test_command_error_carries_stderr():
+    from master_migration.commands import Commands
+    with pytest.raises(CommandError) as err:
+        Commands().run(['sh', '-c', 'echo broken pipe here >&2; exit 7'])
+    assert 'exit 7' in str(err.value) and 'broken pipe here' in str(err.value)
+    with pytest.raises(CommandError) as err:
+        Commands().run(['sleep', '5'], timeout=0.5)
+    assert 'timed out' in str(err.value)
+
+
+def test_guest_wait_gives_up_when_the_guest_stops(tmp_path):
+    rec = Recorder()
+    rec.answer(['virsh', '-c', 'qemu:///system', 'domstate'],
+               stdout='shut off\n')
+    ctx = make_ctx(tmp_path, rec)
+    ctx.params.admin_address = '127.0.0.9'
+    ctx.params.api_port = 9
+    ctx.params.boot_timeout = 30
+    with pytest.raises(StepFailed) as err:
+        switchover.wait_for_guest(ctx)
+    assert 'shut off' in str(err.value)
