@@ -48,6 +48,10 @@ def build_parser():
                         help='continue an interrupted run')
     parser.add_argument('--rollback', action='store_true',
                         help='undo an interrupted run')
+    parser.add_argument('--stop-after', choices=plan.STEP_IDS[1:],
+                        metavar='STEP', help='finish this step, keep the '
+                        'state and exit 3 (one of: %s); --resume goes on' %
+                        ', '.join(plan.STEP_IDS[1:]))
     parser.add_argument('--foreground', action='store_true',
                         help='do not go to the background')
     parser.add_argument('--version', action='version',
@@ -186,7 +190,7 @@ def with_lock(args, config, work_dir, lock):
     if not args.foreground:
         detach(log, log_path)
         lock.note_pid()
-    return runner.run(ctx)
+    return runner.run(ctx, args.stop_after)
 
 
 def context_from_state(state, log, log_path):

@@ -60,14 +60,20 @@ def run_step(ctx, step):
                  human_seconds(state.step(step.id)['duration']))
 
 
-def run(ctx):
-    """Steps after preflight; returns the exit code."""
+def run(ctx, stop_after=None):
+    """Steps after preflight; returns the exit code. stop_after: finish
+    that step, keep the state and exit (resume later)."""
     install_signal_handlers()
     current = None
     try:
         for step in STEPS:
             current = step.id
             run_step(ctx, step)
+            if step.id == stop_after:
+                ctx.log.info('stopped after step %s as asked (--stop-after);'
+                             ' state kept in %s: continue with --resume or '
+                             'undo with --rollback', step.id, ctx.state.path)
+                return EXIT_INTERRUPTED
     except Interrupted as exc:
         ctx.log.error('interrupted (%s) during step %s: state kept in %s; '
                       'continue with --resume or undo with --rollback',

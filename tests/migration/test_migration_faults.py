@@ -134,3 +134,18 @@ def test_zipapp_alone_in_an_empty_folder_runs(zipapp, migrate, master,
     assert dry.returncode == 0, dry.stderr
     assert 'expected downtime' in dry.stdout
     assert sorted(p.name for p in alone.iterdir()) == ['rf-migrate-master']
+
+
+def test_stop_after_post_migrate_leaves_copy_mounted_then_resume(
+        migrate, master, destination, tmp_path):
+    name, disk_dir = destination['name'], destination['disk_dir']
+    stopped = migrate({}, '--stop-after', 'post_migrate')
+    assert stopped.returncode == 3, stopped.stderr
+    assert 'stopped after step post_migrate' in stopped.stderr
+    mnt = disk_dir / (name + '.mnt')
+    assert (mnt / 'etc/rf-migrated-master').exists()  # still mounted there
+    assert lab.MASTER_IP + '/24' in lab.master_addresses()
+    with lab.StandIn(name, 8000):
+        resumed = migrate({}, '--resume')
+    assert resumed.returncode == 0, resumed.stderr
+    assert lab.mounts_under(disk_dir) == []
