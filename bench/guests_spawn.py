@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Spawn N small KVM guests with `virt-guests apply` (N = 1, 5, 10, 20) and
+print the wall time until all are running, with the default parallelism and
+with --parallel 1 in the same run (ratio), and the time of a no-op re-run.
+
+Run as root on a machine prepared by `tools/setup test`:
+    .venv/bin/python bench/guests_spawn.py [N ...]
+Guests: 128 MiB, 1 vCPU, 1M qcow2, on a bridge rfg-bench; ids 9001-9020.
+Everything it creates is removed at the end, also on failure.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+import libvirt
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+URI = 'qemu:///system'
+BRIDGE = 'rfg-bench'
+NS = 'https://github.com/openstack/fuel-plugin-reduced-footprint/guest/1.0'
+NODE_PATH = '/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+
+def astute(count, disk_dir):
+    guests = [{'id': 9001 + i, 'cpu': 1, 'mem_mib': 128, 'vda_size': '1M'}
+              for i in range(count)]
+    return {'uid': '98', 'roles': ['virt'], 'vms_conf': guests,
+            'reduced-footprint': {'guest_bridges': BRIDGE, 'guest_disk_dir': disk_dir,
+                                  'guest_disk_cache': 'unsafe',
+                                  'host_reserved_mem_gib': '0'}}
+
+
+def timed_apply(workdir, extra=()):
+    env = dict(os.environ, PATH=NODE_PATH,
+               RF_ASTUTE_YAML=os.path.join(workdir, 'astute.yaml'),
+               RF_VIRT_GUESTS_LOG=os.path.join(workdir, 'virt-guests.log'))
+    start = time.time()
+    result = subprocess.run(['python3', 'virt-guests', 'apply'] + list(extra),
+                            cwd=os.path.join(workdir, 'plugin'), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True)
+    elapsed = time.time() - start
+    if result.returncode != 0:
+        raise SystemExit('apply failed:\n' + result.stdout)
+    return elapsed, result.stdout
+
+
+def bench_domains(conn):
+    found = []
+    for domain in conn.listAllDomains(0):
+        name = domain.name()
+        if name.endswith('_vm') and name[:-3].isdigit() and 9001 <= int(name[:-3]) <= 9099:
+            if ET.fromstring(domain.XMLDesc(0)).find('metadata/{%s}guest' % NS) is not None:
+                found.append(domain)
+    return found
+
+
+def remove_guests(conn, disk_dir):
+    for domain in bench_domains(conn):
+        if domain.isActive():
+            domain.destroy()
+        domain.undefine()
+    shutil.rmtree(disk_dir, ignore_errors=True)
+
+
+def running_count(conn):
+    return sum(1 for d in bench_domains(conn) if d.isActive())
+
+
+def one_size(conn, workdir, disk_dir, count):
+    with open(os.path.join(workdir, 'astute.yaml'), 'w') as stream:
+        yaml.safe_dump(astute(count, disk_dir), stream)
+    parallel, _ = timed_apply(workdir)
+    assert running_count(conn) == count
+    noop, out = timed_apply(workdir)
+    assert 'nothing to do' in out, out
+    remove_guests(conn, disk_dir)
+    serial, _ = timed_apply(workdir, ['--parallel', '1'])
+    assert running_count(conn) == count
+    remove_guests(conn, disk_dir)
+    return parallel, serial, noop
+
+
+def main(sizes):
+    conn = libvirt.open(URI)
+    workdir = tempfile.mkdtemp(prefix='rfg-bench-')
+    disk_dir = '/var/lib/libvirt/images/rfg-bench-%d' % os.getpid()
+    shutil.copytree(os.path.join(REPO, 'deployment_scripts'), os.path.join(workdir, 'plugin'))
+    subprocess.run(['ip', 'link', 'add', BRIDGE, 'type', 'bridge'], check=True)
+    subprocess.run(['ip', 'link', 'set', BRIDGE, 'up'], check=True)
+    try:
+        one_size(conn, workdir, disk_dir, 1)  # warm-up: libvirt's first qemu start is slow
+        print('%4s %14s %14s %8s %12s' % ('N', 'parallel 4 s', 'parallel 1 s',
+                                         'ratio', 'no-op s'))
+        for count in sizes:
+            parallel, serial, noop = one_size(conn, workdir, disk_dir, count)
+            print('%4d %14.2f %14.2f %8.2f %12.2f' % (count, parallel, serial,
+                                                     serial / parallel, noop))
+            sys.stdout.flush()
+    finally:
+        remove_guests(conn, disk_dir)
+        subprocess.run(['ip', 'link', 'del', BRIDGE])
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main([int(n) for n in sys.argv[1:]] or [1, 5, 10, 20])
