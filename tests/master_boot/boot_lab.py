@@ -1,0 +1,233 @@
+"""One whole proof set-up: the source master (the Debian root served from
+netns rfb-master), the operator's seat (netns rfb-op), the destination
+(this host: sshd on 10.99.0.1:2299, libvirtd, bridge rfb-adm) and the
+migration script run against them.
+
+BootLab.up() builds it all, BootLab.down() removes everything named rfb-*
+that up() made, also after a half-made up() or a failed test.
+"""
+import json
+import pathlib
+import shutil
+import sys
+import threading
+import time
+
+import yaml
+
+from . import guest
+from . import lab
+from . import master_config as cfg
+from . import master_root
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+MASTER_NS, OPERATOR_NS = 'rfb-master', 'rfb-op'
+MASTER_VETH, OPERATOR_VETH = 'rfb-m0', 'rfb-o0'
+OPERATOR_MAC = '52:54:00:99:00:03'
+INTERIM_ADDRESS = '10.99.0.12'
+SSH_PORT = 2299
+GUEST_NAME = 'rfb-master'
+IMAGES = pathlib.Path('/var/lib/libvirt/images/rfb-boot')
+SERVICES = HERE / 'fixtures' / 'master_services.py'
+
+
+def virt_type():
+    """'kvm' where KVM runs a stock guest kernel; 'qemu' (TCG) on hosts
+    whose /dev/kvm is PVM (kvm_pvm: only PVM-aware guest kernels run at
+    speed; a stock kernel spends minutes in BIOS/GRUB there)."""
+    if pathlib.Path('/sys/module/kvm_pvm').exists():
+        return 'qemu'
+    return 'kvm'
+
+
+class BootLab(object):
+    def __init__(self, work):
+        self.work = pathlib.Path(work)
+        self.tree = self.work / 'master-root'
+        self.state = self.work / 'master-state'
+        self.migration_work = self.work / 'migration'
+        self.times = {}
+        self.sshd = None
+        self.serial = None
+        self.watch = None
+
+    # -- set-up -------------------------------------------------------------
+    def up(self, zipapp):
+        self.zipapp = zipapp
+        self.down()  # leftovers of an interrupted earlier run
+        self.work.mkdir(parents=True, exist_ok=True)
+        tarball, self.times['root_build_s'] = master_root.cached_root_tarball()
+        started = time.monotonic()
+        master_root.extract_root(tarball, self.tree)
+        self.times['root_extract_s'] = time.monotonic() - started
+        self.key, pub = lab.make_keypair(self.work / 'id_ed25519')
+        master_root.authorize_key(self.tree, pub)
+        self._network()
+        self._destination_sshd(pub)
+        self._known_hosts()
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        self.master_services('start')
+        self.serial = guest.SerialLog(GUEST_NAME, self.work / 'serial.log')
+        self.operator = guest.Operator(OPERATOR_NS, self.key,
+                                       self.work / 'known_hosts')
+
+    def _network(self):
+        lab.make_bridge(cfg.ADMIN_BRIDGE, cfg.DESTINATION_ADDRESS + '/24')
+        lab.make_netns(MASTER_NS, cfg.ADMIN_BRIDGE, MASTER_VETH,
+                       cfg.ADMIN['interface'], cfg.ADMIN['mac'],
+                       '%s/%d' % (cfg.ADMIN['ipaddress'], cfg.ADMIN['prefix']))
+        lab.make_netns(OPERATOR_NS, cfg.ADMIN_BRIDGE, OPERATOR_VETH, 'eth0',
+                       OPERATOR_MAC, cfg.OPERATOR_ADDRESS + '/24')
+
+    def _destination_sshd(self, client_pub):
+        self.sshd, host_pub = lab.start_sshd(
+            self.work / 'sshd', cfg.DESTINATION_ADDRESS, SSH_PORT, client_pub)
+        (self.work / 'destination_known_hosts').write_text(
+            lab.known_hosts_line(cfg.DESTINATION_ADDRESS, SSH_PORT, host_pub))
+
+    def _known_hosts(self):
+        """The master's own host key: the copy must present the same one."""
+        host_pub = (self.tree / 'etc/ssh/ssh_host_ed25519_key.pub').read_text()
+        (self.work / 'known_hosts').write_text(
+            lab.known_hosts_line(cfg.ADMIN['ipaddress'], 22, host_pub))
+
+    def master_services(self, action):
+        return lab.nsrun(MASTER_NS, self.services_argv(action), timeout=60)
+
+    def services_argv(self, action):
+        return [sys.executable, str(SERVICES), action, str(self.tree),
+                str(self.state)]
+
+    # -- the migration ------------------------------------------------------
+    def config(self, **extra):
+        conf = {
+            'destination': cfg.DESTINATION_ADDRESS, 'ssh_port': SSH_PORT,
+            'ssh_identity': str(self.key),
+            'ssh_known_hosts': str(self.work / 'destination_known_hosts'),
+            'source_root': str(self.tree), 'work_dir': str(self.migration_work),
+            'name': GUEST_NAME, 'disk_dir': str(IMAGES),
+            'admin_bridge': cfg.ADMIN_BRIDGE, 'interim_address': INTERIM_ADDRESS,
+            'vcpus': 1, 'memory': '512M', 'disk_size': '3G',
+            'space_margin': '64M', 'api_port': cfg.API_PORT,
+            'services': 'commands',
+            'stop_commands': [self.services_argv('stop')],
+            'start_commands': [self.services_argv('start')],
+            'boot_loader': 'auto', 'boot_timeout': 600, 'poweroff': False,
+            'virt_type': virt_type(),
+        }
+        conf.update(extra)
+        path = self.work / 'migrate.yaml'
+        path.write_text(yaml.safe_dump(conf))
+        return path
+
+    def migrate(self, *args, **config_extra):
+        """Run the single-file script inside the master's netns; returns
+        (exit code, output). The operator watch runs meanwhile."""
+        argv = ['ip', 'netns', 'exec', MASTER_NS, sys.executable,
+                str(self.zipapp), '--config', str(self.config(**config_extra)),
+                '--foreground'] + list(args)
+        self.watch = OperatorWatch(self)
+        self.watch.start()
+        try:
+            rc, out = lab.run(argv, timeout=1800, check=False)
+        finally:
+            self.watch.stop()
+        (self.work / 'migrate.out').open('a').write(out)
+        return rc, out
+
+    # -- what the operator sees ----------------------------------------------
+    def ledger(self):
+        """Every record the writer finished, name -> text, read from the
+        source tree (which the migration never changes)."""
+        names = (self.state / 'ledger').read_text().split()
+        data = self.tree / cfg.DATA_DIR.lstrip('/')
+        return {n: (data / n).read_text() for n in names}
+
+    def disk_path(self):
+        return IMAGES / (GUEST_NAME + '.img')
+
+    def copy_mount(self):
+        return IMAGES / (GUEST_NAME + '.mnt')
+
+    def done_marker(self):
+        return IMAGES / (GUEST_NAME + '.migration-done')
+
+    def failure_report(self):
+        out = self.work / 'migrate.out'
+        return '\n--- migration output (tail) ---\n%s\n--- serial (tail) ---\n%s' % (
+            out.read_text()[-4000:] if out.exists() else '(none)',
+            self.serial.tail() if self.serial else '(none)')
+
+    # -- tear-down ---------------------------------------------------------
+    def down(self):
+        if self.watch:
+            self.watch.stop()
+        guest.remove(GUEST_NAME)
+        _detach_loops_under(IMAGES)
+        lab.remove_netns(MASTER_NS)
+        lab.remove_netns(OPERATOR_NS)
+        for link in (MASTER_VETH, OPERATOR_VETH, cfg.ADMIN_BRIDGE):
+            lab.remove_link(link)
+        lab.stop(self.sshd)
+        self.sshd = None
+        shutil.rmtree(str(IMAGES), ignore_errors=True)
+
+
+def _detach_loops_under(folder):
+    """Loop devices left on our images by an interrupted run (ours only)."""
+    _rc, out = lab.run(['losetup', '-J', '-l'], check=False)
+    try:
+        devices = json.loads(out).get('loopdevices', []) if out.strip() else []
+    except ValueError:
+        devices = []
+    for dev in devices:
+        if str(dev.get('back-file', '')).startswith(str(folder)):
+            lab.quiet(['umount', '-R', str(folder / (GUEST_NAME + '.mnt'))])
+            lab.quiet(['losetup', '-d', dev['name']])
+
+
+class OperatorWatch(threading.Thread):
+    """Polls the admin address from the operator's seat once a second while
+    the migration runs: which master answered (old or copy) and when, and
+    when the guest started. Gives the downtime as an operator sees it."""
+
+    def __init__(self, boot_lab):
+        super(OperatorWatch, self).__init__(daemon=True)
+        self.lab = boot_lab
+        self.samples = []    # (time, 'old'|'copy'|None, guest state)
+        self._stop = threading.Event()
+        self._following = False
+
+    def run(self):
+        while not self._stop.is_set():
+            health = self.lab.operator.api('/health')
+            who = None if health is None else (
+                'copy' if health.get('migrated') else 'old')
+            state = guest.state(GUEST_NAME)
+            if state == 'running' and not self._following:
+                self.lab.serial.follow()
+                self._following = True
+            elif state != 'running':
+                self._following = False
+            self.samples.append((time.time(), who, state))
+            self._stop.wait(1.0)
+
+    def stop(self):
+        self._stop.set()
+        if self.is_alive():
+            self.join(30)
+
+    def figures(self):
+        last_old = max((t for t, who, _ in self.samples if who == 'old'),
+                       default=None)
+        first_copy = min((t for t, who, _ in self.samples if who == 'copy'),
+                         default=None)
+        started = min((t for t, _, st in self.samples if st == 'running'),
+                      default=None)
+        figures = {}
+        if last_old and first_copy:
+            figures['downtime_seen_s'] = first_copy - last_old
+        if started and first_copy:
+            figures['boot_to_answering_s'] = first_copy - started
+        return figures

@@ -1,0 +1,51 @@
+"""Fixtures of the boot proof (prefix rfb, subnet 10.99.0.0/24)."""
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from . import boot_lab
+
+TIMES = pathlib.Path('/var/cache/reduced-footprint-tests/rfb-last-times.json')
+
+
+@pytest.fixture(scope='session')
+def zipapp(tmp_path_factory):
+    """The migration script as operators get it: one file."""
+    out = tmp_path_factory.mktemp('rfb-zipapp') / 'rf-migrate-master'
+    subprocess.check_call([sys.executable, str(boot_lab.REPO / 'migration' /
+                                               'build_zipapp.py'), str(out)])
+    return out
+
+
+def record_times(scenario, lab):
+    """Figures of the last run, kept beside the cache and printed by -rA."""
+    figures = dict(lab.times)
+    state_file = lab.migration_work / 'state.json'
+    if state_file.exists():
+        state = json.loads(state_file.read_text())
+        steps = state.get('steps', {})
+        for name, entry in steps.items():
+            if 'duration' in entry:
+                figures['step_%s_s' % name] = round(entry['duration'], 1)
+        copy = [steps.get(s, {}).get('duration') for s in ('warm_sync', 'final_sync')]
+        if None not in copy:
+            figures['copy_s'] = round(sum(copy), 1)
+        if state.get('guest_answered') and state.get('downtime_started'):
+            figures['downtime_s'] = round(
+                state['guest_answered'] - state['downtime_started'], 1)
+    if lab.watch:
+        figures.update({k: round(v, 1) for k, v in lab.watch.figures().items()})
+    figures = {k: (round(v, 1) if isinstance(v, float) else v)
+               for k, v in figures.items()}
+    try:
+        old = json.loads(TIMES.read_text()) if TIMES.exists() else {}
+    except ValueError:
+        old = {}
+    old[scenario] = figures
+    TIMES.parent.mkdir(parents=True, exist_ok=True)
+    TIMES.write_text(json.dumps(old, indent=1, sort_keys=True))
+    print('\n%s figures: %s' % (scenario, json.dumps(figures, sort_keys=True)))
+    return figures

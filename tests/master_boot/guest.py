@@ -1,0 +1,133 @@
+"""The KVM guest seen from outside: virsh on qemu:///system, its serial
+console kept in a log file, and the operator's checks of a master at the
+admin address (ssh with a strictly checked host key, the API, the records).
+"""
+import pathlib
+import re
+import threading
+import time
+
+from . import lab
+from . import master_config
+
+URI = 'qemu:///system'
+
+
+def virsh(*args, **kw):
+    return lab.run(['virsh', '-c', URI] + list(args), **kw)
+
+
+def exists(name):
+    return lab.quiet(['virsh', '-c', URI, 'dominfo', name])
+
+
+def state(name):
+    rc, out = virsh('domstate', name, check=False)
+    return out.strip() if rc == 0 else 'absent'
+
+
+def destroy(name):
+    if state(name) not in ('shut off', 'absent'):
+        virsh('destroy', name, check=False)
+
+
+def remove(name):
+    """Stop and undefine; the disk files are removed by whoever made them."""
+    destroy(name)
+    if exists(name):
+        virsh('undefine', name, '--nvram', check=False)
+        if exists(name):
+            virsh('undefine', name, check=False)
+
+
+def disk_paths(name):
+    _rc, xml = virsh('dumpxml', name)
+    return re.findall(r"<source file='([^']+)'", xml)
+
+
+def boot_order_first_is_disk(name):
+    """True when the domain boots from its disk first (os/boot or per-device
+    boot order)."""
+    _rc, xml = virsh('dumpxml', '--inactive', name)
+    orders = re.findall(r"<boot dev='(\w+)'/>", xml)
+    if orders:
+        return orders[0] == 'hd'
+    per_device = re.findall(r"<disk[^>]*device='disk'.*?<boot order='(\d+)'/>",
+                            xml, re.S)
+    return per_device == ['1']
+
+
+class SerialLog(object):
+    """Copies the guest's serial console (a pty) into a file, boot by boot.
+
+    Opened after each start; a reader on the pty's slave side sees what the
+    guest writes, which is how `virsh console` works too."""
+
+    def __init__(self, name, path):
+        self.name, self.path = name, pathlib.Path(path)
+        self._thread = None
+
+    def follow(self, timeout=30):
+        pty = self._pty_path(timeout)
+        if pty is None:
+            return
+        self._thread = threading.Thread(target=self._copy, args=(pty,),
+                                        daemon=True)
+        self._thread.start()
+
+    def _pty_path(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rc, xml = virsh('dumpxml', self.name, check=False)
+            found = re.search(r"<serial type='pty'>\s*<source path='([^']+)'", xml)
+            if rc == 0 and found:
+                return found.group(1)
+            time.sleep(0.5)
+        return None
+
+    def _copy(self, pty):
+        try:
+            with open(pty, 'rb', buffering=0) as src, \
+                    open(str(self.path), 'ab') as dst:
+                dst.write(('\n--- serial console %s ---\n' % pty).encode())
+                while True:
+                    chunk = src.read(4096)
+                    if not chunk:
+                        return
+                    dst.write(chunk)
+                    dst.flush()
+        except OSError:
+            return  # the guest went away: the pty closes
+
+    def tail(self, chars=4000):
+        if not self.path.exists():
+            return '(no serial output captured)'
+        return self.path.read_text(errors='replace')[-chars:]
+
+
+class Operator(object):
+    """What an operator checks from a seat on the admin network (a netns)."""
+
+    def __init__(self, ns, key, known_hosts):
+        self.ns, self.key, self.known_hosts = ns, key, known_hosts
+        self.address = master_config.ADMIN['ipaddress']
+
+    def ssh(self, command, timeout=20):
+        argv = lab.ssh_argv(self.key, self.known_hosts, self.address,
+                            timeout=5) + [command]
+        return lab.nsrun(self.ns, argv, check=False, timeout=timeout)
+
+    def ssh_answers(self):
+        return self.ssh('true')[0] == 0
+
+    def api(self, path):
+        return lab.http_get_json(self.ns, self.address, master_config.API_PORT,
+                                 path)
+
+    def answering(self):
+        return self.api('/health') is not None and self.ssh_answers()
+
+    def wait_answering(self, timeout, what):
+        started = time.monotonic()
+        lab.wait_for(self.answering, timeout, what, interval=1.0)
+        return time.monotonic() - started

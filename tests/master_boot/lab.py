@@ -1,0 +1,195 @@
+"""The test's own network and hosts: bridge, network namespaces, an sshd for
+the destination, and the operator's checks from a namespace.
+
+Every resource is named rfb-* (shared machine) and every creator here has
+a matching remover that tolerates a half-made state, for teardown after a
+failure.
+"""
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+
+
+def run(argv, timeout=120, check=True, input_text=None):
+    """Run a command; returns (rc, stdout+stderr text). Raises on failure
+    when check is set, with the command and its output in the message."""
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE if input_text else None,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out, _ = proc.communicate(
+            input_text.encode() if input_text else None, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        raise RuntimeError('%s timed out after %ss:\n%s' % (
+            ' '.join(argv), timeout, out.decode(errors='replace')[-3000:]))
+    text = out.decode(errors='replace')
+    if check and proc.returncode != 0:
+        raise RuntimeError('%s failed (%d):\n%s' % (
+            ' '.join(argv), proc.returncode, text[-3000:]))
+    return proc.returncode, text
+
+
+def quiet(argv):
+    return run(argv, check=False)[0] == 0
+
+
+# -- bridge and namespaces ---------------------------------------------------
+
+def make_bridge(name, address_cidr=None):
+    remove_link(name)
+    run(['ip', 'link', 'add', name, 'type', 'bridge'])
+    # No IPv6 chatter: the old master's MAC must not be heard on the bridge
+    # once it gave up its address (the guest has the same MAC).
+    quiet(['sysctl', '-qw', 'net.ipv6.conf.%s.disable_ipv6=1' % name])
+    if address_cidr:
+        run(['ip', 'addr', 'add', address_cidr, 'dev', name])
+    run(['ip', 'link', 'set', name, 'up'])
+
+
+def remove_link(name):
+    quiet(['ip', 'link', 'del', name])
+
+
+def make_netns(ns, bridge, host_end, inner_name, mac, address_cidr):
+    """A namespace with one NIC (inner_name, mac) whose peer is on bridge."""
+    remove_netns(ns)
+    remove_link(host_end)
+    run(['ip', 'netns', 'add', ns])
+    run(['ip', 'link', 'add', host_end, 'type', 'veth', 'peer', 'name',
+         inner_name, 'netns', ns])
+    nsrun(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'])
+    nsrun(ns, ['ip', 'link', 'set', inner_name, 'address', mac])
+    nsrun(ns, ['ip', 'link', 'set', 'lo', 'up'])
+    nsrun(ns, ['ip', 'link', 'set', inner_name, 'up'])
+    if address_cidr:
+        nsrun(ns, ['ip', 'addr', 'add', address_cidr, 'dev', inner_name])
+    quiet(['sysctl', '-qw', 'net.ipv6.conf.%s.disable_ipv6=1' % host_end])
+    run(['ip', 'link', 'set', host_end, 'master', bridge])
+    run(['ip', 'link', 'set', host_end, 'up'])
+
+
+def remove_netns(ns):
+    for pid in netns_pids(ns):
+        _kill(pid)
+    quiet(['ip', 'netns', 'del', ns])
+
+
+def netns_pids(ns):
+    rc, out = run(['ip', 'netns', 'pids', ns], check=False)
+    return [int(p) for p in out.split()] if rc == 0 else []
+
+
+def nsrun(ns, argv, **kw):
+    return run(['ip', 'netns', 'exec', ns] + argv, **kw)
+
+
+def netns_addresses(ns):
+    """IPv4 addresses configured in the namespace (lo left out)."""
+    _rc, out = nsrun(ns, ['ip', '-j', '-4', 'addr', 'show'])
+    return sorted(a['local'] for link in json.loads(out) if link['ifname'] != 'lo'
+                  for a in link.get('addr_info', []))
+
+
+def _kill(pid, sig=signal.SIGTERM):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+# -- background processes -----------------------------------------------------
+
+def spawn(argv, log_path, ns=None):
+    """Start a background process, output to log_path; returns Popen."""
+    if ns:
+        argv = ['ip', 'netns', 'exec', ns] + argv
+    log = open(str(log_path), 'ab')
+    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def stop(proc, timeout=10):
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout)
+
+
+# -- ssh -------------------------------------------------------------------------
+
+def make_keypair(path):
+    path = pathlib.Path(path)
+    if not path.exists():
+        run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'rfb-test',
+             '-f', str(path)])
+    return path, pathlib.Path(str(path) + '.pub').read_text()
+
+
+def start_sshd(workdir, listen, port, authorized_key_text):
+    """An sshd of the test's own (own config, host key, authorized keys)."""
+    workdir = pathlib.Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    host_key, _ = make_keypair(workdir / 'ssh_host_ed25519_key')
+    (workdir / 'authorized_keys').write_text(authorized_key_text)
+    config = workdir / 'sshd_config'
+    config.write_text('\n'.join([
+        'Port %d' % port, 'ListenAddress %s' % listen,
+        'HostKey %s' % host_key, 'AuthorizedKeysFile %s/authorized_keys' % workdir,
+        'PidFile %s/sshd.pid' % workdir, 'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
+        'UsePAM no', 'StrictModes no', 'UseDNS no',
+        'Subsystem sftp internal-sftp', '']))
+    pathlib.Path('/run/sshd').mkdir(exist_ok=True)
+    proc = spawn(['/usr/sbin/sshd', '-D', '-e', '-f', str(config)],
+                 workdir / 'sshd.log')
+    wait_for(lambda: tcp_open(listen, port), 20, 'sshd on %s:%d' % (listen, port))
+    return proc, pathlib.Path(str(host_key) + '.pub').read_text()
+
+
+def known_hosts_line(address, port, host_pub_text):
+    key_type, key = host_pub_text.split()[:2]
+    host = address if port == 22 else '[%s]:%d' % (address, port)
+    return '%s %s %s\n' % (host, key_type, key)
+
+
+def ssh_argv(key, known_hosts, address, port=22, timeout=5):
+    return ['ssh', '-i', str(key), '-p', str(port), '-o', 'BatchMode=yes',
+            '-o', 'StrictHostKeyChecking=yes', '-o', 'IdentitiesOnly=yes',
+            '-o', 'UserKnownHostsFile=%s' % known_hosts,
+            '-o', 'ConnectTimeout=%d' % timeout, 'root@%s' % address]
+
+
+# -- waiting and probing ---------------------------------------------------------
+
+def tcp_open(host, port, timeout=1.0):
+    try:
+        socket.create_connection((host, port), timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def wait_for(predicate, timeout, what, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    raise AssertionError('waited %ss for %s' % (timeout, what))
+
+
+def http_get_json(ns, address, port, path, timeout=5):
+    """GET from inside namespace ns (the operator's seat); None if no answer."""
+    rc, out = nsrun(ns, ['curl', '-sf', '--max-time', str(timeout),
+                         'http://%s:%d%s' % (address, port, path)],
+                    check=False, timeout=timeout + 10)
+    return json.loads(out) if rc == 0 else None

@@ -1,0 +1,100 @@
+"""Proof on a real OS image: a Debian root playing the Fuel master is
+migrated by the single-file rf-migrate-master (run in the master's network
+namespace, real ssh to this host, real libvirtd) into a guest that boots
+from its own disk and serves the master's data at the master's address.
+
+Checked the way an operator would, from another host on the admin network
+(netns rfb-op): ssh with the master's own host key, the API, the records.
+"""
+import json
+import time
+
+import pytest
+
+from . import boot_lab
+from . import guest
+from . import lab
+from . import master_config as cfg
+from .conftest import record_times
+
+pytestmark = [pytest.mark.slow, pytest.mark.kvm]
+
+
+@pytest.fixture(scope='module')
+def migrated(system_libvirt, zipapp, tmp_path_factory):
+    """A finished migration; everything rfb-* removed afterwards."""
+    bl = boot_lab.BootLab(tmp_path_factory.mktemp('rfb-boot'))
+    try:
+        bl.up(zipapp)
+        lab.wait_for(lambda: len(bl.ledger()) >= 20, 60, '20 records written')
+        bl.exit_code, bl.output = bl.migrate()
+        yield bl
+    finally:
+        record_times('migration', bl)
+        bl.down()
+
+
+def test_migration_finishes_and_says_done(migrated):
+    assert migrated.exit_code == 0, migrated.failure_report()
+    marker = json.loads(migrated.done_marker().read_text())
+    assert marker, 'empty done marker on the destination'
+    assert (migrated.migration_work / 'done').exists(), \
+        'no done marker on the old master'
+
+
+def test_copy_boots_from_its_own_disk(migrated):
+    assert migrated.exit_code == 0, migrated.failure_report()
+    _rc, xml = guest.virsh('dumpxml', '--inactive', boot_lab.GUEST_NAME)
+    assert '<kernel>' not in xml, 'guest boots a kernel from outside its disk'
+    assert guest.boot_order_first_is_disk(boot_lab.GUEST_NAME), xml
+    assert guest.disk_paths(boot_lab.GUEST_NAME) == [str(migrated.disk_path())]
+    _rc, info = guest.virsh('dominfo', boot_lab.GUEST_NAME)
+    assert 'Autostart:      enable' in info, info
+    rc, out = migrated.operator.ssh(
+        'hostname; findmnt -n -o SOURCE /; test -e %s && echo marked'
+        % cfg.MIGRATED_MARKER)
+    assert rc == 0, out + migrated.failure_report()
+    assert out.split() == [cfg.HOSTNAME, '/dev/vda1', 'marked'], out
+
+
+def test_copy_serves_every_record_at_the_admin_address(migrated):
+    assert migrated.exit_code == 0, migrated.failure_report()
+    written = migrated.ledger()
+    served = migrated.operator.api('/records')
+    assert served is not None, 'no API at the admin address'
+    missing = sorted(set(written) - set(served))
+    assert not missing, '%d records lost, e.g. %s' % (len(missing), missing[:5])
+    assert served == written
+    assert migrated.operator.api('/health')['migrated'] is True
+
+
+def test_old_master_left_the_admin_network(migrated):
+    assert migrated.exit_code == 0, migrated.failure_report()
+    addresses = lab.netns_addresses(boot_lab.MASTER_NS)
+    assert cfg.ADMIN['ipaddress'] not in addresses, addresses
+    assert addresses == [boot_lab.INTERIM_ADDRESS], addresses
+    _rc, link = lab.nsrun(boot_lab.MASTER_NS, ['ip', '-j', 'link', 'show',
+                                               cfg.ADMIN['interface']])
+    assert json.loads(link)[0]['address'] != cfg.ADMIN['mac'], \
+        'old master still uses the admin MAC the guest now has'
+    _rc, events = lab.run(['cat', str(migrated.state / 'events')])
+    assert events.split()[-2] == 'stopped', events
+
+
+def test_second_boot_comes_up_the_same(migrated):
+    assert migrated.exit_code == 0, migrated.failure_report()
+    _rc, first_boot = migrated.operator.ssh('cat /proc/sys/kernel/random/boot_id')
+    guest.virsh('destroy', boot_lab.GUEST_NAME)
+    lab.wait_for(lambda: migrated.operator.api('/health') is None, 30,
+                 'the destroyed guest to stop answering')
+    guest.virsh('start', boot_lab.GUEST_NAME)
+    migrated.serial.follow()
+    started = time.monotonic()
+    try:
+        migrated.operator.wait_answering(600, 'the guest after its second boot')
+    except AssertionError:
+        pytest.fail('second boot did not answer' + migrated.failure_report())
+    migrated.times['second_boot_to_answering_s'] = time.monotonic() - started
+    _rc, second_boot = migrated.operator.ssh('cat /proc/sys/kernel/random/boot_id')
+    assert second_boot.strip() and second_boot != first_boot
+    assert migrated.operator.api('/records') == migrated.ledger()
