@@ -5,6 +5,7 @@ Exit status: 0 done (or nothing to do), 2 bad input (nothing touched),
 or were refused (the others are in place).
 """
 import argparse
+import grp
 import json
 import logging
 import os
@@ -50,6 +51,9 @@ def parse_args(argv):
         _options(sub, False)
         if name in ('plan', 'status', 'apply'):
             sub.add_argument('--json', action='store_true', help='print JSON')
+        if name == 'plan':
+            sub.add_argument('--xml', action='store_true',
+                             help='also print the domain XML of guests to define')
         if name == 'apply':
             sub.add_argument('--dry-run', action='store_true', help='same as plan')
             sub.add_argument('--parallel', type=int, default=4,
@@ -175,7 +179,6 @@ def _assume_kvm_fixed(facts):
 
 
 def _kvm_group_exists():
-    import grp
     try:
         grp.getgrnam('kvm')
         return True
@@ -234,6 +237,10 @@ def cmd_plan(args):
     _log_plan(actions)
     for text in notes:
         LOG.info('note: %s', text)
+    if getattr(args, 'xml', False):
+        for action in actions:
+            if action.kind == planning.DEFINE:
+                print(desired.by_name[action.name][1])
     for text in problems:
         LOG.error('refused: %s', text)
     return HOST_REFUSED if problems else (FAILED if planning.refusals(actions) else OK)

@@ -183,6 +183,20 @@ def _fill_metadata(root, domain_want):
     ET.SubElement(guest, '{%s}spec-hash' % NS).text = want_hash(domain_want)
 
 
+def _indent(element, level=0):
+    """Two-space indentation, for operators reading `plan --xml`."""
+    pad = '\n' + '  ' * level
+    children = list(element)
+    if children:
+        element.text = pad + '  '
+        for child in children:
+            _indent(child, level + 1)
+            child.tail = pad + '  '
+        children[-1].tail = pad
+    elif element.text is not None:
+        element.text = element.text.strip()
+
+
 def render(template_root, domain_want, settings):
     """Domain XML text for one guest, from a copy of the template."""
     root = copy.deepcopy(template_root)
@@ -191,7 +205,8 @@ def render(template_root, domain_want, settings):
     _fill_nics(root, domain_want, settings)
     _fill_vnc(root, settings)
     _fill_metadata(root, domain_want)
-    return ET.tostring(root, encoding='unicode')
+    _indent(root)
+    return ET.tostring(root, encoding='unicode') + '\n'
 
 
 def _int_text(root, tag):

@@ -2,7 +2,9 @@
 directory, astute.yaml given through RF_ASTUTE_YAML), without real KVM."""
 import json
 import os
+import re
 import stat
+import subprocess
 
 import pytest
 
@@ -145,3 +147,19 @@ def test_help_names_the_commands(node):
     assert result.returncode == 0
     for command in ('check', 'plan', 'apply', 'status'):
         assert command in result.stdout
+
+
+def test_plan_xml_prints_the_domains_it_would_define(node, make_bridge, tmp_path):
+    make_bridge('rfg-cli-adm')
+    result = node('python3 virt-guests plan --xml --log-file ""', doc(allow_mem_overcommit=True),
+                  RF_LIBVIRT_URI='test:///default')
+    assert result.returncode == 0, result.stdout
+    domains = re.findall(r'<domain .*?</domain>', result.stdout, re.S)
+    assert len(domains) == 2
+    for text in domains:
+        path = tmp_path / 'domain.xml'
+        path.write_text(text)
+        check = subprocess.run(['virt-xml-validate', str(path), 'domain'],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert check.returncode == 0, check.stdout
+    assert '<name>9001_vm</name>' in domains[0] and '<name>9002_vm</name>' in domains[1]

@@ -156,3 +156,18 @@ def test_a_missing_bridge_is_refused_before_anything_is_created(node):
     assert not node.defined('9001_vm') and not node.defined('9002_vm')
     assert not node.disk_dir.exists()
 
+
+
+def test_a_changed_entry_is_reported_and_the_running_guest_kept(node):
+    node.write(SMALL)
+    assert node.run('python3 virt-guests apply').returncode == 0
+    domain_id = node.domain('9001_vm').ID()
+    bigger = [dict(SMALL[0], mem_mib=512, cpu=2), SMALL[1]]
+    node.write(bigger)
+    result = node.run('python3 virt-guests apply')
+    assert result.returncode == 0, result.stdout
+    assert 'kept as defined; vms_conf differs: vcpu 1 -> 2' in result.stdout
+    assert 'memory 0.25 GiB -> 0.5 GiB' in result.stdout
+    facts = render.parse_domain(node.domain('9001_vm').XMLDesc(0))
+    assert (facts.vcpu, facts.memory_kib) == (1, 256 * 1024)
+    assert node.domain('9001_vm').ID() == domain_id
