@@ -181,6 +181,8 @@ FIELDS = [
                                 'astute.yaml)'),
     ('name', 'fuel_master', _name, 'guest name'),
     ('vcpus', 2, _int_range(1, 64), 'guest vCPUs'),
+    ('virt_type', 'kvm', _choice('kvm', 'qemu'), 'libvirt domain type (qemu:'
+                                                 ' no hardware virtualization)'),
     ('memory', '4G', _size(256 * units.MIB, '4G'), 'guest memory'),
     ('disk_size', '100G', _size(512 * units.MIB, '100G'), 'guest disk size'),
     ('swap_size', '0', _size(0, '2G'), 'swap partition size (0: none)'),

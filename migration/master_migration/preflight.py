@@ -178,6 +178,13 @@ def check_libvirt(ctx, problems):
         problems.append('memory: the guest needs %d MiB but %s has %d MiB '
                         'free; use --memory or free memory there' % (
                             p.memory_mib, p.destination, free_kib // 1024))
+    caps = ctx.virsh('domcapabilities', '--virttype', p.virt_type,
+                     ok_codes=None, timeout=60)
+    if caps.returncode != 0:
+        problems.append('virt_type: %s guests cannot run on %s (%s); use '
+                        '--virt-type qemu where there is no hardware '
+                        'virtualization' % (p.virt_type, p.destination,
+                                            caps.stderr.strip()))
     check_guest_name(ctx, problems)
 
 

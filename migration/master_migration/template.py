@@ -38,6 +38,7 @@ def render_domain(params, facts):
         render_interface(n['mac'], n['bridge'], n.get('extra_xml') or '')
         for n in guest_nics(params, facts))
     values = {'name': escape(params.name), 'uuid': facts['domain_uuid'],
+              'virt_type': getattr(params, 'virt_type', 'kvm'),
               'namespace': NAMESPACE,
               'admin_address': escape(params.admin_address),
               'root_uuid': facts['root_uuid'],

@@ -200,3 +200,9 @@ def test_plan_lists_steps_in_order_and_downtime():
         text.index('switch_over')
     assert 'expected downtime: about' in text
     assert 'systemctl stop nailgun' in text
+
+
+@pytest.mark.parametrize('virt_type', ['kvm', 'qemu'])
+def test_domain_type_follows_virt_type(virt_type):
+    xml = template.render_domain(sample_params(virt_type=virt_type), FACTS)
+    assert ET.fromstring(xml).get('type') == virt_type
