@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import astute_doc, run_cmd, task_env, write_astute
+from guestlib import astute_doc, run_cmd, task_env, write_astute
 
 GUESTS = [{'id': 9001, 'cpu': 1, 'mem_mib': 256, 'vda_size': '16M'},
           {'id': 9002, 'cpu': 1, 'mem': 1, 'vda_size': '16M'}]

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import TEST_NODE_UID, astute_doc, ip, plugin_tasks, run_cmd, task_env, write_astute
+from guestlib import TEST_NODE_UID, astute_doc, ip, plugin_tasks, run_cmd, task_env, write_astute
 from virt_guests import render
 
 pytestmark = [pytest.mark.kvm, pytest.mark.slow]

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from conftest import astute_doc
+from guestlib import astute_doc
 from virt_guests import host, spec
 
 GIB_KIB = 1024 * 1024

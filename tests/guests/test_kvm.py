@@ -8,7 +8,7 @@ import subprocess
 import libvirt
 import pytest
 
-from conftest import astute_doc, plugin_tasks, run_cmd, task_env, write_astute, TEST_NODE_UID
+from guestlib import astute_doc, plugin_tasks, run_cmd, task_env, write_astute, TEST_NODE_UID
 from virt_guests import render
 
 pytestmark = [pytest.mark.kvm, pytest.mark.slow]

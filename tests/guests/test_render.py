@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import astute_doc
+from guestlib import astute_doc
 from virt_guests import render, spec
 
 EXPECTED = """

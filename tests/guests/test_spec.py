@@ -5,7 +5,7 @@ import copy
 import pytest
 import yaml
 
-from conftest import REPO, astute_doc
+from guestlib import REPO, astute_doc
 from virt_guests import spec
 
 GOOD_GUEST = {'id': 1, 'cpu': 2, 'mem': 2, 'vda_size': '70G', 'created': False}

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import libvirt
 import pytest
 
-from conftest import astute_doc, our_test_domains
+from guestlib import astute_doc, our_test_domains
 from virt_guests import cli, hypervisor, render, spec
 from virt_guests import plan as P
 

@@ -4,7 +4,7 @@ import subprocess
 
 import yaml
 
-from conftest import REPO, SCRIPTS, plugin_tasks
+from guestlib import REPO, SCRIPTS, plugin_tasks
 
 VENV_BIN = REPO / '.venv' / 'bin'
 
