@@ -29,12 +29,13 @@ def resolve_kind(params, commands):
     """auto -> systemd or docker, from what the master has."""
     if params.services != 'auto':
         return params.services
-    if has_tool(commands, 'dockerctl') or has_tool(commands, 'docker'):
+    # dockerctl is Fuel 8's own tool; a Fuel 9 master may have docker too.
+    if has_tool(commands, 'dockerctl'):
         return 'docker'
     if has_tool(commands, 'systemctl'):
         return 'systemd'
     raise ServiceError('services: cannot tell how this master runs its '
-                       'services (no systemctl, docker or dockerctl); set '
+                       'services (no systemctl or dockerctl); set '
                        'services: commands with stop_commands/start_commands')
 
 

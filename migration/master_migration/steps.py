@@ -155,6 +155,10 @@ def stop_services(ctx):
                                              ctx.params, ctx.commands)
         svc = {'stop': stop, 'start': start}
         ctx.state.set('services', svc)
+    if not svc['stop']:
+        ctx.log.warning('no running service found to stop: the final sync '
+                        'runs with whatever still writes (see services / '
+                        'systemd_units / docker_containers)')
     ctx.state.set('services_stopped', True)
     if not ctx.state.get('downtime_started'):
         ctx.state.set('downtime_started', time.time())

@@ -216,3 +216,37 @@ def test_guest_wait_gives_up_when_the_guest_stops(tmp_path):
     with pytest.raises(StepFailed) as err:
         switchover.wait_for_guest(ctx)
     assert 'shut off' in str(err.value)
+
+
+def test_services_plan_for_fuel9_systemd_stops_active_units_in_order():
+    from master_migration import services
+    rec = Recorder()
+    rec.answer(['sh', '-c', 'command -v "$1"', 'sh', 'dockerctl'],
+               returncode=1)
+    for unit in ('nailgun', 'astute', 'postgresql'):
+        rec.answer(['systemctl', 'is-active', unit], stdout='active\n')
+    rec.answer(['systemctl', 'is-active'], returncode=3, stdout='inactive\n')
+    p = Params({'services': 'auto', 'systemd_units': None})
+    kind = services.resolve_kind(p, rec)
+    assert kind == 'systemd'
+    stop, start = services.plan_services(kind, p, rec)
+    assert stop == [['systemctl', 'stop', 'nailgun'],
+                    ['systemctl', 'stop', 'astute'],
+                    ['systemctl', 'stop', 'postgresql']]
+    assert start == [['systemctl', 'start', 'postgresql'],
+                     ['systemctl', 'start', 'astute'],
+                     ['systemctl', 'start', 'nailgun']]
+
+
+def test_services_plan_for_fuel8_docker_uses_dockerctl():
+    from master_migration import services
+    rec = Recorder()
+    rec.answer(['docker', 'ps'], stdout='fuel-core-8.0-postgres\n'
+               'fuel-core-8.0-nailgun\nfuel-core-8.0-astute\n')
+    p = Params({'services': 'docker', 'docker_containers': None})
+    stop, start = services.plan_services('docker', p, rec)
+    assert [a[-1] for a in stop] == ['fuel-core-8.0-nailgun',
+                                     'fuel-core-8.0-astute',
+                                     'fuel-core-8.0-postgres']
+    assert stop[0][:2] == ['dockerctl', 'stop']
+    assert [a[-1] for a in start] == [a[-1] for a in reversed(stop)]
