@@ -79,9 +79,8 @@ def observe(conn, disk_paths):
 
 def create_disk(path, disk_format, disk_bytes):
     """A new image; O_EXCL so an image that appeared meanwhile is kept."""
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
+    # exist_ok: guests created in parallel may make the directory at once.
+    os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
     try:
         commands.check(['qemu-img', 'create', '-q', '-f', disk_format, path,

@@ -198,3 +198,19 @@ def test_status_lists_state_macs_disks_and_admin_mac(conn, tmp_path):
     assert first['admin_mac'] == render.guest_mac('97', 9001, 0)
     assert [n['bridge'] for n in first['nics']] == ['rfg-adm', 'rfg-pub']
     assert first['disks'][0]['virtual_bytes'] == 16 << 20 and first['autostart'] is True
+
+
+def test_disks_created_at_once_share_a_new_directory(tmp_path):
+    """Parallel guests make the disk directory together; none may fail."""
+    import concurrent.futures
+    import threading
+    for attempt in range(5):
+        directory = tmp_path / ('dir%d' % attempt) / 'disks'
+        start = threading.Barrier(8)
+
+        def create(index):
+            start.wait()
+            hypervisor.create_disk(str(directory / ('%d.img' % index)), 'qcow2', 1 << 20)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(create, range(8)))
+        assert sorted(p.name for p in directory.iterdir()) == ['%d.img' % i for i in range(8)]
