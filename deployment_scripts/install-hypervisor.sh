@@ -22,8 +22,24 @@ install_packages() {
     log "KVM, qemu-utils, libvirt and python3-libvirt are installed"
     return 0
   fi
+  require_available "${wanted[@]}"
   # Two needs may pick the same name (libvirt-bin): install it once.
   apt_install $(printf '%s\n' "${wanted[@]}" | sort -u)
+}
+
+# Say which package the node's repositories lack, rather than apt's error
+# (python3-libvirt may be missing from Ubuntu 14.04: it must then come from
+# the plugin's own repository).
+require_available() {
+  local name missing=()
+  for name in "$@"; do available "$name" || missing+=("$name"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  apt-get update -q >/dev/null
+  for name in "${missing[@]}"; do
+    available "$name" && continue
+    log "package $name is in none of this node's repositories: add it to the plugin's repository (repositories/ubuntu)"
+    exit 1
+  done
 }
 
 # qemu runs unprivileged; right after the packages are installed /dev/kvm
