@@ -5,7 +5,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import REPO, run_tool
+from pkglib import REPO, run_tool
 
 PREFIX = '/var/www/nailgun/plugins/reduced-footprint-1.0/'
 RPM_NAME = 'reduced-footprint-1.0-1.0.0-1.noarch.rpm'

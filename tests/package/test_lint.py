@@ -3,7 +3,7 @@ import pathlib
 import subprocess
 import sys
 
-from conftest import REPO
+from pkglib import REPO
 
 BIN = pathlib.Path(sys.executable).parent
 SHIPPED = ['deployment_scripts', 'migration']

@@ -4,7 +4,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, run_tool
+from pkglib import REPO, run_tool
 
 sys.path.insert(0, str(REPO / 'tools'))
 import plugin_tree  # noqa: E402
