@@ -1,12 +1,9 @@
 """Fuel wiring of the guest tasks: order, anchors, timeouts, and the custom
-graph matching the deployment tasks. Lint of the shipped code and YAML."""
-import subprocess
-
+graph matching the deployment tasks. (vermin and yamllint over the whole
+tree: tests/package/test_lint.py.)"""
 import yaml
 
 from guestlib import REPO, SCRIPTS, plugin_tasks
-
-VENV_BIN = REPO / '.venv' / 'bin'
 
 
 def test_guest_tasks_run_in_order_between_netconfig_and_deploy_end():
@@ -37,18 +34,3 @@ def test_spawn_guests_graph_holds_the_same_tasks_self_contained():
         assert task['parameters']['timeout'] == by_id[task['id']]['parameters']['timeout']
         assert task['parameters']['cwd'] == '/etc/fuel/plugins/reduced-footprint-1.0/'
 
-
-def test_shipped_python_runs_on_python_3_4():
-    result = subprocess.run(
-        [str(VENV_BIN / 'vermin'), '-t=3.4-', '--no-tips', '--violations',
-         str(SCRIPTS / 'virt_guests'), str(SCRIPTS / 'virt-guests')],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
-    assert result.returncode == 0, result.stdout
-
-
-def test_yaml_of_the_guest_part_passes_yamllint():
-    result = subprocess.run(
-        [str(VENV_BIN / 'yamllint'), '-c', str(REPO / '.yamllint'), '-s',
-         str(REPO / 'deployment_tasks.yaml'), str(REPO / 'graphs' / 'spawn-guests.yaml')],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
-    assert result.returncode == 0, result.stdout

@@ -34,19 +34,6 @@ def test_every_task_anchor_is_known():
                 assert dep in ids or dep in core, (path.name, task['id'], dep)
 
 
-def test_virt_tasks_run_after_netconfig_and_before_deploy_end():
-    tasks = {t['id']: t for t in load(REPO / 'deployment_tasks.yaml')}
-    order = ['reduced-footprint-guest-tools', 'reduced-footprint-check-guests',
-             'reduced-footprint-hypervisor', 'reduced-footprint-guests']
-    assert 'netconfig' in tasks[order[0]]['requires']
-    for before, after in zip(order, order[1:]):
-        assert before in tasks[after]['requires']
-    for tid in order:
-        assert 'deploy_end' in tasks[tid]['required_for']
-        assert tasks[tid]['parameters']['timeout'] > 0
-        assert tasks[tid]['role'] == ['virt']
-
-
 def test_cycle_finder():
     tasks = [{'id': 'a', 'requires': ['c']}, {'id': 'b', 'requires': ['a']},
              {'id': 'c', 'requires': ['b']}, {'id': 'd', 'requires': ['a']}]
