@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-import lab
+import migration_lab as lab
 
 sys.path.insert(0, str(lab.REPO / 'migration'))
 

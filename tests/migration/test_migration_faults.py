@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-import lab
+import migration_lab as lab
 from test_migration_real import (assert_exact_copy, assert_records_complete,
                                  writer_running)
 
@@ -149,3 +149,20 @@ def test_stop_after_post_migrate_leaves_copy_mounted_then_resume(
         resumed = migrate({}, '--resume')
     assert resumed.returncode == 0, resumed.stderr
     assert lab.mounts_under(disk_dir) == []
+
+
+def test_kill_then_rollback_restores_master_and_cleans_destination(
+        migrate, master, destination):
+    from test_migration_real import writer_running
+    extra = {'remove_disk': True}
+    run_until_step_starts(migrate.start(extra), 'final_sync')
+    assert not writer_running(master)  # killed with the services stopped
+    result = migrate(extra, '--rollback')
+    assert result.returncode == 0, result.stderr
+    assert writer_running(master)
+    assert lab.MASTER_IP + '/24' in lab.master_addresses()
+    assert lab.virsh('domstate', destination['name']).returncode != 0
+    assert list(destination['disk_dir'].iterdir()) == []
+    assert lab.mounts_under(destination['disk_dir']) == []
+    fresh = migrate(extra, '--dry-run')
+    assert fresh.returncode == 0, fresh.stderr  # a new run may start

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import lab
+import migration_lab as lab
 
 pytestmark = [pytest.mark.kvm, pytest.mark.slow]
 
@@ -136,3 +136,36 @@ def test_failure_before_switch_over_leaves_master_serving_and_dest_clean(
     assert list(destination['disk_dir'].iterdir()) == []
     assert lab.mounts_under(destination['disk_dir']) == []
     assert not (master['work'] / 'state.json').exists()
+
+
+def test_run_goes_to_background_and_finishes_there(zipapp, migrate, master,
+                                                    destination):
+    """The operator's ssh session drops when the address moves: after
+    preflight the run detaches (own session) and finishes on its own."""
+    import os
+    import re
+    import subprocess
+    import time
+    cfg = migrate.config()
+    with lab.StandIn(destination['name'], 8000):
+        started = subprocess.run(
+            ['ip', 'netns', 'exec', lab.NETNS, str(zipapp), '--config',
+             str(cfg)], capture_output=True, text=True, timeout=120)
+        assert started.returncode == 0, started.stderr
+        match = re.search(r'continues in the background \(pid (\d+)\)',
+                          started.stdout)
+        assert match and 'tail -f %s' % (master['work'] / 'migrate.log') in \
+            started.stdout
+        pid = int(match.group(1))
+        try:
+            # a session of its own (double fork: not even a session
+            # leader, so no terminal can take it back)
+            assert os.getsid(pid) not in (os.getsid(0), pid)
+        except ProcessLookupError:
+            pass  # already finished: the done marker below says how
+        deadline = time.time() + 300
+        while not (master['work'] / 'done').exists():
+            assert time.time() < deadline, 'background run never finished'
+            time.sleep(1)
+    log = (master['work'] / 'migrate.log').read_text()
+    assert 'summary (done)' in log and 'downtime' in log
