@@ -171,6 +171,7 @@ class BootLab(object):
             lab.remove_link(link)
         lab.stop(self.sshd)
         self.sshd = None
+        lab.kill_listeners(cfg.DESTINATION_ADDRESS, SSH_PORT)
         shutil.rmtree(str(IMAGES), ignore_errors=True)
 
 
@@ -196,11 +197,11 @@ class OperatorWatch(threading.Thread):
         super(OperatorWatch, self).__init__(daemon=True)
         self.lab = boot_lab
         self.samples = []    # (time, 'old'|'copy'|None, guest state)
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._following = False
 
     def run(self):
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             health = self.lab.operator.api('/health')
             who = None if health is None else (
                 'copy' if health.get('migrated') else 'old')
@@ -211,10 +212,10 @@ class OperatorWatch(threading.Thread):
             elif state != 'running':
                 self._following = False
             self.samples.append((time.time(), who, state))
-            self._stop.wait(1.0)
+            self._halt.wait(1.0)
 
     def stop(self):
-        self._stop.set()
+        self._halt.set()
         if self.is_alive():
             self.join(30)
 
@@ -230,4 +231,16 @@ class OperatorWatch(threading.Thread):
             figures['downtime_seen_s'] = first_copy - last_old
         if started and first_copy:
             figures['boot_to_answering_s'] = first_copy - started
+        figures.update(self._outage())
         return figures
+
+    def _outage(self):
+        """Old master silent, then answering again (a rollback)."""
+        whos = [(t, who) for t, who, _ in self.samples]
+        for i, (t, who) in enumerate(whos):
+            if who is None and i and whos[i - 1][1] == 'old':
+                back = [u for u, w in whos[i:] if w == 'old']
+                if back:
+                    return {'outage_until_old_master_back_s':
+                            back[0] - whos[i - 1][0]}
+        return {}

@@ -23,8 +23,11 @@ def zipapp(tmp_path_factory):
 def record_times(scenario, lab):
     """Figures of the last run, kept beside the cache and printed by -rA."""
     figures = dict(lab.times)
-    state_file = lab.migration_work / 'state.json'
-    if state_file.exists():
+    # A rolled-back run renames its state file: take the newest one.
+    states = sorted(lab.migration_work.glob('state.json*'),
+                    key=lambda p: p.stat().st_mtime)
+    if states:
+        state_file = states[-1]
         state = json.loads(state_file.read_text())
         steps = state.get('steps', {})
         for name, entry in steps.items():

@@ -2,10 +2,12 @@
 console kept in a log file, and the operator's checks of a master at the
 admin address (ssh with a strictly checked host key, the API, the records).
 """
+import os
 import pathlib
 import re
 import threading
 import time
+import tty
 
 from . import lab
 from . import master_config
@@ -87,17 +89,25 @@ class SerialLog(object):
 
     def _copy(self, pty):
         try:
-            with open(pty, 'rb', buffering=0) as src, \
-                    open(str(self.path), 'ab') as dst:
+            fd = os.open(pty, os.O_RDONLY | os.O_NOCTTY)
+        except OSError:
+            return
+        # Raw, no echo: an echoing tty sends the guest's own output back to
+        # it as keystrokes, and GRUB stops its countdown at the first one.
+        tty.setraw(fd)
+        try:
+            with open(str(self.path), 'ab') as dst:
                 dst.write(('\n--- serial console %s ---\n' % pty).encode())
                 while True:
-                    chunk = src.read(4096)
+                    chunk = os.read(fd, 4096)
                     if not chunk:
                         return
                     dst.write(chunk)
                     dst.flush()
         except OSError:
             return  # the guest went away: the pty closes
+        finally:
+            os.close(fd)
 
     def tail(self, chars=4000):
         if not self.path.exists():

@@ -8,6 +8,7 @@ failure.
 import json
 import os
 import pathlib
+import re
 import signal
 import socket
 import subprocess
@@ -153,6 +154,15 @@ def start_sshd(workdir, listen, port, authorized_key_text):
                  workdir / 'sshd.log')
     wait_for(lambda: tcp_open(listen, port), 20, 'sshd on %s:%d' % (listen, port))
     return proc, pathlib.Path(str(host_key) + '.pub').read_text()
+
+
+def kill_listeners(address, port):
+    """End whatever still listens on our own address:port (an sshd left by
+    an interrupted run): the address and port are reserved for rfb."""
+    _rc, out = run(['ss', '-Hltnp', 'src', '%s:%d' % (address, port)],
+                   check=False)
+    for pid in set(int(p) for p in re.findall(r'pid=(\d+)', out)):
+        _kill(pid)
 
 
 def known_hosts_line(address, port, host_pub_text):
