@@ -94,7 +94,13 @@ if has grub-install; then
   cfg=$mnt/boot/grub/grub.cfg
 elif has grub2-install; then
   inroot grub2-install --target=i386-pc "$dev"
-  if has dracut; then inroot dracut -f --no-hostonly --regenerate-all; fi
+  if has dracut; then
+    # no host-only image: the guest needs virtio drivers the old host lacked
+    for k in $(ls "$mnt/lib/modules"); do
+      [ -e "$mnt/boot/vmlinuz-$k" ] || continue
+      inroot dracut -f --no-hostonly "/boot/initramfs-$k.img" "$k"
+    done
+  fi
   inroot grub2-mkconfig -o /boot/grub2/grub.cfg
   cfg=$mnt/boot/grub2/grub.cfg
 else

@@ -206,3 +206,32 @@ def test_plan_lists_steps_in_order_and_downtime():
 def test_domain_type_follows_virt_type(virt_type):
     xml = template.render_domain(sample_params(virt_type=virt_type), FACTS)
     assert ET.fromstring(xml).get('type') == virt_type
+
+
+@pytest.mark.parametrize('script', [n for n in dir(__import__(
+    'master_migration.remote_sh', fromlist=['x'])) if n.isupper()])
+def test_destination_scripts_are_valid_posix_sh(script):
+    from master_migration import remote_sh
+    check = subprocess.run(['dash', '-n'], input=getattr(remote_sh, script),
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+
+@pytest.mark.parametrize('stderr,expected', [
+    ('Host key verification failed.', 'ssh-keyscan -p 2222 -H virt-1 >> '
+                                      '/kh'),
+    ('@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nHost key '
+     'verification failed.', 'ssh-keygen -R "[virt-1]:2222" -f /kh'),
+    ('root@virt-1: Permission denied (publickey).', "authorized_keys"),
+    ('ssh: connect to host virt-1 port 2222: No route to host',
+     'cannot reach it with ssh on port 2222: ssh: connect to host'),
+])
+def test_ssh_failures_say_what_to_do(stderr, expected):
+    from master_migration.commands import CommandError
+    from master_migration.preflight import describe_ssh_failure
+    p = Params({'destination': 'virt-1', 'ssh_port': 2222,
+                'ssh_known_hosts': '/kh', 'ssh_user': 'root'})
+    text = describe_ssh_failure(p, CommandError(['ssh'], 255, stderr))
+    assert expected in text
+    if 'CHANGED' not in stderr and 'verification' in stderr:
+        assert 'nothing is trusted silently' in text

@@ -67,9 +67,12 @@ def assert_guest_definition(name, disk_dir):
 def test_migration_moves_master_with_nothing_lost(migrate, master,
                                                    destination, tmp_path):
     name, disk_dir = destination['name'], destination['disk_dir']
+    powered_off = tmp_path / 'powered-off'
     with lab.StandIn(name, 8000), lab.AddressWatch() as watch:
-        result = migrate()
+        result = migrate({'poweroff': True, 'poweroff_command': [
+            ['sh', '-c', 'echo off > %s' % powered_off]]})
     assert result.returncode == 0, result.stdout + result.stderr
+    assert powered_off.read_text() == 'off\n'  # after the done marker
     assert watch.seen_released
     assert lab.INTERIM_IP + '/24' in lab.master_addresses()
     assert lab.MASTER_IP + '/' not in lab.master_addresses()
