@@ -255,6 +255,8 @@ def scan_data(ctx, problems):
         return
     finally:
         shutil.rmtree(empty, ignore_errors=True)
+    version = ctx.commands.run(['rsync', '--version'], ok_codes=None).stdout
+    ctx.facts['rsync_progress'] = rsyncing.progress_option(version)
     stats = rsyncing.parse_stats(out)
     ctx.facts['data_bytes'] = stats.get('total_bytes', 0)
     ctx.facts['data_files'] = stats.get('files', 0)

@@ -9,11 +9,11 @@ from master_migration import units
 BASE = ['rsync', '-aAXHS', '--numeric-ids']
 PROGRESS = re.compile(
     r'^\s*([\d,]+)\s+(\d+)%\s+(\S+/s)\s+(\d+:\d\d:\d\d)'
-    r'(?:\s+\(xfr#(\d+), (?:ir|to)-chk=(\d+)/(\d+)\))?')
+    r'(?:\s+\(xfe?r#(\d+), (?:ir|to)-ch(?:ec)?k=(\d+)/(\d+)\))?')
 STAT_LINES = {
     'files': re.compile(r'^Number of files: ([\d,]+)'),
     'files_transferred': re.compile(
-        r'^Number of regular files transferred: ([\d,]+)'),
+        r'^Number of (?:regular )?files transferred: ([\d,]+)'),
     'total_bytes': re.compile(r'^Total file size: ([\d,]+)'),
     'transferred_bytes': re.compile(r'^Total transferred file size: ([\d,]+)'),
     'deleted': re.compile(r'^Number of deleted files: ([\d,]+)'),
@@ -35,8 +35,18 @@ def size_scan_argv(source_root, patterns, empty_dir):
             [source_path(source_root), empty_dir.rstrip('/') + '/'])
 
 
-def sync_argv(source_root, patterns, rsh, target, extra=()):
-    return (BASE + ['--delete', '--info=progress2', '--no-inc-recursive',
+def progress_option(version_text):
+    """Whole-transfer progress needs rsync 3.1 (CentOS 7.2 masters have
+    3.0.9: per-file progress there)."""
+    match = re.search(r'version (\d+)\.(\d+)', version_text or '')
+    if match and (int(match.group(1)), int(match.group(2))) < (3, 1):
+        return '--progress'
+    return '--info=progress2'
+
+
+def sync_argv(source_root, patterns, rsh, target, extra=(),
+              progress='--info=progress2'):
+    return (BASE + ['--delete', progress, '--no-inc-recursive',
                     '--stats', '-e', rsh] + list(extra) +
             excludes(patterns) + [source_path(source_root), target + '/'])
 

@@ -100,7 +100,8 @@ def sync(ctx, label):
     p = ctx.params
     argv = rsyncing.sync_argv(
         p.source_root, copy_excludes(p), ctx.remote.rsync_shell(),
-        ctx.remote.rsync_target(ctx.facts['mount_point']), p.rsync_options)
+        ctx.remote.rsync_target(ctx.facts['mount_point']), p.rsync_options,
+        ctx.facts.get('rsync_progress', '--info=progress2'))
     reporter = rsyncing.ProgressReporter(ctx.log, label)
     started = time.time()
     ctx.commands.stream(argv, reporter.feed, p.sync_timeout,

@@ -235,3 +235,12 @@ def test_ssh_failures_say_what_to_do(stderr, expected):
     assert expected in text
     if 'CHANGED' not in stderr and 'verification' in stderr:
         assert 'nothing is trusted silently' in text
+
+
+def test_old_rsync_gets_per_file_progress_and_is_still_parsed():
+    assert rsyncing.progress_option(
+        'rsync  version 3.0.9  protocol version 30') == '--progress'
+    assert rsyncing.progress_option(
+        'rsync  version 3.2.7  protocol version 31') == '--info=progress2'
+    line = '     1048576 100%   12.34MB/s    0:00:01 (xfer#12, to-check=34/100)'
+    assert rsyncing.parse_progress(line)['files'] == 12
