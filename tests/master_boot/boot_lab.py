@@ -69,6 +69,7 @@ class BootLab(object):
         IMAGES.mkdir(parents=True, exist_ok=True)
         self.master_services('start')
         self.serial = guest.SerialLog(GUEST_NAME, self.work / 'serial.log')
+        self.serial.watch()
         self.operator = guest.Operator(OPERATOR_NS, self.key,
                                        self.work / 'known_hosts')
 
@@ -163,6 +164,8 @@ class BootLab(object):
     def down(self):
         if self.watch:
             self.watch.stop()
+        if self.serial:
+            self.serial.stop()
         guest.remove(GUEST_NAME)
         _detach_loops_under(IMAGES)
         lab.remove_netns(MASTER_NS)
@@ -198,7 +201,6 @@ class OperatorWatch(threading.Thread):
         self.lab = boot_lab
         self.samples = []    # (time, 'old'|'copy'|None, guest state)
         self._halt = threading.Event()
-        self._following = False
 
     def run(self):
         while not self._halt.is_set():
@@ -206,11 +208,6 @@ class OperatorWatch(threading.Thread):
             who = None if health is None else (
                 'copy' if health.get('migrated') else 'old')
             state = guest.state(GUEST_NAME)
-            if state == 'running' and not self._following:
-                self.lab.serial.follow()
-                self._following = True
-            elif state != 'running':
-                self._following = False
             self.samples.append((time.time(), who, state))
             self._halt.wait(1.0)
 

@@ -62,20 +62,40 @@ def boot_order_first_is_disk(name):
 class SerialLog(object):
     """Copies the guest's serial console (a pty) into a file, boot by boot.
 
-    Opened after each start; a reader on the pty's slave side sees what the
-    guest writes, which is how `virsh console` works too."""
+    qemu drops console output while nobody holds the pty, so a watcher
+    thread opens it within a fraction of a second of every start; reading
+    the pty's slave side is what `virsh console` does too."""
 
     def __init__(self, name, path):
         self.name, self.path = name, pathlib.Path(path)
-        self._thread = None
+        self._reader = None
+        self._halt = threading.Event()
+        self._watcher = None
 
-    def follow(self, timeout=30):
+    def watch(self):
+        self._halt.clear()
+        self._watcher = threading.Thread(target=self._watch, daemon=True)
+        self._watcher.start()
+
+    def stop(self):
+        self._halt.set()
+        if self._watcher:
+            self._watcher.join(10)
+
+    def _watch(self):
+        while not self._halt.is_set():
+            reading = self._reader is not None and self._reader.is_alive()
+            if not reading and state(self.name) == 'running':
+                self.follow()
+            self._halt.wait(0.2)
+
+    def follow(self, timeout=5):
         pty = self._pty_path(timeout)
         if pty is None:
             return
-        self._thread = threading.Thread(target=self._copy, args=(pty,),
+        self._reader = threading.Thread(target=self._copy, args=(pty,),
                                         daemon=True)
-        self._thread.start()
+        self._reader.start()
 
     def _pty_path(self, timeout):
         deadline = time.monotonic() + timeout

@@ -88,7 +88,6 @@ def test_second_boot_comes_up_the_same(migrated):
     lab.wait_for(lambda: migrated.operator.api('/health') is None, 30,
                  'the destroyed guest to stop answering')
     guest.virsh('start', boot_lab.GUEST_NAME)
-    migrated.serial.follow()
     started = time.monotonic()
     try:
         migrated.operator.wait_answering(600, 'the guest after its second boot')

@@ -9,6 +9,7 @@ in the product.
 """
 import json
 import re
+import time
 
 import pytest
 
@@ -36,6 +37,23 @@ def break_boot_entries(grub_cfg):
     return count
 
 
+def _measure_outage(bl, resumed):
+    """How long the operator had no master: services stopped until the old
+    master answered again (for the closing figures; nothing asserted)."""
+    try:
+        lab.wait_for(lambda: bl.operator.api('/health') is not None, 60,
+                     'the old master after the rollback')
+    except AssertionError:
+        return
+    now = time.time()
+    events = (bl.state / 'events').read_text().split()
+    stopped = [float(t) for what, t in zip(events[::2], events[1::2])
+               if what == 'stopped']
+    bl.times['resume_to_old_master_back_s'] = now - resumed
+    if stopped:
+        bl.times['outage_stop_to_old_master_back_s'] = now - stopped[-1]
+
+
 @pytest.fixture(scope='module')
 def rolled_back(system_libvirt, zipapp, tmp_path_factory):
     bl = boot_lab.BootLab(tmp_path_factory.mktemp('rfb-rollback'))
@@ -48,8 +66,10 @@ def rolled_back(system_libvirt, zipapp, tmp_path_factory):
         bl.written_before = bl.ledger()
         bl.broken_entries = break_boot_entries(
             bl.copy_mount() / 'boot/grub/grub.cfg')
+        resumed = time.time()
         bl.exit_code, bl.output = bl.migrate('--resume',
                                              boot_timeout=BOOT_TIMEOUT_S)
+        _measure_outage(bl, resumed)
         yield bl
     finally:
         record_times('rollback', bl)
