@@ -57,6 +57,22 @@ def test_copy_boots_from_its_own_disk(migrated):
     assert out.split() == [cfg.HOSTNAME, '/dev/vda1', 'marked'], out
 
 
+def test_copy_boot_config_names_its_own_disk(migrated):
+    """What the post-migrate step changed: the kernel's root and fstab name
+    the guest's file system, no longer the old machine's disk."""
+    assert migrated.exit_code == 0, migrated.failure_report()
+    rc, out = migrated.operator.ssh(
+        'findmnt -n -o UUID /; cat /proc/cmdline; cat /etc/fstab')
+    assert rc == 0, out
+    uuid, cmdline, fstab = out.split('\n', 2)
+    assert 'root=UUID=%s' % uuid in cmdline.split(), cmdline
+    active = [line.split() for line in fstab.splitlines()
+              if line.strip() and not line.lstrip().startswith('#')]
+    assert ['UUID=%s' % uuid, '/'] in [fields[:2] for fields in active], fstab
+    assert not any('UUID=' + cfg.PHYSICAL_ROOT_UUID in fields
+                   for fields in active), fstab
+
+
 def test_copy_serves_every_record_at_the_admin_address(migrated):
     assert migrated.exit_code == 0, migrated.failure_report()
     written = migrated.ledger()
