@@ -20,6 +20,8 @@ class Context(object):
                              params.ssh_known_hosts)
 
     def virsh(self, *args, **kwargs):
+        # A busy libvirtd can take minutes to define a domain.
+        kwargs.setdefault('timeout', 300)
         return self.remote.run(['virsh', '-c', URI] + list(args), **kwargs)
 
     @property

@@ -166,7 +166,7 @@ def describe_ssh_failure(p, exc):
 def check_libvirt(ctx, problems):
     p = ctx.params
     try:
-        stats = ctx.virsh('nodememstats', timeout=60).stdout
+        stats = ctx.virsh('nodememstats', timeout=120).stdout
     except CommandError as exc:
         problems.append('destination %s: libvirt does not answer (virsh -c '
                         'qemu:///system): %s; start libvirtd there' % (
@@ -179,7 +179,7 @@ def check_libvirt(ctx, problems):
                         'free; use --memory or free memory there' % (
                             p.memory_mib, p.destination, free_kib // 1024))
     caps = ctx.virsh('domcapabilities', '--virttype', p.virt_type,
-                     ok_codes=None, timeout=60)
+                     ok_codes=None, timeout=120)
     if caps.returncode != 0:
         problems.append('virt_type: %s guests cannot run on %s (%s); use '
                         '--virt-type qemu where there is no hardware '
@@ -190,7 +190,7 @@ def check_libvirt(ctx, problems):
 
 def check_guest_name(ctx, problems):
     p = ctx.params
-    result = ctx.virsh('domstate', p.name, ok_codes=None, timeout=60)
+    result = ctx.virsh('domstate', p.name, ok_codes=None, timeout=120)
     if result.returncode != 0:
         return
     state = result.stdout.strip()

@@ -81,7 +81,8 @@ def migrate(zipapp, network_lab, master, destination, tmp_path):
                'vcpus': 1, 'disk_size': '1G', 'space_margin': '16M',
                'services': 'commands', 'stop_commands': [master['stop']],
                'start_commands': [master['start']], 'boot_loader': 'none',
-               'boot_timeout': 60, 'poweroff': False, 'api_port': 8000}
+               'boot_timeout': 60, 'poweroff': False, 'api_port': 8000,
+               'virt_type': lab.guest_virt_type()}
         cfg.update(extra)
         return lab.write_config(tmp_path / ('cfg-%s.yaml' % uuid.uuid4().hex),
                                 cfg)

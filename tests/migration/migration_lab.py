@@ -25,6 +25,13 @@ URI = 'qemu:///system'
 IMAGES = pathlib.Path('/var/lib/libvirt/images')
 
 
+def guest_virt_type():
+    """kvm where KVM runs stock guests; qemu (TCG) on PVM hosts (kvm_pvm,
+    like the CI machines), where KVM pauses or crawls through a stock
+    guest's firmware."""
+    return 'qemu' if pathlib.Path('/sys/module/kvm_pvm').exists() else 'kvm'
+
+
 def sh(*argv, check=True, **kw):
     return subprocess.run([str(a) for a in argv], check=check,
                           capture_output=True, text=True, **kw)
