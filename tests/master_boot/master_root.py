@@ -122,6 +122,9 @@ def cached_root_tarball(log=print):
             return tarball, 0.0
         started = time.monotonic()
         _build_tarball(rcp, tarball, log)
+        for stale in CACHE_DIR.glob('rfb-master-root-*.tar'):
+            if stale != tarball:  # built from an older recipe
+                stale.unlink()
         return tarball, time.monotonic() - started
 
 
