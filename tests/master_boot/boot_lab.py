@@ -16,7 +16,7 @@ import time
 import yaml
 
 from . import guest
-from . import lab
+from . import hostlab
 from . import master_config as cfg
 from . import master_root
 
@@ -61,7 +61,7 @@ class BootLab(object):
         started = time.monotonic()
         master_root.extract_root(tarball, self.tree)
         self.times['root_extract_s'] = time.monotonic() - started
-        self.key, pub = lab.make_keypair(self.work / 'id_ed25519')
+        self.key, pub = hostlab.make_keypair(self.work / 'id_ed25519')
         master_root.authorize_key(self.tree, pub)
         self._network()
         self._destination_sshd(pub)
@@ -74,27 +74,27 @@ class BootLab(object):
                                        self.work / 'known_hosts')
 
     def _network(self):
-        lab.make_bridge(cfg.ADMIN_BRIDGE, cfg.DESTINATION_ADDRESS + '/24')
-        lab.make_netns(MASTER_NS, cfg.ADMIN_BRIDGE, MASTER_VETH,
+        hostlab.make_bridge(cfg.ADMIN_BRIDGE, cfg.DESTINATION_ADDRESS + '/24')
+        hostlab.make_netns(MASTER_NS, cfg.ADMIN_BRIDGE, MASTER_VETH,
                        cfg.ADMIN['interface'], cfg.ADMIN['mac'],
                        '%s/%d' % (cfg.ADMIN['ipaddress'], cfg.ADMIN['prefix']))
-        lab.make_netns(OPERATOR_NS, cfg.ADMIN_BRIDGE, OPERATOR_VETH, 'eth0',
+        hostlab.make_netns(OPERATOR_NS, cfg.ADMIN_BRIDGE, OPERATOR_VETH, 'eth0',
                        OPERATOR_MAC, cfg.OPERATOR_ADDRESS + '/24')
 
     def _destination_sshd(self, client_pub):
-        self.sshd, host_pub = lab.start_sshd(
+        self.sshd, host_pub = hostlab.start_sshd(
             self.work / 'sshd', cfg.DESTINATION_ADDRESS, SSH_PORT, client_pub)
         (self.work / 'destination_known_hosts').write_text(
-            lab.known_hosts_line(cfg.DESTINATION_ADDRESS, SSH_PORT, host_pub))
+            hostlab.known_hosts_line(cfg.DESTINATION_ADDRESS, SSH_PORT, host_pub))
 
     def _known_hosts(self):
         """The master's own host key: the copy must present the same one."""
         host_pub = (self.tree / 'etc/ssh/ssh_host_ed25519_key.pub').read_text()
         (self.work / 'known_hosts').write_text(
-            lab.known_hosts_line(cfg.ADMIN['ipaddress'], 22, host_pub))
+            hostlab.known_hosts_line(cfg.ADMIN['ipaddress'], 22, host_pub))
 
     def master_services(self, action):
-        return lab.nsrun(MASTER_NS, self.services_argv(action), timeout=60)
+        return hostlab.nsrun(MASTER_NS, self.services_argv(action), timeout=60)
 
     def services_argv(self, action):
         return [sys.executable, str(SERVICES), action, str(self.tree),
@@ -131,7 +131,7 @@ class BootLab(object):
         self.watch = OperatorWatch(self)
         self.watch.start()
         try:
-            rc, out = lab.run(argv, timeout=1800, check=False)
+            rc, out = hostlab.run(argv, timeout=1800, check=False)
         finally:
             self.watch.stop()
         (self.work / 'migrate.out').open('a').write(out)
@@ -168,27 +168,27 @@ class BootLab(object):
             self.serial.stop()
         guest.remove(GUEST_NAME)
         _detach_loops_under(IMAGES)
-        lab.remove_netns(MASTER_NS)
-        lab.remove_netns(OPERATOR_NS)
+        hostlab.remove_netns(MASTER_NS)
+        hostlab.remove_netns(OPERATOR_NS)
         for link in (MASTER_VETH, OPERATOR_VETH, cfg.ADMIN_BRIDGE):
-            lab.remove_link(link)
-        lab.stop(self.sshd)
+            hostlab.remove_link(link)
+        hostlab.stop(self.sshd)
         self.sshd = None
-        lab.kill_listeners(cfg.DESTINATION_ADDRESS, SSH_PORT)
+        hostlab.kill_listeners(cfg.DESTINATION_ADDRESS, SSH_PORT)
         shutil.rmtree(str(IMAGES), ignore_errors=True)
 
 
 def _detach_loops_under(folder):
     """Loop devices left on our images by an interrupted run (ours only)."""
-    _rc, out = lab.run(['losetup', '-J', '-l'], check=False)
+    _rc, out = hostlab.run(['losetup', '-J', '-l'], check=False)
     try:
         devices = json.loads(out).get('loopdevices', []) if out.strip() else []
     except ValueError:
         devices = []
     for dev in devices:
         if str(dev.get('back-file', '')).startswith(str(folder)):
-            lab.quiet(['umount', '-R', str(folder / (GUEST_NAME + '.mnt'))])
-            lab.quiet(['losetup', '-d', dev['name']])
+            hostlab.quiet(['umount', '-R', str(folder / (GUEST_NAME + '.mnt'))])
+            hostlab.quiet(['losetup', '-d', dev['name']])
 
 
 class OperatorWatch(threading.Thread):

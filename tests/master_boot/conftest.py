@@ -20,11 +20,11 @@ def zipapp(tmp_path_factory):
     return out
 
 
-def record_times(scenario, lab):
+def record_times(scenario, boot):
     """Figures of the last run, kept beside the cache and printed by -rA."""
-    figures = dict(lab.times)
+    figures = dict(boot.times)
     # A rolled-back run renames its state file: take the newest one.
-    states = sorted(lab.migration_work.glob('state.json*'),
+    states = sorted(boot.migration_work.glob('state.json*'),
                     key=lambda p: p.stat().st_mtime)
     if states:
         state_file = states[-1]
@@ -39,8 +39,8 @@ def record_times(scenario, lab):
         if state.get('guest_answered') and state.get('downtime_started'):
             figures['downtime_s'] = round(
                 state['guest_answered'] - state['downtime_started'], 1)
-    if lab.watch:
-        figures.update({k: round(v, 1) for k, v in lab.watch.figures().items()})
+    if boot.watch:
+        figures.update({k: round(v, 1) for k, v in boot.watch.figures().items()})
     figures = {k: (round(v, 1) if isinstance(v, float) else v)
                for k, v in figures.items()}
     try:

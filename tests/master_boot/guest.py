@@ -9,18 +9,18 @@ import threading
 import time
 import tty
 
-from . import lab
+from . import hostlab
 from . import master_config
 
 URI = 'qemu:///system'
 
 
 def virsh(*args, **kw):
-    return lab.run(['virsh', '-c', URI] + list(args), **kw)
+    return hostlab.run(['virsh', '-c', URI] + list(args), **kw)
 
 
 def exists(name):
-    return lab.quiet(['virsh', '-c', URI, 'dominfo', name])
+    return hostlab.quiet(['virsh', '-c', URI, 'dominfo', name])
 
 
 def state(name):
@@ -143,15 +143,15 @@ class Operator(object):
         self.address = master_config.ADMIN['ipaddress']
 
     def ssh(self, command, timeout=20):
-        argv = lab.ssh_argv(self.key, self.known_hosts, self.address,
+        argv = hostlab.ssh_argv(self.key, self.known_hosts, self.address,
                             timeout=5) + [command]
-        return lab.nsrun(self.ns, argv, check=False, timeout=timeout)
+        return hostlab.nsrun(self.ns, argv, check=False, timeout=timeout)
 
     def ssh_answers(self):
         return self.ssh('true')[0] == 0
 
     def api(self, path):
-        return lab.http_get_json(self.ns, self.address, master_config.API_PORT,
+        return hostlab.http_get_json(self.ns, self.address, master_config.API_PORT,
                                  path)
 
     def answering(self):
@@ -159,5 +159,5 @@ class Operator(object):
 
     def wait_answering(self, timeout, what):
         started = time.monotonic()
-        lab.wait_for(self.answering, timeout, what, interval=1.0)
+        hostlab.wait_for(self.answering, timeout, what, interval=1.0)
         return time.monotonic() - started

@@ -17,7 +17,7 @@ import time
 
 from . import boot_lab
 from . import guest
-from . import lab
+from . import hostlab
 from . import master_config as cfg
 from . import master_root
 
@@ -27,24 +27,24 @@ IMAGES = pathlib.Path('/var/lib/libvirt/images/rfb-selfcheck')
 
 def make_image(root_tree, image, size='3G'):
     """Raw disk, one msdos partition, ext4, the root, grub in its MBR."""
-    lab.run(['truncate', '-s', size, str(image)])
-    lab.run(['parted', '-s', str(image), 'mklabel', 'msdos',
+    hostlab.run(['truncate', '-s', size, str(image)])
+    hostlab.run(['parted', '-s', str(image), 'mklabel', 'msdos',
              'mkpart', 'primary', 'ext4', '1MiB', '100%', 'set', '1', 'boot', 'on'])
-    _rc, loop = lab.run(['losetup', '-f', '--show', '-P', str(image)])
+    _rc, loop = hostlab.run(['losetup', '-f', '--show', '-P', str(image)])
     loop = loop.strip()
     _partition_node(loop)
     mnt = pathlib.Path(tempfile.mkdtemp(prefix='rfb-mnt-'))
     try:
-        lab.run(['mkfs.ext4', '-q', '-F', loop + 'p1'])
-        lab.run(['mount', loop + 'p1', str(mnt)])
-        lab.run(['cp', '-a', str(root_tree) + '/.', str(mnt)], timeout=600)
-        _rc, uuid = lab.run(['blkid', '-s', 'UUID', '-o', 'value', loop + 'p1'])
+        hostlab.run(['mkfs.ext4', '-q', '-F', loop + 'p1'])
+        hostlab.run(['mount', loop + 'p1', str(mnt)])
+        hostlab.run(['cp', '-a', str(root_tree) + '/.', str(mnt)], timeout=600)
+        _rc, uuid = hostlab.run(['blkid', '-s', 'UUID', '-o', 'value', loop + 'p1'])
         (mnt / 'etc/fstab').write_text('UUID=%s / ext4 errors=remount-ro 0 1\n'
                                        % uuid.strip())
         _install_grub(mnt, loop)
     finally:
-        lab.quiet(['umount', '-R', str(mnt)])
-        lab.quiet(['losetup', '-d', loop])
+        hostlab.quiet(['umount', '-R', str(mnt)])
+        hostlab.quiet(['losetup', '-d', loop])
         mnt.rmdir()
 
 
@@ -54,18 +54,18 @@ def _partition_node(loop):
         if pathlib.Path(loop + 'p1').exists():
             return
         time.sleep(0.2)
-    lab.run(['partx', '-a', loop])
+    hostlab.run(['partx', '-a', loop])
 
 
 def _install_grub(mnt, loop):
     for sub, args in (('proc', ['-t', 'proc', 'proc']), ('sys', ['-t', 'sysfs', 'sys']),
                       ('dev', ['--bind', '/dev'])):
-        lab.run(['mount'] + args + [str(mnt / sub)])
-    lab.run(['chroot', str(mnt), 'grub-install', '--target=i386-pc', loop])
-    lab.run(['chroot', str(mnt), 'update-grub'])
+        hostlab.run(['mount'] + args + [str(mnt / sub)])
+    hostlab.run(['chroot', str(mnt), 'grub-install', '--target=i386-pc', loop])
+    hostlab.run(['chroot', str(mnt), 'update-grub'])
     # Without udev's /dev/disk/by-uuid here grub-mkconfig names the loop
     # device; the guest knows its root by UUID.
-    _rc, uuid = lab.run(['blkid', '-s', 'UUID', '-o', 'value', loop + 'p1'])
+    _rc, uuid = hostlab.run(['blkid', '-s', 'UUID', '-o', 'value', loop + 'p1'])
     cfg_path = mnt / 'boot/grub/grub.cfg'
     cfg_path.write_text(cfg_path.read_text().replace(
         'root=%sp1' % loop, 'root=UUID=%s' % uuid.strip()))
@@ -103,17 +103,17 @@ def _check(work):
     t0 = time.monotonic()
     tarball, built = master_root.cached_root_tarball()
     tree = master_root.extract_root(tarball, work / 'root')
-    key, pub = lab.make_keypair(work / 'id_ed25519')
+    key, pub = hostlab.make_keypair(work / 'id_ed25519')
     master_root.authorize_key(tree, pub)
     IMAGES.mkdir(parents=True, exist_ok=True)
     image = IMAGES / 'disk.raw'
     make_image(tree, image)
     t_image = time.monotonic()
-    lab.make_bridge(cfg.ADMIN_BRIDGE, cfg.DESTINATION_ADDRESS + '/24')
-    lab.make_netns('rfb-op', cfg.ADMIN_BRIDGE, 'rfb-o0', 'eth0',
+    hostlab.make_bridge(cfg.ADMIN_BRIDGE, cfg.DESTINATION_ADDRESS + '/24')
+    hostlab.make_netns('rfb-op', cfg.ADMIN_BRIDGE, 'rfb-o0', 'eth0',
                    '52:54:00:99:00:03', cfg.OPERATOR_ADDRESS + '/24')
     known = work / 'known_hosts'
-    known.write_text(lab.known_hosts_line(
+    known.write_text(hostlab.known_hosts_line(
         cfg.ADMIN['ipaddress'], 22,
         (tree / 'etc/ssh/ssh_host_ed25519_key.pub').read_text()))
     (work / 'domain.xml').write_text(domain_xml(image))
@@ -137,9 +137,9 @@ def _check(work):
 
 def _teardown(work):
     guest.remove(NAME)
-    lab.remove_netns('rfb-op')
-    lab.remove_link('rfb-o0')
-    lab.remove_link(cfg.ADMIN_BRIDGE)
+    hostlab.remove_netns('rfb-op')
+    hostlab.remove_link('rfb-o0')
+    hostlab.remove_link(cfg.ADMIN_BRIDGE)
     shutil.rmtree(str(IMAGES), ignore_errors=True)
     shutil.rmtree(str(work), ignore_errors=True)
 

@@ -13,7 +13,7 @@ import pytest
 
 from . import boot_lab
 from . import guest
-from . import lab
+from . import hostlab
 from . import master_config as cfg
 from .conftest import record_times
 
@@ -26,7 +26,7 @@ def migrated(system_libvirt, zipapp, tmp_path_factory):
     bl = boot_lab.BootLab(tmp_path_factory.mktemp('rfb-boot'))
     try:
         bl.up(zipapp)
-        lab.wait_for(lambda: len(bl.ledger()) >= 20, 60, '20 records written')
+        hostlab.wait_for(lambda: len(bl.ledger()) >= 20, 60, '20 records written')
         bl.exit_code, bl.output = bl.migrate()
         yield bl
     finally:
@@ -86,14 +86,14 @@ def test_copy_serves_every_record_at_the_admin_address(migrated):
 
 def test_old_master_left_the_admin_network(migrated):
     assert migrated.exit_code == 0, migrated.failure_report()
-    addresses = lab.netns_addresses(boot_lab.MASTER_NS)
+    addresses = hostlab.netns_addresses(boot_lab.MASTER_NS)
     assert cfg.ADMIN['ipaddress'] not in addresses, addresses
     assert addresses == [boot_lab.INTERIM_ADDRESS], addresses
-    _rc, link = lab.nsrun(boot_lab.MASTER_NS, ['ip', '-j', 'link', 'show',
+    _rc, link = hostlab.nsrun(boot_lab.MASTER_NS, ['ip', '-j', 'link', 'show',
                                                cfg.ADMIN['interface']])
     assert json.loads(link)[0]['address'] != cfg.ADMIN['mac'], \
         'old master still uses the admin MAC the guest now has'
-    _rc, events = lab.run(['cat', str(migrated.state / 'events')])
+    _rc, events = hostlab.run(['cat', str(migrated.state / 'events')])
     assert events.split()[-2] == 'stopped', events
 
 
@@ -101,7 +101,7 @@ def test_second_boot_comes_up_the_same(migrated):
     assert migrated.exit_code == 0, migrated.failure_report()
     _rc, first_boot = migrated.operator.ssh('cat /proc/sys/kernel/random/boot_id')
     guest.virsh('destroy', boot_lab.GUEST_NAME)
-    lab.wait_for(lambda: migrated.operator.api('/health') is None, 30,
+    hostlab.wait_for(lambda: migrated.operator.api('/health') is None, 30,
                  'the destroyed guest to stop answering')
     guest.virsh('start', boot_lab.GUEST_NAME)
     started = time.monotonic()

@@ -15,7 +15,7 @@ import pytest
 
 from . import boot_lab
 from . import guest
-from . import lab
+from . import hostlab
 from . import master_config as cfg
 from .conftest import record_times
 
@@ -41,7 +41,7 @@ def _measure_outage(bl, resumed):
     """How long the operator had no master: services stopped until the old
     master answered again (for the closing figures; nothing asserted)."""
     try:
-        lab.wait_for(lambda: bl.operator.api('/health') is not None, 60,
+        hostlab.wait_for(lambda: bl.operator.api('/health') is not None, 60,
                      'the old master after the rollback')
     except AssertionError:
         return
@@ -59,7 +59,7 @@ def rolled_back(system_libvirt, zipapp, tmp_path_factory):
     bl = boot_lab.BootLab(tmp_path_factory.mktemp('rfb-rollback'))
     try:
         bl.up(zipapp)
-        lab.wait_for(lambda: len(bl.ledger()) >= 20, 60, '20 records written')
+        hostlab.wait_for(lambda: len(bl.ledger()) >= 20, 60, '20 records written')
         bl.stop_code, _out = bl.migrate('--stop-after', 'post_migrate',
                                         boot_timeout=BOOT_TIMEOUT_S)
         assert bl.stop_code == 3, bl.failure_report()
@@ -84,7 +84,7 @@ def test_run_reports_rollback(rolled_back):
 
 def test_guest_really_failed_to_boot_its_broken_entry(rolled_back):
     # The serial console shows why: GRUB could not load the kernel.
-    lab.wait_for(lambda: MISSING_KERNEL in rolled_back.serial.tail(20000), 5,
+    hostlab.wait_for(lambda: MISSING_KERNEL in rolled_back.serial.tail(20000), 5,
                  'GRUB error on the serial console')
     assert guest.state(boot_lab.GUEST_NAME) == 'shut off'
     _rc, info = guest.virsh('dominfo', boot_lab.GUEST_NAME)
@@ -93,9 +93,9 @@ def test_guest_really_failed_to_boot_its_broken_entry(rolled_back):
 
 def test_old_master_takes_its_address_back(rolled_back):
     assert rolled_back.exit_code == 1, rolled_back.failure_report()
-    addresses = lab.netns_addresses(boot_lab.MASTER_NS)
+    addresses = hostlab.netns_addresses(boot_lab.MASTER_NS)
     assert addresses == [cfg.ADMIN['ipaddress']], addresses
-    _rc, link = lab.nsrun(boot_lab.MASTER_NS, ['ip', '-j', 'link', 'show',
+    _rc, link = hostlab.nsrun(boot_lab.MASTER_NS, ['ip', '-j', 'link', 'show',
                                                cfg.ADMIN['interface']])
     assert json.loads(link)[0]['address'] == cfg.ADMIN['mac']
 
@@ -107,7 +107,7 @@ def test_old_master_serves_again_with_nothing_lost(rolled_back):
     assert health['migrated'] is False, 'the copy answered, not the old master'
     # Its writer runs again: new records on top of all the old ones.
     before = len(rolled_back.ledger())
-    lab.wait_for(lambda: len(rolled_back.ledger()) > before, 30,
+    hostlab.wait_for(lambda: len(rolled_back.ledger()) > before, 30,
                  'the restarted writer to add a record')
     written = rolled_back.ledger()  # read first: all of it is served
     served = rolled_back.operator.api('/records')
