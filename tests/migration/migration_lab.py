@@ -276,18 +276,31 @@ def records(path):
     return recs, stops
 
 
-class StandIn:
-    """When the guest runs, put a responder at the admin address (netns
-    rfm-guest): the tree is no OS; the boot-proof tests boot a real one."""
+class Watcher:
+    """A context that polls something in a background thread (`_watch`,
+    which returns once `stop_flag` is set) while a migration runs."""
 
-    def __init__(self, name, api_port):
-        self.name, self.api_port = name, api_port
-        self.proc, self.stop_flag = None, threading.Event()
+    def __init__(self):
+        self.stop_flag = threading.Event()
         self.thread = threading.Thread(target=self._watch, daemon=True)
 
     def __enter__(self):
         self.thread.start()
         return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        self.thread.join(5)
+
+
+class StandIn(Watcher):
+    """When the guest runs, put a responder at the admin address (netns
+    rfm-guest): the tree is no OS; the boot-proof tests boot a real one."""
+
+    def __init__(self, name, api_port):
+        self.name, self.api_port = name, api_port
+        self.proc = None
+        super().__init__()
 
     def _watch(self):
         while not self.stop_flag.is_set():
@@ -311,8 +324,7 @@ class StandIn:
              str(HERE / 'responder.py'), str(self.api_port)])
 
     def __exit__(self, *exc):
-        self.stop_flag.set()
-        self.thread.join(5)
+        super().__exit__(*exc)
         if self.proc:
             self.proc.kill()
             self.proc.wait()
@@ -320,18 +332,13 @@ class StandIn:
         sh('ip', 'link', 'del', 'rfm-g0', check=False)
 
 
-class AddressWatch:
+class AddressWatch(Watcher):
     """Polls the old master's eth0 during a run: did it ever give the admin
     address away (and hold the interim one instead)?"""
 
     def __init__(self):
         self.seen_released = False
-        self.stop_flag = threading.Event()
-        self.thread = threading.Thread(target=self._watch, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
+        super().__init__()
 
     def _watch(self):
         while not self.stop_flag.is_set():
@@ -340,10 +347,6 @@ class AddressWatch:
             if INTERIM_IP + '/' in out and MASTER_IP + '/' not in out:
                 self.seen_released = True
             time.sleep(0.2)
-
-    def __exit__(self, *exc):
-        self.stop_flag.set()
-        self.thread.join(5)
 
 
 def master_addresses():
