@@ -1,7 +1,9 @@
 #!/bin/bash
-# Task reduced-footprint-hypervisor: KVM, qemu-img, libvirt and its Python 3
-# binding; /dev/kvm usable by qemu; libvirtd answering. Every step checks
-# before it acts, so a node that has all of it is left as it is.
+# Task reduced-footprint-hypervisor: KVM, qemu-img, libvirt and its binding
+# for the Python virt-guests runs with (python-libvirt for 2.7,
+# python3-libvirt for 3; checked by importing it); /dev/kvm usable by qemu;
+# libvirtd answering. Every step checks before it acts, so a node that has
+# all of it is left as it is.
 set -eu
 cd "$(dirname "$0")"
 log() { echo "install-hypervisor: $*"; }
@@ -9,37 +11,36 @@ log() { echo "install-hypervisor: $*"; }
 URI=qemu:///system
 
 install_packages() {
-  local wanted=() name
+  local wanted=() name py binding
+  if ! py=$(pick_python); then
+    log "no python2.7, python2 or python3 on this node: run install-guest-tools.sh first"
+    exit 1
+  fi
+  log "Python for virt-guests: $(describe_python "$py")"
+  binding="$(python_packages_prefix "$py")-libvirt"
   # 14.04 and 16.04: libvirt-bin; later releases and Debian split it.
   for need in "qemu-system-x86 qemu-kvm" "qemu-utils" \
-              "libvirt-daemon-system libvirt-bin" "libvirt-clients libvirt-bin" \
-              "python3-libvirt"; do
+              "libvirt-daemon-system libvirt-bin" "libvirt-clients libvirt-bin"; do
     # shellcheck disable=SC2086
     name=$(pick $need)
     [ -n "$name" ] && wanted+=("$name")
   done
+  if [ -n "$(missing_modules "$py" libvirt)" ]; then
+    log "$py cannot import libvirt: needs $binding"
+    wanted+=("$binding")
+  fi
   if [ ${#wanted[@]} -eq 0 ]; then
-    log "KVM, qemu-utils, libvirt and python3-libvirt are installed"
+    log "KVM, qemu-utils, libvirt and $binding (libvirt for $py) are installed"
     return 0
   fi
   require_available "${wanted[@]}"
   # Two needs may pick the same name (libvirt-bin): install it once.
+  # shellcheck disable=SC2046
   apt_install $(printf '%s\n' "${wanted[@]}" | sort -u)
-}
-
-# Say which package the node's repositories lack, rather than apt's error
-# (python3-libvirt may be missing from Ubuntu 14.04: it must then come from
-# the plugin's own repository).
-require_available() {
-  local name missing=()
-  for name in "$@"; do available "$name" || missing+=("$name"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  apt-get update -q >/dev/null
-  for name in "${missing[@]}"; do
-    available "$name" && continue
-    log "package $name is in none of this node's repositories: add it to the plugin's repository (repositories/ubuntu)"
+  if [ -n "$(missing_modules "$py" libvirt)" ]; then
+    log "$py still cannot import libvirt after installing $binding"
     exit 1
-  done
+  fi
 }
 
 # qemu runs unprivileged; right after the packages are installed /dev/kvm

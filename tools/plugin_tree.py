@@ -18,8 +18,8 @@ ROLE_NAME = re.compile(r'^[a-z0-9][a-z0-9_-]{0,63}$')
 CORE_ROLES = {'controller', 'primary-controller', 'compute', 'cinder',
               'cinder-block-device', 'cinder-vmware', 'ceph-osd', 'mongo',
               'primary-mongo', 'base-os', 'ironic', 'compute-vmware', 'virt'}
-INTERPRETERS = {'bash', 'sh', 'python', 'python3', '/bin/bash', '/bin/sh',
-                '/usr/bin/python3', '/usr/bin/env'}
+INTERPRETERS = {'bash', 'sh', 'python', 'python2', 'python2.7', 'python3',
+                '/bin/bash', '/bin/sh', '/usr/bin/python3', '/usr/bin/env'}
 
 
 def load_yaml(path):

@@ -4,13 +4,17 @@ Exit status: 0 done (or nothing to do), 2 bad input (nothing touched),
 3 the node cannot take the guests (nothing touched), 1 some guests failed
 or were refused (the others are in place).
 """
+from __future__ import absolute_import, division, print_function
+
 import argparse
 import grp
 import json
 import logging
 import os
+import platform
 import sys
 
+from . import compat
 from . import host
 from . import plan as planning
 from . import render
@@ -67,7 +71,7 @@ def parse_args(argv):
 def setup_logging(log_file, to_stderr):
     LOG.setLevel(logging.INFO)
     LOG.handlers = []
-    console = logging.StreamHandler(sys.stderr if to_stderr else sys.stdout)
+    console = compat.LineHandler(sys.stderr if to_stderr else sys.stdout)
     console.setFormatter(logging.Formatter('virt-guests: %(message)s'))
     LOG.addHandler(console)
     if not log_file:
@@ -75,9 +79,10 @@ def setup_logging(log_file, to_stderr):
     try:
         if not os.path.isdir(os.path.dirname(log_file)):
             os.makedirs(os.path.dirname(log_file), 0o755)
-        handler = logging.FileHandler(log_file)
+        handler = logging.FileHandler(log_file, encoding='utf-8')
     except (IOError, OSError) as error:
-        LOG.warning('cannot write the log file %s: %s', log_file, error)
+        LOG.warning('cannot write the log file %s: %s', compat.to_text(log_file),
+                    compat.to_text(error))
         return
     handler.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
     LOG.addHandler(handler)
@@ -109,12 +114,13 @@ def load_desired(path):
         spec = specs.load_spec(path)
         desired = Desired(spec)
     except specs.InvalidInput as error:
-        LOG.error('%s: %d problem(s), nothing was changed:', path, len(error.problems))
+        LOG.error('%s: %d problem(s), nothing was changed:', compat.to_text(path),
+                  len(error.problems))
         for problem in error.problems:
             LOG.error('  %s', specs.format_problem(problem))
         return None
     except render.TemplateError as error:
-        LOG.error('%s; nothing was changed', error)
+        LOG.error('%s; nothing was changed', compat.to_text(error))
         return None
     for warning in spec.warnings:
         LOG.warning('warning: %s', warning)
@@ -136,7 +142,14 @@ def no_guests(spec):
     return True
 
 
+def log_python():
+    """Which interpreter the launcher chose (deployment logs show it)."""
+    LOG.info('running under Python %s (%s)', platform.python_version(),
+             compat.to_text(sys.executable))
+
+
 def cmd_check(args):
+    log_python()
     desired = load_desired(args.astute)
     if desired is None:
         return BAD_INPUT
@@ -159,7 +172,7 @@ def _connect(args):
     try:
         return hypervisor, hypervisor.connect(args.connect)
     except hypervisor.HypervisorError as error:
-        raise Unavailable(str(error))
+        raise Unavailable(compat.to_text(error))
 
 
 def _new_disk_bytes(desired, actions):
@@ -222,16 +235,16 @@ def cmd_plan(args):
         return BAD_INPUT
     if no_guests(desired.spec):
         if args.json:
-            print(json.dumps({'actions': [], 'host_problems': [], 'notes': []}))
+            compat.write_line(json.dumps({'actions': [], 'host_problems': [], 'notes': []}))
         return OK
     try:
         _, _, actions, problems, notes = survey(args, desired, True)
     except Unavailable as error:
-        LOG.error('%s', error)
+        LOG.error('%s', compat.to_text(error))
         return HOST_REFUSED
     if args.json:
-        print(json.dumps({'actions': _action_dicts(actions), 'host_problems': problems,
-                          'notes': notes}, indent=2))
+        compat.write_line(json.dumps({'actions': _action_dicts(actions), 'host_problems': problems,
+                          'notes': notes}, indent=2, separators=(',', ': ')))
     LOG.info('plan for node %s (%d change(s)):', desired.spec.node.uid,
              len(planning.changes(actions)))
     _log_plan(actions)
@@ -240,7 +253,7 @@ def cmd_plan(args):
     if getattr(args, 'xml', False):
         for action in actions:
             if action.kind == planning.DEFINE:
-                print(desired.by_name[action.name][1])
+                compat.write_line(desired.by_name[action.name][1])
     for text in problems:
         LOG.error('refused: %s', text)
     return HOST_REFUSED if problems else (FAILED if planning.refusals(actions) else OK)
@@ -265,9 +278,9 @@ def _apply_changes(args, desired, hypervisor, conn, actions):
     if not failed and not left:
         LOG.info('verified: a new plan has no changes left')
     if args.json:
-        print(json.dumps({'actions': _action_dicts(actions), 'results': [
+        compat.write_line(json.dumps({'actions': _action_dicts(actions), 'results': [
             dict(r._asdict()) for r in results], 'plan_after': _action_dicts(again)},
-            indent=2))
+            indent=2, separators=(',', ': ')))
     return failed or left
 
 
@@ -275,6 +288,7 @@ def cmd_apply(args):
     if args.dry_run:
         return cmd_plan(args)
     desired = _start(args)
+    log_python()
     if desired is None:
         return BAD_INPUT
     if no_guests(desired.spec):
@@ -285,7 +299,7 @@ def cmd_apply(args):
     try:
         hypervisor, conn, actions, problems, _ = survey(args, desired, False)
     except Unavailable as error:
-        LOG.error('%s', error)
+        LOG.error('%s', compat.to_text(error))
         return HOST_REFUSED
     for text in problems:
         LOG.error('refused, nothing was changed: %s', text)
@@ -319,15 +333,15 @@ def cmd_status(args):
         rows = hypervisor.status(conn, desired.spec.node.uid,
                                  [w.name for w, _ in desired.wants])
     except Unavailable as error:
-        LOG.error('%s', error)
+        LOG.error('%s', compat.to_text(error))
         return HOST_REFUSED
     if args.json:
-        print(json.dumps(rows, indent=2))
+        compat.write_line(json.dumps(rows, indent=2, separators=(',', ': ')))
     else:
         for row in rows:
-            print(_status_line(row))
+            compat.write_line(_status_line(row))
         if not rows:
-            print('no guests on node %s' % desired.spec.node.uid)
+            compat.write_line('no guests on node %s' % desired.spec.node.uid)
     return OK
 
 

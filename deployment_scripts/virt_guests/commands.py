@@ -1,5 +1,7 @@
 """Run a host command as an argument list, with a timeout. No shell."""
-import subprocess
+from __future__ import absolute_import, division, print_function
+
+from . import compat
 
 
 class CommandError(Exception):
@@ -10,18 +12,12 @@ def run(args, timeout=60):
     """(exit status, stdout, stderr) as text; CommandError on timeout or
     when the program is missing."""
     try:
-        process = subprocess.Popen(args, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE)
+        status, out, err = compat.run_command(args, timeout)
     except OSError as error:
-        raise CommandError('%s: %s' % (args[0], error.strerror))
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise CommandError('%s: no answer after %d s' % (' '.join(args), timeout))
-    return (process.returncode, out.decode('utf-8', 'replace'),
-            err.decode('utf-8', 'replace'))
+        raise CommandError('%s: %s' % (args[0], compat.to_text(error.strerror)))
+    except compat.Timeout as error:
+        raise CommandError(compat.to_text(error))
+    return status, compat.to_text(out), compat.to_text(err)
 
 
 def check(args, timeout=60):

@@ -3,6 +3,8 @@
 A refusal says what is short and by how much, so the operator can fix the
 input or the node before anything is created.
 """
+from __future__ import absolute_import, division, print_function
+
 import collections
 import grp
 import os
@@ -11,6 +13,7 @@ import re
 import stat
 
 from . import commands
+from .compat import cpu_count
 
 KvmFacts = collections.namedtuple('KvmFacts', 'exists group mode')
 HostFacts = collections.namedtuple('HostFacts', [
@@ -166,7 +169,7 @@ def read_facts(spec):
         kvm=read_kvm(), qemu_user=qemu_user, qemu_groups=user_groups(qemu_user),
         bridges=dict((name, bridge_kind(name)) for name in spec.settings.bridges),
         mem_total_kib=parse_meminfo(_read('/proc/meminfo')),
-        cpu_count=os.cpu_count() or 1,
+        cpu_count=cpu_count(),
         disk_free_bytes=free_bytes(spec.settings.disk_dir))
 
 

@@ -5,8 +5,9 @@ parallel. A guest whose steps fail is rolled back to what this run found:
 the domain this run defined is undefined and the image this run created is
 removed, so the next run starts that guest again from scratch.
 """
+from __future__ import absolute_import, division, print_function
+
 import collections
-import concurrent.futures
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ import os
 import libvirt
 
 from . import commands
+from . import compat
 from . import plan as planning
 from . import render
 
@@ -41,7 +43,7 @@ def connect(uri):
         return libvirt.open(uri)
     except libvirt.libvirtError as error:
         raise HypervisorError('libvirt at %s does not answer: %s (is libvirtd '
-                              'running?)' % (uri, error.get_error_message()))
+                              'running?)' % (uri, compat.to_text(error.get_error_message())))
 
 
 def disk_info(path):
@@ -80,7 +82,7 @@ def observe(conn, disk_paths):
 def create_disk(path, disk_format, disk_bytes):
     """A new image; O_EXCL so an image that appeared meanwhile is kept."""
     # exist_ok: guests created in parallel may make the directory at once.
-    os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
+    compat.makedirs(os.path.dirname(path), 0o755)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
     try:
         commands.check(['qemu-img', 'create', '-q', '-f', disk_format, path,
@@ -104,7 +106,7 @@ class GuestRun(object):
             create_disk(self.want.disk_path, self.want.disk_format, self.disk_bytes)
             self.disk_created_here = True
         elif kind == planning.DEFINE:
-            self.conn.defineXML(self.xml)
+            self.conn.defineXML(compat.to_native(self.xml))
             self.defined_here = True
         elif kind == planning.START:
             self.conn.lookupByName(self.name).create()
@@ -127,7 +129,8 @@ class GuestRun(object):
                 self._remove()
                 self.undone.append('undefined the domain')
             except libvirt.libvirtError as error:
-                LOG.error('%s: could not undefine: %s', self.name, error)
+                LOG.error('%s: could not undefine: %s', self.name,
+                          compat.to_text(error.get_error_message()))
         if self.disk_created_here and os.path.exists(self.want.disk_path):
             os.remove(self.want.disk_path)
             self.undone.append('removed %s' % self.want.disk_path)
@@ -137,8 +140,8 @@ class GuestRun(object):
             for kind in kinds:
                 self.step(kind)
         except (libvirt.libvirtError, commands.CommandError, OSError) as error:
-            message = (error.get_error_message()
-                       if isinstance(error, libvirt.libvirtError) else str(error))
+            message = compat.to_text(error.get_error_message()
+                                     if isinstance(error, libvirt.libvirtError) else error)
             LOG.error('%s: %s failed: %s', self.name, kind, message)
             self.rollback()
             if self.undone:
@@ -163,9 +166,7 @@ def apply(conn, actions, desired, parallel):
     for name, kinds in grouped.items():
         want, xml, disk_bytes = desired.get(name, (None, None, 0))
         runs.append((GuestRun(conn, name, want, xml, disk_bytes), kinds))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        futures = [pool.submit(run.run, kinds) for run, kinds in runs]
-        return [future.result() for future in futures]
+    return compat.parallel_map(lambda pair: pair[0].run(pair[1]), runs, parallel)
 
 
 def _nic_dicts(facts):

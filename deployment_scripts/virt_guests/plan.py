@@ -4,6 +4,8 @@ Each action carries the reason it is needed. A managed domain is never
 redefined: differences are reported as drift. Disks are created only where
 none exists. Domains without our metadata are never touched.
 """
+from __future__ import absolute_import, division, print_function
+
 import collections
 
 Action = collections.namedtuple('Action', 'kind name reason')

@@ -5,12 +5,16 @@ both to render the XML and by the planner to compare with what libvirt has.
 MACs and UUIDs derive from the node uid and guest id, so they survive
 re-runs and redefinitions: Fuel identifies a node by its MACs.
 """
+from __future__ import absolute_import, division, print_function
+
 import collections
 import copy
 import hashlib
 import os
 import uuid
 import xml.etree.ElementTree as ET
+
+from .compat import py3_repr, xml_text
 
 NS = 'https://github.com/openstack/fuel-plugin-reduced-footprint/guest/1.0'
 ET.register_namespace('rf', NS)
@@ -59,7 +63,8 @@ def want(guest, node, settings):
 
 
 def want_hash(domain_want):
-    return hashlib.sha256(repr(tuple(domain_want)).encode('utf-8')).hexdigest()[:16]
+    # py3_repr: the same hash under Python 2.7 and 3 (repr has u'' on 2.7).
+    return hashlib.sha256(py3_repr(tuple(domain_want)).encode('utf-8')).hexdigest()[:16]
 
 
 def load_template(path=None):
@@ -206,7 +211,7 @@ def render(template_root, domain_want, settings):
     _fill_vnc(root, settings)
     _fill_metadata(root, domain_want)
     _indent(root)
-    return ET.tostring(root, encoding='unicode') + '\n'
+    return xml_text(root) + '\n'
 
 
 def _int_text(root, tag):

@@ -4,12 +4,16 @@ Every problem is collected with its path, the bad value and what would be
 accepted, so an operator fixes them all in one go. Nothing here touches the
 host.
 """
+from __future__ import absolute_import, division, print_function
+
 import collections
 import os
 import re
 
 import jsonschema
-import yaml
+
+from . import astute
+from .compat import integer_types, py3_repr, string_types, to_text
 
 SECTION = 'reduced-footprint'
 SIZE_PATTERN = '^[0-9]+[bkKMGT]?$'
@@ -157,21 +161,25 @@ class InvalidInput(Exception):
 
 def describe_value(value):
     """The bad value as an operator would recognise it, with its type."""
+    if isinstance(value, astute.Surprise):
+        return value.describe()
     if isinstance(value, bool):
         return '%s (a boolean)' % str(value).lower()
-    if isinstance(value, str):
-        return '"%s" (text)' % value
+    if isinstance(value, string_types):
+        return '"%s" (text)' % to_text(value)
     if isinstance(value, float):
-        return '%r (a decimal number)' % value
+        return '%s (a decimal number)' % py3_repr(value)
     if value is None:
         return 'nothing (null)'
-    if isinstance(value, (dict, list)):
-        return '%s (a %s)' % (_short(value), type(value).__name__)
-    return repr(value)
+    if isinstance(value, dict):
+        return '%s (a dict)' % _short(value)
+    if isinstance(value, list):
+        return '%s (a list)' % _short(value)
+    return py3_repr(value)
 
 
 def _short(value):
-    text = repr(value)
+    text = py3_repr(value)
     return text if len(text) <= 60 else text[:57] + '...'
 
 
@@ -191,7 +199,7 @@ def _item_label(doc, index):
 
 
 def _is_count(value, minimum):
-    return (isinstance(value, int) and not isinstance(value, bool)
+    return (isinstance(value, integer_types) and not isinstance(value, bool)
             and value >= minimum)
 
 
@@ -203,33 +211,47 @@ def _path_label(doc, path):
     else:
         text, rest = '', parts
     for part in rest:
-        text += ('[%d]' % part) if isinstance(part, int) else '.' + str(part)
+        text += ('[%d]' % part) if isinstance(part, integer_types) else '.' + to_text(part)
     return text.lstrip('.') or '(top level)'
 
 
+def _path_key(path):
+    """Sort key of a document path: indices numerically, names as text."""
+    return tuple((0, part, u'') if isinstance(part, integer_types) else (1, 0, to_text(part))
+                 for part in path)
+
+
 def schema_problems(doc):
-    """Every jsonschema error of the document, as Problems."""
-    problems = []
-    validator = jsonschema.Draft4Validator(ASTUTE_SCHEMA)
-    for error in validator.iter_errors(doc):
+    """Every jsonschema error of the document, as Problems, ordered by
+    path (jsonschema's own order follows dict order: not the same on 2.7)."""
+    found = []
+    for error in jsonschema.Draft4Validator(ASTUTE_SCHEMA).iter_errors(doc):
         path = list(error.path)
         if error.validator == 'required':
             for name in error.validator_value:
                 if isinstance(error.instance, dict) and name not in error.instance:
-                    problems.append(Problem(_path_label(doc, path + [name]),
-                                            'missing', ACCEPTED.get(name, name)))
+                    found.append((_path_key(path + [name]), Problem(
+                        _path_label(doc, path + [name]), 'missing',
+                        ACCEPTED.get(name, name))))
             continue
-        name = path[-1] if path else None
-        if isinstance(name, str):
-            accepted = ACCEPTED.get(name)
-        elif path[:1] == ['vms_conf']:
-            accepted = 'a mapping such as {"id": 1, "mem": 2, "cpu": 2}'
-        else:
-            accepted = None
-        problems.append(Problem(_path_label(doc, path),
-                                describe_value(error.instance),
-                                accepted or error.message))
-    return problems
+        found.append((_path_key(path), Problem(_path_label(doc, path),
+                                               describe_value(error.instance),
+                                               _accepted(path, error))))
+    return [problem for _, problem in sorted(found)]
+
+
+def _accepted(path, error):
+    name = path[-1] if path else None
+    if isinstance(name, string_types) and name in ACCEPTED:
+        return ACCEPTED[name]
+    if path[:1] == ['vms_conf'] and isinstance(name, integer_types):
+        return 'a mapping such as {"id": 1, "mem": 2, "cpu": 2}'
+    return _schema_text(error)
+
+
+def _schema_text(error):
+    """What the schema asks for, without jsonschema's u'' on 2.7."""
+    return 'a value matching the schema %s' % py3_repr(error.schema)
 
 
 def size_bytes(text):
@@ -298,7 +320,7 @@ def scheme_bridges(doc):
     scheme = doc.get('network_scheme') or {}
     for step in scheme.get('transformations') or []:
         if isinstance(step, dict) and step.get('action') == 'add-br':
-            found[str(step.get('name'))] = str(step.get('provider', 'lnx'))
+            found[to_text(step.get('name'))] = to_text(step.get('provider', 'lnx'))
     return found
 
 
@@ -318,15 +340,15 @@ def guest_problems(doc, items):
                     'an id not used by another guest of this node'))
             seen.setdefault(vm_id, index)
         size = item.get('vda_size')
-        if isinstance(size, str) and _matches_size(size) and size_bytes(size) < MIN_DISK_BYTES:
+        if isinstance(size, string_types) and _matches_size(size) and size_bytes(size) < MIN_DISK_BYTES:
             problems.append(Problem(label + '.vda_size', describe_value(size), SIZE_TEXT))
         if 'mem_mib' in item and ('mem' in item or 'ram' in item):
             problems.append(Problem(label + '.mem_mib', describe_value(item['mem_mib']),
                                     'either "mem_mib" or "mem", not both'))
         if 'mem' in item and 'ram' in item and item['mem'] != item['ram']:
             problems.append(Problem(label + '.ram', describe_value(item['ram']),
-                                    'no "ram" next to "mem" (%r), or the same value'
-                                    % (item['mem'],)))
+                                    'no "ram" next to "mem" (%s), or the same value'
+                                    % py3_repr(item['mem'])))
     return problems
 
 
@@ -385,12 +407,7 @@ def build_spec(doc):
 def load_spec(path):
     """Read and validate astute.yaml at path; raises InvalidInput."""
     try:
-        with open(path) as stream:
-            doc = yaml.safe_load(stream)
-    except (IOError, OSError) as error:
-        raise InvalidInput([Problem(path, 'unreadable (%s)' % error.strerror,
-                                    "the node's astute.yaml")])
-    except yaml.YAMLError as error:
-        raise InvalidInput([Problem(path, 'not YAML (%s)' % str(error).splitlines()[0],
-                                    'a YAML mapping')])
+        doc = astute.load(path)
+    except astute.Unreadable as error:
+        raise InvalidInput([Problem(to_text(path), error.found, error.accepted)])
     return build_spec(doc)

@@ -20,7 +20,7 @@ def test_guest_tasks_run_in_order_between_netconfig_and_deploy_end():
 
 def test_check_runs_before_anything_is_installed_for_the_hypervisor():
     cmds = [t['parameters']['cmd'] for t in plugin_tasks()]
-    assert cmds.index('python3 virt-guests check') < cmds.index('bash install-hypervisor.sh')
+    assert cmds.index('sh virt-guests check') < cmds.index('bash install-hypervisor.sh')
 
 
 def test_spawn_guests_graph_holds_the_same_tasks_self_contained():

@@ -43,6 +43,7 @@ def test_cycle_finder():
 
 
 def test_script_of_cmd():
+    assert plugin_tree.script_of('sh virt-guests apply') == 'virt-guests'
     assert plugin_tree.script_of('python3 virt-guests apply') == 'virt-guests'
     assert plugin_tree.script_of('bash -e install.sh') == 'install.sh'
     assert plugin_tree.script_of('./run.sh --x') == './run.sh'

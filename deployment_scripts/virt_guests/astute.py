@@ -1,0 +1,94 @@
+"""astute.yaml bytes -> a YAML document, the same under Python 2.7 and 3.
+
+The file is read as bytes and decoded as UTF-8 whatever the locale (under
+LC_ALL=C, Python 3.4/3.5 would read it as ASCII). YAML 1.1 reads some
+plain scalars as numbers or booleans an operator does not expect: `1:30`
+is 90, `010` is 8, `yes` is true. Those come back as Surprise objects,
+which no field accepts, so validation refuses them by name.
+"""
+from __future__ import absolute_import, division, print_function
+
+import re
+
+import yaml
+
+from .compat import to_text
+
+DECIMAL = re.compile(r'^[-+]?(0|[1-9][0-9]*)$')
+PLAIN_BOOLEANS = ('true', 'True', 'TRUE', 'false', 'False', 'FALSE')
+
+
+class Unreadable(Exception):
+    """The file cannot be read, decoded or parsed: what was found, and
+    what is accepted instead."""
+
+    def __init__(self, found, accepted):
+        Exception.__init__(self, found)
+        self.found, self.accepted = found, accepted
+
+
+class Surprise(object):
+    """A plain scalar YAML 1.1 turned into a number or boolean."""
+
+    def __init__(self, text, value):
+        self.text, self.value = to_text(text), value
+
+    def meaning(self):
+        if isinstance(self.value, bool):
+            return 'true' if self.value else 'false'
+        return 'the number %d' % self.value
+
+    def describe(self):
+        return '%s (YAML 1.1 reads it as %s)' % (self.text, self.meaning())
+
+    def __repr__(self):
+        return self.text
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps YAML 1.1 surprises visible."""
+
+
+def _int(loader, node):
+    value = yaml.SafeLoader.construct_yaml_int(loader, node)
+    return value if DECIMAL.match(node.value) else Surprise(node.value, value)
+
+
+def _bool(loader, node):
+    value = yaml.SafeLoader.construct_yaml_bool(loader, node)
+    return value if node.value in PLAIN_BOOLEANS else Surprise(node.value, value)
+
+
+_Loader.add_constructor(u'tag:yaml.org,2002:int', _int)
+_Loader.add_constructor(u'tag:yaml.org,2002:bool', _bool)
+
+
+def _yaml_reason(error):
+    """The first line of PyYAML's message, without its file marks."""
+    first = getattr(error, 'context', None) or getattr(error, 'problem', None)
+    return to_text(first or to_text(error).splitlines()[0])
+
+
+def parse(text):
+    """A YAML text -> document; Unreadable when it is not YAML."""
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as error:
+        raise Unreadable('not YAML (%s)' % _yaml_reason(error), 'a YAML mapping')
+
+
+def load(path):
+    """The document at path; Unreadable says what is wrong with the file."""
+    try:
+        with open(path, 'rb') as stream:
+            data = stream.read()
+    except (IOError, OSError) as error:
+        raise Unreadable('unreadable (%s)' % to_text(error.strerror),
+                         "the node's astute.yaml")
+    try:
+        text = data.decode('utf-8')
+    except UnicodeDecodeError as error:
+        raise Unreadable('not UTF-8 text (byte 0x%02x at offset %d)'
+                         % (bytearray(data)[error.start], error.start),
+                         'a YAML mapping written in UTF-8')
+    return parse(text)
