@@ -1,6 +1,6 @@
-"""Fixtures of the guest tests: a copy of deployment_scripts as it lands on
-the node, rfg-* bridges, disk directories and 9001-9099 domains, all
-cleaned up after the test."""
+"""Fixtures of the guest tests: a PATH with one Python, a copy of
+deployment_scripts as it lands on the node, rfg-* bridges, disk
+directories and 9001-9099 domains, all cleaned up after the test."""
 import pathlib
 import shutil
 import uuid
@@ -8,6 +8,22 @@ import uuid
 import pytest
 
 from guestlib import SCRIPTS, ip, remove_test_domains
+from lab import interpreters
+
+
+@pytest.fixture(params=interpreters.KINDS)
+def python_kind(request):
+    """Each interpreter a node may have: python2.7 (stock Fuel 8.0/9.0) and
+    python3 (later systems)."""
+    if not interpreters.available(request.param):
+        pytest.skip(interpreters.missing_reason(request.param))
+    return request.param
+
+
+@pytest.fixture
+def node_path(python_kind, tmp_path):
+    """A PATH of system programs with python_kind as its only Python."""
+    return interpreters.only_python(python_kind, tmp_path / 'node-bin')
 
 
 @pytest.fixture

@@ -1,35 +1,27 @@
 """Helpers of the guest tests: astute.yaml files, task commands run the way
 Astute runs them, and the rfg test domains. Fixtures are in conftest.py."""
+import atexit
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 
 import yaml
 
+from lab import interpreters
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / 'deployment_scripts'
 sys.path.insert(0, str(SCRIPTS))
+# The astute.yaml documents are shared with the unit tests (Python 2.7 too).
+sys.path.insert(0, str(REPO / 'tests' / 'unit' / 'guests'))
 
-# Like a Fuel node: the system python3 (with python3-yaml, -jsonschema and
-# -libvirt from Debian), not whatever python3 comes first on this PATH.
-NODE_PATH = '/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin'
+from nodes import TEST_NODE_UID, astute_doc  # noqa: E402,F401
+
 NS = 'https://github.com/openstack/fuel-plugin-reduced-footprint/guest/1.0'
-TEST_NODE_UID = '97'
-
-
-def astute_doc(guests, settings=None, uid=TEST_NODE_UID, bridges=('rfg-adm',)):
-    """An astute.yaml mapping as nailgun writes it for a virt node."""
-    section = {'metadata': {'enabled': True, 'label': 'Reduced footprint'},
-               'guest_bridges': ','.join(bridges), 'host_reserved_mem_gib': '0'}
-    section.update(settings or {})
-    return {
-        'uid': uid, 'fqdn': 'node-%s.test.domain.local' % uid, 'roles': ['virt'],
-        'vms_conf': guests, 'reduced-footprint': section,
-        'network_scheme': {'transformations': [
-            {'action': 'add-br', 'name': name} for name in bridges]},
-    }
 
 
 def write_astute(path, doc):
@@ -38,8 +30,26 @@ def write_astute(path, doc):
     return path
 
 
-def task_env(astute_path, log_path):
-    env = dict(os.environ, PATH=NODE_PATH, RF_ASTUTE_YAML=str(astute_path),
+_DEFAULT_PATH = []
+
+
+def python3_node_path():
+    """A PATH of system programs with python3 as the only Python: a Python
+    2.7 in /usr/bin (if one is ever installed there) would otherwise be
+    the launcher's pick, without the modules of .venv27."""
+    if not _DEFAULT_PATH:
+        folder = tempfile.mkdtemp(prefix='rf-node-path-')
+        atexit.register(shutil.rmtree, folder, True)
+        _DEFAULT_PATH.append(interpreters.only_python('python3', folder))
+    return _DEFAULT_PATH[0]
+
+
+def task_env(astute_path, log_path, path=None):
+    """The environment of a task: PATH (one Python: node_path in conftest,
+    python3 by default), the astute.yaml and log file, and the C locale of
+    Astute's shell."""
+    env = dict(os.environ, PATH=str(path or python3_node_path()),
+               RF_ASTUTE_YAML=str(astute_path),
                RF_VIRT_GUESTS_LOG=str(log_path), LC_ALL='C')
     env.pop('RF_LIBVIRT_URI', None)
     return env

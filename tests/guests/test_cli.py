@@ -1,5 +1,6 @@
-"""The task commands as Astute runs them (system python3, cwd = the plugin
-directory, astute.yaml given through RF_ASTUTE_YAML), without real KVM."""
+"""The task commands as Astute runs them (cwd = the plugin directory,
+astute.yaml given through RF_ASTUTE_YAML, LC_ALL=C), without real KVM, on a
+PATH with one Python: python2.7 (stock Fuel 8.0/9.0 node) or python3."""
 import json
 import os
 import re
@@ -7,26 +8,29 @@ import stat
 import subprocess
 
 import pytest
+import yaml
 
 from guestlib import astute_doc, run_cmd, task_env, write_astute
+from lab import interpreters
 
 GUESTS = [{'id': 9001, 'cpu': 1, 'mem_mib': 256, 'vda_size': '16M'},
           {'id': 9002, 'cpu': 1, 'mem': 1, 'vda_size': '16M'}]
 
 
 @pytest.fixture
-def node(tmp_path, plugin_dir):
-    """(write astute.yaml, run a command) for one test node."""
+def node(tmp_path, plugin_dir, node_path, python_kind):
+    """(write astute.yaml, run a command) for one test node, once per
+    interpreter."""
     astute = tmp_path / 'astute.yaml'
     log = tmp_path / 'log' / 'virt-guests.log'
 
     def run(cmd, doc=None, **env_extra):
         if doc is not None:
             write_astute(astute, doc)
-        env = task_env(astute, log)
+        env = task_env(astute, log, node_path)
         env.update(env_extra)
         return run_cmd(cmd, plugin_dir, env, timeout=120)
-    run.log = log
+    run.log, run.path, run.kind = log, node_path, python_kind
     return run
 
 
@@ -37,16 +41,75 @@ def doc(guests=GUESTS, **settings):
 
 
 def test_check_accepts_good_input_and_lists_the_guests(node):
-    result = node('python3 virt-guests check', doc())
+    result = node('sh virt-guests check', doc())
     assert result.returncode == 0, result.stdout
     assert 'guest 9001_vm: 1 vCPU, 256 MiB, disk 16M (qcow2)' in result.stdout
     assert 'input valid: 2 guest(s)' in result.stdout
     assert 'input valid: 2 guest(s)' in node.log.read_text()
 
 
+EXPECTED_VERSION = {'python2.7': '2.7.', 'python3': '3.'}
+
+
+def test_the_launcher_runs_the_only_python_on_the_path(node):
+    """install-guest-tools.sh and virt-guests name the interpreter they
+    chose, and it is the one the PATH offers."""
+    version = interpreters.version_of(str(node.path), node.kind)
+    tools = node('bash install-guest-tools.sh', doc())
+    assert tools.returncode == 0, tools.stdout
+    assert 'install-guest-tools: Python for virt-guests: %s %s (%s/%s)' % (
+        node.kind, version, node.path, node.kind) in tools.stdout
+    check = node('sh virt-guests check', doc())
+    assert check.returncode == 0, check.stdout
+    assert 'virt-guests: running under Python %s' % version in check.stdout
+    assert version.startswith(EXPECTED_VERSION[node.kind])
+
+
+def test_non_ascii_values_pass_under_the_c_locale(node, tmp_path):
+    """An environment name and fqdn in UTF-8, a bad value with a non-ASCII
+    character: the same messages on stdout and in the log, no traceback."""
+    bad = doc([{'id': 9001, 'vda_size': u'7\u20acG'}])
+    bad['fqdn'] = u'n\u00f6de-97.test'
+    bad['environment'] = {'name': u'Umgebung \u00d6st'}
+    (tmp_path / 'astute.yaml').write_bytes(yaml.safe_dump(
+        bad, allow_unicode=True, default_flow_style=False).encode('utf-8'))
+    result = node('sh virt-guests check')
+    assert result.returncode == 2, result.stdout
+    line = u'vms_conf[0] (guest 9001).vda_size: got "7\u20acG" (text); accepted: a size'
+    assert line in result.stdout
+    assert line in node.log.read_text(encoding='utf-8')
+    assert 'Traceback' not in result.stdout
+
+
+def test_invalid_utf8_is_bad_input(node, tmp_path):
+    (tmp_path / 'astute.yaml').write_bytes(b'uid: "9\xff"\n')
+    result = node('sh virt-guests check')
+    assert result.returncode == 2, result.stdout
+    assert ('got not UTF-8 text (byte 0xff at offset 7); accepted: a YAML mapping '
+            'written in UTF-8') in result.stdout
+    assert 'Traceback' not in result.stdout
+
+
+def test_yaml_1_1_surprises_are_refused_by_name(node, tmp_path):
+    astute = tmp_path / 'astute.yaml'
+    result = node('sh virt-guests check', doc([{'id': 9001, 'mem': 1}]))
+    assert result.returncode == 0, result.stdout
+    astute.write_text(astute.read_text().replace(
+        'mem: 1', 'mem: 010\n  cpu: yes\n  vda_size: 1:30'))
+    result = node('sh virt-guests check')
+    assert result.returncode == 2, result.stdout
+    for text in ('vms_conf[0] (guest 9001).mem: got 010 (YAML 1.1 reads it as the number 8); '
+                 'accepted: a whole number of GiB >= 1, e.g. 2',
+                 'vms_conf[0] (guest 9001).cpu: got yes (YAML 1.1 reads it as true)',
+                 'vms_conf[0] (guest 9001).vda_size: got 1:30 (YAML 1.1 reads it as '
+                 'the number 90)'):
+        assert text in result.stdout
+    assert '3 problem(s)' in result.stdout
+
+
 def test_check_refuses_bad_input_listing_every_problem(node):
     bad = [{'id': '1;rm -rf /', 'mem': '2'}, {'id': 5, 'vda_size': '9Q'}, {'id': 5}]
-    result = node('python3 virt-guests check', doc(bad, guest_disk_format='vmdk'))
+    result = node('sh virt-guests check', doc(bad, guest_disk_format='vmdk'))
     assert result.returncode == 2
     assert '5 problem(s), nothing was changed' in result.stdout
     for text in ('vms_conf[0].id: got "1;rm -rf /" (text); accepted: a whole number >= 1',
@@ -60,7 +123,7 @@ def test_check_refuses_bad_input_listing_every_problem(node):
 
 @pytest.mark.parametrize('command', ['check', 'plan', 'apply', 'status'])
 def test_bad_input_changes_nothing_for_any_command(node, command):
-    result = node('python3 virt-guests %s' % command, doc([{'id': 0}]),
+    result = node('sh virt-guests %s' % command, doc([{'id': 0}]),
                   RF_LIBVIRT_URI='test:///nonexistent-so-any-connect-fails')
     assert result.returncode == 2, result.stdout
     assert not os.path.exists('/var/lib/libvirt/images/rfg-cli-never')
@@ -70,14 +133,14 @@ def test_bad_input_changes_nothing_for_any_command(node, command):
 @pytest.mark.parametrize('vms_conf', [[], None])
 @pytest.mark.parametrize('command', ['check', 'apply', 'plan'])
 def test_no_guests_is_a_clean_no_op(node, vms_conf, command):
-    result = node('python3 virt-guests %s' % command, doc(vms_conf),
+    result = node('sh virt-guests %s' % command, doc(vms_conf),
                   RF_LIBVIRT_URI='test:///nonexistent-so-any-connect-fails')
     assert result.returncode == 0, result.stdout
     assert 'no guests in vms_conf of node 97: nothing to do' in result.stdout
 
 
 def test_unusable_override_template_is_bad_input(node, tmp_path):
-    result = node('python3 virt-guests check',
+    result = node('sh virt-guests check',
                   doc(guest_domain_template=str(tmp_path / 'missing.xml')))
     assert result.returncode == 2
     assert 'domain template %s' % (tmp_path / 'missing.xml') in result.stdout
@@ -85,7 +148,7 @@ def test_unusable_override_template_is_bad_input(node, tmp_path):
 
 def test_plan_json_lists_actions_and_changes_nothing(node, make_bridge):
     make_bridge('rfg-cli-adm')
-    result = node('python3 virt-guests plan --json --log-file ""', doc(allow_mem_overcommit=True),
+    result = node('sh virt-guests plan --json --log-file ""', doc(allow_mem_overcommit=True),
                   RF_LIBVIRT_URI='test:///default')
     assert result.returncode == 0, result.stdout
     body = result.stdout[:result.stdout.rindex('}') + 1]
@@ -98,7 +161,7 @@ def test_plan_json_lists_actions_and_changes_nothing(node, make_bridge):
 
 
 def test_apply_refuses_a_node_without_the_bridge_and_changes_nothing(node):
-    result = node('python3 virt-guests apply', doc(allow_mem_overcommit=True),
+    result = node('sh virt-guests apply', doc(allow_mem_overcommit=True),
                   RF_LIBVIRT_URI='test:///default')
     assert result.returncode == 3
     assert ('refused, nothing was changed: bridge rfg-cli-adm is missing on this node '
@@ -108,7 +171,7 @@ def test_apply_refuses_a_node_without_the_bridge_and_changes_nothing(node):
 
 def test_apply_dry_run_is_the_plan(node, make_bridge):
     make_bridge('rfg-cli-adm')
-    result = node('python3 virt-guests apply --dry-run', doc(allow_mem_overcommit=True),
+    result = node('sh virt-guests apply --dry-run', doc(allow_mem_overcommit=True),
                   RF_LIBVIRT_URI='test:///default')
     assert result.returncode == 0, result.stdout
     assert 'plan for node 97 (8 change(s))' in result.stdout
@@ -129,21 +192,21 @@ def apt_tripwire(tmp_path):
 
 
 @pytest.mark.parametrize('script,says', [
-    ('install-guest-tools.sh', 'python3-jsonschema are installed: nothing to do'),
-    ('install-hypervisor.sh', 'KVM, qemu-utils, libvirt and python3-libvirt are installed')])
+    ('install-guest-tools.sh', 'imports yaml and jsonschema: nothing to do'),
+    ('install-hypervisor.sh', 'KVM, qemu-utils, libvirt and %s-libvirt (libvirt for ')])
 def test_package_tasks_are_no_ops_where_everything_is_present(node, apt_tripwire, script, says):
     bin_dir, mark = apt_tripwire
     dpkg_status = os.stat('/var/lib/dpkg/status').st_mtime
-    result = node('bash %s' % script, doc(),
-                  PATH=str(bin_dir) + ':' + task_env('', '')['PATH'])
+    result = node('bash %s' % script, doc(), PATH=str(bin_dir) + ':' + str(node.path))
     assert result.returncode == 0, result.stdout
-    assert says in result.stdout
+    prefix = 'python' if node.kind == 'python2.7' else 'python3'
+    assert (says % prefix if '%s' in says else says) in result.stdout
     assert not mark.exists(), mark.read_text()
     assert os.stat('/var/lib/dpkg/status').st_mtime == dpkg_status
 
 
 def test_help_names_the_commands(node):
-    result = node('python3 virt-guests --help', doc())
+    result = node('sh virt-guests --help', doc())
     assert result.returncode == 0
     for command in ('check', 'plan', 'apply', 'status'):
         assert command in result.stdout
@@ -151,7 +214,7 @@ def test_help_names_the_commands(node):
 
 def test_plan_xml_prints_the_domains_it_would_define(node, make_bridge, tmp_path):
     make_bridge('rfg-cli-adm')
-    result = node('python3 virt-guests plan --xml --log-file ""', doc(allow_mem_overcommit=True),
+    result = node('sh virt-guests plan --xml --log-file ""', doc(allow_mem_overcommit=True),
                   RF_LIBVIRT_URI='test:///default')
     assert result.returncode == 0, result.stdout
     domains = re.findall(r'<domain .*?</domain>', result.stdout, re.S)

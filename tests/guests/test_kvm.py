@@ -1,6 +1,7 @@
 """Real KVM guests on qemu:///system, created by the plugin's tasks run the
 way Astute runs them: each cmd of deployment_tasks.yaml in a copy of
-deployment_scripts, with astute.yaml in place (RF_ASTUTE_YAML)."""
+deployment_scripts, with astute.yaml in place (RF_ASTUTE_YAML), on a PATH
+whose only Python is python2.7 (stock Fuel 8.0/9.0 node) or python3."""
 import json
 import os
 import subprocess
@@ -17,10 +18,10 @@ pytestmark = [pytest.mark.kvm, pytest.mark.slow]
 class Node(object):
     """One virt node: its astute.yaml, its plugin directory, its log."""
 
-    def __init__(self, tmp_path, plugin_dir, disk_dir, uri):
+    def __init__(self, tmp_path, plugin_dir, disk_dir, uri, path):
         self.astute = tmp_path / 'astute.yaml'
         self.log = tmp_path / 'virt-guests.log'
-        self.plugin_dir, self.disk_dir = plugin_dir, disk_dir
+        self.plugin_dir, self.disk_dir, self.path = plugin_dir, disk_dir, path
         self.conn = libvirt.open(uri)
 
     def write(self, guests, bridges=('rfg-adm', 'rfg-pub'), **settings):
@@ -29,7 +30,8 @@ class Node(object):
         write_astute(self.astute, astute_doc(guests, settings=values, bridges=bridges))
 
     def run(self, cmd, timeout=600):
-        return run_cmd(cmd, self.plugin_dir, task_env(self.astute, self.log), timeout)
+        return run_cmd(cmd, self.plugin_dir, task_env(self.astute, self.log, self.path),
+                       timeout)
 
     def run_tasks(self):
         outputs = []
@@ -53,10 +55,10 @@ class Node(object):
 
 
 @pytest.fixture
-def node(kvm_uri, tmp_path, plugin_dir, disk_dir, make_bridge):
+def node(kvm_uri, tmp_path, plugin_dir, disk_dir, make_bridge, node_path):
     make_bridge('rfg-adm')
     make_bridge('rfg-pub')
-    yield Node(tmp_path, plugin_dir, disk_dir, kvm_uri)
+    yield Node(tmp_path, plugin_dir, disk_dir, kvm_uri, node_path)
 
 
 SMALL = [{'id': 9001, 'cpu': 1, 'mem_mib': 256, 'vda_size': '16M'},
@@ -78,7 +80,7 @@ def test_tasks_spawn_two_running_guests_and_a_rerun_changes_nothing(node):
         info = node.image_info(name)
         assert (info['format'], info['virtual-size']) == ('qcow2', size)
     ids = [node.domain(n).ID() for n in ('9001_vm', '9002_vm')]
-    again = node.run('python3 virt-guests apply')
+    again = node.run('sh virt-guests apply')
     assert again.returncode == 0, again.stdout
     assert ('nothing to do: 2 guest(s) already defined, running, autostart on; '
             'no change made') in again.stdout
@@ -87,13 +89,13 @@ def test_tasks_spawn_two_running_guests_and_a_rerun_changes_nothing(node):
 
 def test_macs_and_uuid_are_unchanged_after_undefine_and_rerun(node):
     node.write(SMALL)
-    assert node.run('python3 virt-guests apply').returncode == 0
+    assert node.run('sh virt-guests apply').returncode == 0
     domain = node.domain('9001_vm')
     macs, uuid = render.parse_domain(domain.XMLDesc(0)).nics, domain.UUIDString()
     image = os.stat(str(node.disk_dir / '9001_vm.img'))
     domain.destroy()
     domain.undefine()
-    result = node.run('python3 virt-guests apply')
+    result = node.run('sh virt-guests apply')
     assert result.returncode == 0, result.stdout
     assert 'verified: a new plan has no changes left' in result.stdout
     again = node.domain('9001_vm')
@@ -104,15 +106,15 @@ def test_macs_and_uuid_are_unchanged_after_undefine_and_rerun(node):
 
 def test_status_shows_state_macs_disks_and_the_admin_mac(node):
     node.write(SMALL)
-    assert node.run('python3 virt-guests apply').returncode == 0
-    result = node.run('python3 virt-guests status --json')
+    assert node.run('sh virt-guests apply').returncode == 0
+    result = node.run('sh virt-guests status --json')
     assert result.returncode == 0, result.stdout
     rows = json.loads(result.stdout[result.stdout.index('['):])
     assert [(r['name'], r['state'], r['autostart']) for r in rows] == [
         ('9001_vm', 'running', True), ('9002_vm', 'running', True)]
     assert rows[0]['admin_mac'] == render.guest_mac(TEST_NODE_UID, 9001, 0)
     assert rows[1]['disks'][0]['virtual_bytes'] == 32 << 20
-    text = node.run('python3 virt-guests status').stdout
+    text = node.run('sh virt-guests status').stdout
     assert 'admin-mac=%s' % rows[0]['admin_mac'] in text
 
 
@@ -122,7 +124,7 @@ def test_a_guest_that_cannot_start_leaves_nothing_and_is_retried(node):
     guests = [{'id': 9003, 'cpu': 1, 'mem': 3000, 'vda_size': '16M'},
               {'id': 9004, 'cpu': 1, 'mem_mib': 256, 'vda_size': '16M'}]
     node.write(guests, allow_mem_overcommit=True)
-    result = node.run('python3 virt-guests apply')
+    result = node.run('sh virt-guests apply')
     assert result.returncode == 1
     assert 'guest 9003_vm failed' in result.stdout and 'the next run retries it' in result.stdout
     assert not node.defined('9003_vm')
@@ -130,7 +132,7 @@ def test_a_guest_that_cannot_start_leaves_nothing_and_is_retried(node):
     assert node.domain('9004_vm').isActive()
     guests[0] = {'id': 9003, 'cpu': 1, 'mem_mib': 256, 'vda_size': '16M'}
     node.write(guests)
-    result = node.run('python3 virt-guests apply')
+    result = node.run('sh virt-guests apply')
     assert result.returncode == 0, result.stdout
     assert node.domain('9003_vm').isActive()
 
@@ -141,7 +143,7 @@ def test_a_bogus_emulator_in_an_override_template_leaves_nothing(node, tmp_path)
     override.write_text(template.replace(
         '<devices>', '<devices>\n    <emulator>/usr/bin/rfg-no-such-qemu</emulator>'))
     node.write(SMALL[:1], guest_domain_template=str(override))
-    result = node.run('python3 virt-guests apply')
+    result = node.run('sh virt-guests apply')
     assert result.returncode == 1
     assert 'rfg-no-such-qemu' in result.stdout
     assert not node.defined('9001_vm')
@@ -150,21 +152,20 @@ def test_a_bogus_emulator_in_an_override_template_leaves_nothing(node, tmp_path)
 
 def test_a_missing_bridge_is_refused_before_anything_is_created(node):
     node.write(SMALL, bridges=('rfg-adm', 'rfg-gone'))
-    result = node.run('python3 virt-guests apply')
+    result = node.run('sh virt-guests apply')
     assert result.returncode == 3
     assert 'bridge rfg-gone is missing on this node' in result.stdout
     assert not node.defined('9001_vm') and not node.defined('9002_vm')
     assert not node.disk_dir.exists()
 
 
-
 def test_a_changed_entry_is_reported_and_the_running_guest_kept(node):
     node.write(SMALL)
-    assert node.run('python3 virt-guests apply').returncode == 0
+    assert node.run('sh virt-guests apply').returncode == 0
     domain_id = node.domain('9001_vm').ID()
     bigger = [dict(SMALL[0], mem_mib=512, cpu=2), SMALL[1]]
     node.write(bigger)
-    result = node.run('python3 virt-guests apply')
+    result = node.run('sh virt-guests apply')
     assert result.returncode == 0, result.stdout
     assert 'kept as defined; vms_conf differs: vcpu 1 -> 2' in result.stdout
     assert 'memory 0.25 GiB -> 0.5 GiB' in result.stdout

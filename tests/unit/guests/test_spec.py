@@ -1,11 +1,14 @@
 """Validation of astute.yaml: good input becomes plain objects, each bad
 input is refused with the field, the value and what would be accepted."""
+from __future__ import absolute_import, division, print_function
+
 import copy
+import os
 
 import pytest
 import yaml
 
-from guestlib import REPO, astute_doc
+from nodes import REPO, astute_doc
 from virt_guests import spec
 
 GOOD_GUEST = {'id': 1, 'cpu': 2, 'mem': 2, 'vda_size': '70G', 'created': False}
@@ -156,7 +159,8 @@ def test_without_plugin_section_the_core_defaults_apply_with_a_warning():
 
 
 def test_defaults_are_the_values_of_environment_config():
-    config = yaml.safe_load((REPO / 'environment_config.yaml').read_text())
+    with open(os.path.join(REPO, 'environment_config.yaml')) as stream:
+        config = yaml.safe_load(stream)
     shipped = dict((key, attr['value']) for key, attr in config['attributes'].items()
                    if key != 'metadata')
     assert shipped == spec.DEFAULT_SETTINGS
@@ -208,10 +212,11 @@ def test_ovs_bridges_come_from_settings_and_network_scheme():
 
 def test_unreadable_and_non_yaml_files_are_input_problems(tmp_path):
     with pytest.raises(spec.InvalidInput) as caught:
-        spec.load_spec(str(tmp_path / 'absent.yaml'))
+        spec.load_spec(os.path.join(str(tmp_path), 'absent.yaml'))
     assert 'unreadable' in caught.value.problems[0].value
-    bad = tmp_path / 'bad.yaml'
-    bad.write_text('vms_conf: [\n')
+    bad = os.path.join(str(tmp_path), 'bad.yaml')
+    with open(bad, 'w') as stream:
+        stream.write('vms_conf: [\n')
     with pytest.raises(spec.InvalidInput) as caught:
-        spec.load_spec(str(bad))
+        spec.load_spec(bad)
     assert 'not YAML' in caught.value.problems[0].value

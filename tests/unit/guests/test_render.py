@@ -1,12 +1,14 @@
 """Domain XML from guest objects: compared structurally with what libvirt
-should get, valid against libvirt's schema, and parsed back the same."""
-import shutil
-import subprocess
+should get, and parsed back the same. (Checked against libvirt's own schema
+in tests/guests/test_render_schema.py.)"""
+from __future__ import absolute_import, division, print_function
+
+import os
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from guestlib import astute_doc
+from nodes import astute_doc
 from virt_guests import render, spec
 
 EXPECTED = """
@@ -81,7 +83,8 @@ SETTINGS = {'guest_disk_dir': '/srv/vms', 'guest_disk_format': 'raw',
 def rendered(settings=SETTINGS, template=None, **kwargs):
     result = make_spec(settings, **kwargs)
     want = render.want(result.guests[0], result.node, result.settings)
-    return want, render.render(template or render.load_template(), want, result.settings)
+    template = render.load_template() if template is None else template
+    return want, render.render(template, want, result.settings)
 
 
 def test_rendered_domain_is_the_expected_xml():
@@ -137,18 +140,6 @@ def test_foreign_domain_parses_without_metadata():
     assert (facts.guest_id, facts.node_uid, facts.memory_kib) == (None, None, 512 * 1024)
 
 
-@pytest.mark.skipif(not shutil.which('virt-xml-validate'), reason='needs libvirt-clients')
-@pytest.mark.parametrize('settings', [SETTINGS, {}, dict(SETTINGS, guest_cpu_model='hypervisor-default')])
-def test_rendered_xml_passes_libvirt_schema(tmp_path, settings):
-    _, xml = rendered(settings)
-    path = tmp_path / 'domain.xml'
-    path.write_text(xml)
-    check = subprocess.run(['virt-xml-validate', str(path), 'domain'],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           universal_newlines=True)
-    assert check.returncode == 0, check.stdout
-
-
 def test_macs_are_stable_unicast_locally_administered_and_distinct():
     macs = [render.guest_mac(uid, guest_id, nic)
             for uid in ('1', '2') for guest_id in (1, 2, 3) for nic in range(5)]
@@ -182,8 +173,9 @@ def test_named_interface_prototype_is_used_for_its_bridge(tmp_path):
     ('<domain><devices><disk device="disk"/></devices></domain>', "source bridge='*'"),
 ])
 def test_unusable_template_is_refused_with_the_reason(tmp_path, text, fault):
-    path = tmp_path / 'template.xml'
-    path.write_text(text)
+    path = os.path.join(str(tmp_path), 'template.xml')
+    with open(path, 'w') as stream:
+        stream.write(text)
     with pytest.raises(render.TemplateError) as caught:
-        render.load_template(str(path))
-    assert fault in str(caught.value) and str(path) in str(caught.value)
+        render.load_template(path)
+    assert fault in str(caught.value) and path in str(caught.value)

@@ -1,4 +1,6 @@
 """Planning is a pure function: a table of (desired, observed) -> actions."""
+from __future__ import absolute_import, division, print_function
+
 import pytest
 
 from virt_guests import plan as P
