@@ -1,4 +1,5 @@
-"""astute.yaml bytes -> a YAML document, the same under Python 2.7 and 3.
+"""astute.yaml bytes -> a YAML document, and its values as an operator
+would recognise them: the same under Python 2.7 and 3.
 
 The file is read as bytes and decoded as UTF-8 whatever the locale (under
 LC_ALL=C, Python 3.4/3.5 would read it as ASCII). YAML 1.1 reads some
@@ -12,7 +13,7 @@ import re
 
 import yaml
 
-from .compat import to_text
+from .compat import integer_types, py3_repr, string_types, to_text
 
 DECIMAL = re.compile(r'^[-+]?(0|[1-9][0-9]*)$')
 PLAIN_BOOLEANS = ('true', 'True', 'TRUE', 'false', 'False', 'FALSE')
@@ -92,3 +93,33 @@ def load(path):
                          % (bytearray(data)[error.start], error.start),
                          'a YAML mapping written in UTF-8')
     return parse(text)
+
+
+def describe_value(value):
+    """The bad value as an operator would recognise it, with its type."""
+    if isinstance(value, Surprise):
+        return value.describe()
+    if isinstance(value, bool):
+        return '%s (a boolean)' % str(value).lower()
+    if isinstance(value, string_types):
+        return '"%s" (text)' % to_text(value)
+    if isinstance(value, float):
+        return '%s (a decimal number)' % py3_repr(value)
+    if value is None:
+        return 'nothing (null)'
+    if isinstance(value, dict):
+        return '%s (a dict)' % _short(value)
+    if isinstance(value, list):
+        return '%s (a list)' % _short(value)
+    return py3_repr(value)
+
+
+def _short(value):
+    text = py3_repr(value)
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
+def path_key(path):
+    """Sort key of a document path: indices numerically, names as text."""
+    return tuple((0, part, u'') if isinstance(part, integer_types) else (1, 0, to_text(part))
+                 for part in path)

@@ -14,7 +14,7 @@ import os
 import uuid
 import xml.etree.ElementTree as ET
 
-from .compat import py3_repr, xml_text
+from .compat import py3_repr, to_native, xml_text
 
 NS = 'https://github.com/openstack/fuel-plugin-reduced-footprint/guest/1.0'
 ET.register_namespace('rf', NS)
@@ -253,7 +253,7 @@ def _disks(root):
 
 def parse_domain(xml_text):
     """The facts of a domain XML that planning compares; ours or not."""
-    root = ET.fromstring(xml_text)
+    root = ET.fromstring(to_native(xml_text))  # 2.7's expat wants bytes
     guest = root.find('metadata/{%s}guest' % NS)
     meta = {}
     if guest is not None:

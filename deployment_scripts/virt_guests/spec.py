@@ -13,6 +13,7 @@ import re
 import jsonschema
 
 from . import astute
+from .astute import describe_value, path_key
 from .compat import integer_types, py3_repr, string_types, to_text
 
 SECTION = 'reduced-footprint'
@@ -159,30 +160,6 @@ class InvalidInput(Exception):
         self.problems = problems
 
 
-def describe_value(value):
-    """The bad value as an operator would recognise it, with its type."""
-    if isinstance(value, astute.Surprise):
-        return value.describe()
-    if isinstance(value, bool):
-        return '%s (a boolean)' % str(value).lower()
-    if isinstance(value, string_types):
-        return '"%s" (text)' % to_text(value)
-    if isinstance(value, float):
-        return '%s (a decimal number)' % py3_repr(value)
-    if value is None:
-        return 'nothing (null)'
-    if isinstance(value, dict):
-        return '%s (a dict)' % _short(value)
-    if isinstance(value, list):
-        return '%s (a list)' % _short(value)
-    return py3_repr(value)
-
-
-def _short(value):
-    text = py3_repr(value)
-    return text if len(text) <= 60 else text[:57] + '...'
-
-
 def format_problem(problem):
     return '%s: got %s; accepted: %s' % (problem.path, problem.value,
                                           problem.accepted)
@@ -215,12 +192,6 @@ def _path_label(doc, path):
     return text.lstrip('.') or '(top level)'
 
 
-def _path_key(path):
-    """Sort key of a document path: indices numerically, names as text."""
-    return tuple((0, part, u'') if isinstance(part, integer_types) else (1, 0, to_text(part))
-                 for part in path)
-
-
 def schema_problems(doc):
     """Every jsonschema error of the document, as Problems, ordered by
     path (jsonschema's own order follows dict order: not the same on 2.7)."""
@@ -230,11 +201,11 @@ def schema_problems(doc):
         if error.validator == 'required':
             for name in error.validator_value:
                 if isinstance(error.instance, dict) and name not in error.instance:
-                    found.append((_path_key(path + [name]), Problem(
+                    found.append((path_key(path + [name]), Problem(
                         _path_label(doc, path + [name]), 'missing',
                         ACCEPTED.get(name, name))))
             continue
-        found.append((_path_key(path), Problem(_path_label(doc, path),
+        found.append((path_key(path), Problem(_path_label(doc, path),
                                                describe_value(error.instance),
                                                _accepted(path, error))))
     return [problem for _, problem in sorted(found)]

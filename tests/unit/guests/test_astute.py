@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+"""astute.yaml as bytes -> document: UTF-8 whatever the locale, YAML 1.1
+surprises refused by name, and problems that read the same under Python
+2.7 and 3 (literal expected strings)."""
+from __future__ import absolute_import, division, print_function
+
+import os
+
+import pytest
+import yaml
+
+from nodes import astute_doc
+from virt_guests import astute, spec
+
+
+def write(tmp_path, data):
+    path = os.path.join(str(tmp_path), 'astute.yaml')
+    with open(path, 'wb') as stream:
+        stream.write(data)
+    return path
+
+
+def good_yaml(**extra):
+    """UTF-8 bytes (safe_dump with an encoding gives bytes on 2.7 and 3)."""
+    doc = astute_doc([{'id': 1, 'cpu': 2, 'mem': 2}])
+    doc.update(extra)
+    return yaml.safe_dump(doc, allow_unicode=True, default_flow_style=False,
+                          encoding='utf-8')
+
+
+def problems_of(tmp_path, text):
+    data = text.encode('utf-8') if not isinstance(text, bytes) else text
+    with pytest.raises(spec.InvalidInput) as caught:
+        spec.load_spec(write(tmp_path, data))
+    return [spec.format_problem(p) for p in caught.value.problems]
+
+
+def test_non_ascii_values_are_read_as_text(tmp_path):
+    text = good_yaml(fqdn=u'n\u00f6de-97.domain', environment={'name': u'\u00d6st \u20ac'})
+    result = spec.load_spec(write(tmp_path, text))
+    assert result.node.fqdn == u'n\u00f6de-97.domain'
+    assert [g.name for g in result.guests] == ['1_vm']
+
+
+def test_invalid_utf8_is_a_problem_not_a_traceback(tmp_path):
+    path = write(tmp_path, b'uid: "97"\nfqdn: "n\xf6de"\n')
+    with pytest.raises(spec.InvalidInput) as caught:
+        spec.load_spec(path)
+    (problem,) = caught.value.problems
+    assert spec.format_problem(problem) == (
+        path + ': got not UTF-8 text (byte 0xf6 at offset 18); accepted: a YAML '
+        'mapping written in UTF-8')
+
+
+@pytest.mark.parametrize('scalar,meaning', [
+    ('1:30', 'the number 90'), ('010', 'the number 8'), ('0x10', 'the number 16'),
+    ('1_000', 'the number 1000'), ('yes', 'true'), ('No', 'false'), ('on', 'true'),
+    ('off', 'false')])
+def test_yaml_1_1_surprises_are_kept_visible(scalar, meaning):
+    value = astute.parse('v: %s\n' % scalar)['v']
+    assert isinstance(value, astute.Surprise)
+    assert value.describe() == '%s (YAML 1.1 reads it as %s)' % (scalar, meaning)
+
+
+@pytest.mark.parametrize('scalar,expected', [
+    ('10', 10), ('-3', -3), ('0', 0), ('true', True), ('False', False),
+    ('"010"', '010'), ("'yes'", 'yes'), ('1.5', 1.5)])
+def test_plain_values_stay_plain(scalar, expected):
+    value = astute.parse('v: %s\n' % scalar)['v']
+    assert value == expected and type(value) is type(expected)
+
+
+# (case, astute.yaml text, formatted problems: literal, the same under 2.7 and 3)
+MESSAGES = [
+    ('YAML 1.1 size', 'uid: "97"\nvms_conf:\n- {id: 1, vda_size: 1:30}\n', [
+        'vms_conf[0] (guest 1).vda_size: got 1:30 (YAML 1.1 reads it as the number 90); '
+        'accepted: a size of at least 1M: digits with an optional unit b, k/K, M, G or T, '
+        'e.g. "70G"']),
+    ('YAML 1.1 octal and yes', 'uid: "97"\nvms_conf:\n- {id: 010, cpu: yes}\n', [
+        'vms_conf[0].cpu: got yes (YAML 1.1 reads it as true); accepted: a whole number '
+        'of vCPUs >= 1, e.g. 2',
+        'vms_conf[0].id: got 010 (YAML 1.1 reads it as the number 8); accepted: a whole '
+        'number >= 1, unique on this node, e.g. 1']),
+    ('non-ASCII text', u'uid: "97"\nvms_conf:\n- {id: 1, vda_size: "7\u20acG"}\n', [
+        u'vms_conf[0] (guest 1).vda_size: got "7\u20acG" (text); accepted: a size of at '
+        u'least 1M: digits with an optional unit b, k/K, M, G or T, e.g. "70G"']),
+    ('mapping instead of list', u'uid: "97"\nvms_conf: {f\u00fc\u00fc: 1}\n', [
+        u"vms_conf: got {'f\u00fc\u00fc': 1} (a dict); accepted: a list of guests such as "
+        u'[{"id": 1, "mem": 2, "cpu": 2}]']),
+    ('list item not a mapping', 'uid: "97"\nvms_conf: [[1, "a"]]\n', [
+        "vms_conf[0]: got [1, 'a'] (a list); accepted: a mapping such as "
+        '{"id": 1, "mem": 2, "cpu": 2}']),
+    ('big number and ram', 'uid: "97"\nvms_conf:\n- {id: 1, mem: 2, ram: 99999999999999999999}\n', [
+        'vms_conf[0] (guest 1).ram: got 99999999999999999999; accepted: no "ram" next to '
+        '"mem" (2), or the same value']),
+    ('decimal and missing uid', 'vms_conf:\n- {id: 1.5}\n', [
+        'uid: got missing; accepted: the node id nailgun writes, digits such as "5"',
+        'vms_conf[0].id: got 1.5 (a decimal number); accepted: a whole number >= 1, '
+        'unique on this node, e.g. 1']),
+    ('not YAML', 'vms_conf: [\n', ['{path}: got not YAML (while parsing a flow node); '
+                                  'accepted: a YAML mapping']),
+    ('unclosed quote', 'uid: "97\n', ['{path}: got not YAML (while scanning a quoted '
+                                      'scalar); accepted: a YAML mapping']),
+]
+
+
+@pytest.mark.parametrize('text,expected', [c[1:] for c in MESSAGES],
+                         ids=[c[0] for c in MESSAGES])
+def test_messages_are_literally_the_same_on_both_interpreters(tmp_path, text, expected):
+    path = os.path.join(str(tmp_path), 'astute.yaml')
+    assert problems_of(tmp_path, text) == [line.replace('{path}', path) for line in expected]
