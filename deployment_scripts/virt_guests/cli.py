@@ -7,6 +7,7 @@ or were refused (the others are in place).
 from __future__ import absolute_import, division, print_function
 
 import argparse
+import collections
 import grp
 import json
 import logging
@@ -25,6 +26,11 @@ DEFAULT_ASTUTE = '/etc/astute.yaml'
 DEFAULT_LOG = '/var/log/reduced-footprint/virt-guests.log'
 DEFAULT_URI = 'qemu:///system'
 OK, FAILED, BAD_INPUT, HOST_REFUSED = 0, 1, 2, 3
+COMMANDS = collections.OrderedDict([
+    ('check', 'validate astute.yaml and the template (no libvirt)'),
+    ('plan', 'print what apply would do, change nothing'),
+    ('apply', 'create, define, start and autostart the guests'),
+    ('status', 'list the guests with state, MACs and disks')])
 
 
 def _options(parser, defaults):
@@ -47,10 +53,7 @@ def parse_args(argv):
         'KVM guests of this virt node from vms_conf in astute.yaml.'))
     _options(parser, True)
     commands = parser.add_subparsers(dest='command', metavar='COMMAND')
-    for name, text in (('check', 'validate astute.yaml and the template (no libvirt)'),
-                       ('plan', 'print what apply would do, change nothing'),
-                       ('apply', 'create, define, start and autostart the guests'),
-                       ('status', 'list the guests with state, MACs and disks')):
+    for name, text in COMMANDS.items():
         sub = commands.add_parser(name, help=text)
         _options(sub, False)
         if name in ('plan', 'status', 'apply'):
@@ -62,10 +65,11 @@ def parse_args(argv):
             sub.add_argument('--dry-run', action='store_true', help='same as plan')
             sub.add_argument('--parallel', type=int, default=4,
                              help='guests created at once (default 4)')
-    args = parser.parse_args(argv)
-    if not args.command:
+    # Python 2.7's argparse requires the subcommand itself, with another text.
+    words = set(argv)
+    if not words & set(COMMANDS) and not words & set(['-h', '--help']):
         parser.error('a command is needed: check, plan, apply or status')
-    return args
+    return parser.parse_args(argv)
 
 
 def setup_logging(log_file, to_stderr):
