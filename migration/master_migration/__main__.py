@@ -1,4 +1,6 @@
 """Entry point for `python3 -m master_migration` and the zipapp."""
+from __future__ import absolute_import, division, print_function
+
 import sys
 
 from master_migration.cli import main

@@ -1,6 +1,11 @@
 """The admin network of the master, read from Fuel's /etc/fuel/astute.yaml."""
+from __future__ import absolute_import, division, print_function
+
 import collections
-import ipaddress
+import sys
+
+from master_migration import compat
+from master_migration.compat import py3_repr, to_text
 
 try:
     import yaml
@@ -17,15 +22,25 @@ class AstuteError(Exception):
     pass
 
 
+def missing_yaml_advice(version_info=None):
+    """How to get PyYAML for the Python running this: a Fuel master
+    (CentOS 7) has it for its python 2.7 as the PyYAML package."""
+    major = (version_info or sys.version_info)[0]
+    if major == 2:
+        return ('PyYAML is missing for python2 on this host; install it '
+                '(yum install PyYAML on a Fuel master or CentOS, apt-get '
+                'install python-yaml on Debian/Ubuntu)')
+    return ('PyYAML is missing for python3 on this host; install it '
+            '(apt-get install python3-yaml, or yum install python3-pyyaml)')
+
+
 def load_yaml_text(text, path):
     if yaml is None:
-        raise AstuteError('%s: PyYAML is missing for python3 on this host; '
-                          'install it (yum install python34-PyYAML or '
-                          'apt-get install python3-yaml)' % path)
+        raise AstuteError('%s: %s' % (path, missing_yaml_advice()))
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise AstuteError('%s: not valid YAML: %s' % (path, exc))
+        raise AstuteError('%s: not valid YAML: %s' % (path, to_text(exc)))
 
 
 def parse_astute(text, path='astute.yaml'):
@@ -38,12 +53,12 @@ def parse_astute(text, path='astute.yaml'):
     if admin is None:
         return AdminNetwork(None, None, None, None)
     if not isinstance(admin, dict):
-        raise AstuteError('%s: ADMIN_NETWORK must be a mapping, got %r'
-                          % (path, admin))
+        raise AstuteError('%s: ADMIN_NETWORK must be a mapping, got %s'
+                          % (path, py3_repr(admin)))
     values = []
     for key in ADMIN_KEYS:
         value = admin.get(key)
-        values.append(None if value is None else str(value).strip())
+        values.append(None if value is None else to_text(value).strip())
     return AdminNetwork(*values)
 
 
@@ -52,16 +67,11 @@ def load_astute(path):
         with open(path, 'rb') as handle:
             text = handle.read().decode('utf-8')
     except (IOError, OSError) as exc:
-        raise AstuteError('%s: cannot read: %s' % (path, exc.strerror or exc))
+        raise AstuteError('%s: cannot read: %s' % (path, exc.strerror or
+                                                      to_text(exc)))
     return parse_astute(text, path)
 
 
 def prefix_length(netmask):
     """'255.255.255.0' or '24' -> 24."""
-    text = str(netmask).strip().lstrip('/')
-    if text.isdigit():
-        length = int(text)
-        if 0 < length <= 32:
-            return length
-        raise ValueError('prefix length out of range')
-    return ipaddress.IPv4Network('0.0.0.0/' + text).prefixlen
+    return compat.prefix_length(netmask)

@@ -1,4 +1,6 @@
 """Command line: parameters, lock, state, preflight, background, run."""
+from __future__ import absolute_import, division, print_function
+
 import argparse
 import logging
 import os
@@ -8,6 +10,7 @@ import time
 from master_migration import PROG, __version__, params as params_mod
 from master_migration import plan, preflight, runner, services
 from master_migration.commands import Commands, CommandError
+from master_migration.compat import to_text, write_line
 from master_migration.context import Context
 from master_migration.state import Lock, LockBusy, State
 
@@ -71,7 +74,7 @@ def setup_logging(log_path, to_terminal=True):
     log = logging.getLogger(PROG)
     log.setLevel(logging.DEBUG)
     log.handlers = []
-    handler = logging.FileHandler(log_path)
+    handler = logging.FileHandler(log_path, encoding='utf-8')
     formatter = logging.Formatter('%(asctime)s %(levelname)s %(message)s',
                                   '%Y-%m-%dT%H:%M:%SZ')
     formatter.converter = time.gmtime
@@ -96,8 +99,8 @@ def detach(log, log_path):
         os.close(write_fd)
         pid = os.read(read_fd, 32).decode('ascii').strip()
         os.waitpid(child, 0)
-        print('%s continues in the background (pid %s); follow it with:\n'
-              '  tail -f %s' % (PROG, pid, log_path))
+        write_line('%s continues in the background (pid %s); follow it '
+                   'with:\n  tail -f %s' % (PROG, pid, log_path))
         sys.stdout.flush()
         os._exit(0)
     os.close(read_fd)
@@ -123,7 +126,10 @@ def work_dir_from(args, config):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    # Python 2.7 gives bytes: the same text as on 3 for what follows.
+    args = build_parser().parse_args([to_text(a) for a in argv])
     try:
         config = params_mod.load_config(args.config) if args.config else {}
     except params_mod.ParamError as exc:
@@ -138,7 +144,7 @@ def main(argv=None):
     try:
         lock.acquire()
     except LockBusy as exc:
-        return fail([str(exc)])
+        return fail([to_text(exc)])
     try:
         return with_lock(args, config, work_dir, lock)
     finally:
@@ -146,8 +152,8 @@ def main(argv=None):
 
 
 def fail(problems, code=EXIT_BAD_INPUT):
-    sys.stderr.write('%s: cannot go on:\n  - %s\n' % (
-        PROG, '\n  - '.join(problems)))
+    write_line('%s: cannot go on:\n  - %s' % (PROG, '\n  - '.join(problems)),
+               sys.stderr)
     return code
 
 
@@ -157,18 +163,18 @@ def with_lock(args, config, work_dir, lock):
     try:
         state = State.load(state_path)
     except ValueError as exc:
-        return fail([str(exc)])
+        return fail([to_text(exc)])
     log = setup_logging(log_path)
     if state is not None and state.get('status') == 'done':
-        print('migration already done (%s): guest %s on %s serves %s; '
-              'nothing to do' % (os.path.join(work_dir, 'done'),
-                                 state['params']['name'],
-                                 state['params']['destination'],
-                                 state['params']['admin_address']))
+        write_line('migration already done (%s): guest %s on %s serves %s; '
+                   'nothing to do' % (os.path.join(work_dir, 'done'),
+                                      state['params']['name'],
+                                      state['params']['destination'],
+                                      state['params']['admin_address']))
         return 0
     if args.rollback or args.resume:
         if state is None:
-            print('no interrupted run in %s: nothing to %s' % (
+            write_line('no interrupted run in %s: nothing to %s' % (
                 work_dir, 'roll back' if args.rollback else 'resume'))
             return 0 if args.rollback else EXIT_BAD_INPUT
         ctx = context_from_state(state, log, log_path)
@@ -218,14 +224,15 @@ def start_new(args, config, work_dir, state_path, log, log_path):
     try:
         preflight.run(ctx)
     except preflight.AlreadyMigrated as exc:
-        print(str(exc))
+        write_line(to_text(exc))
         return None, 0
     except preflight.PreflightError as exc:
         log.error('preflight refused, nothing was changed:\n  - %s',
                   '\n  - '.join(exc.problems))
         return None, EXIT_BAD_INPUT
     if args.dry_run:
-        print(plan.format_plan(params, ctx.facts, dry_run_services(ctx)))
+        write_line(plan.format_plan(params, ctx.facts,
+                                    dry_run_services(ctx)))
         return None, 0
     state.data['steps']['preflight'] = {'status': 'done', 'duration': 0.0}
     state.save()

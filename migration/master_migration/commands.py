@@ -1,17 +1,17 @@
 """The one place that runs commands: argument lists, timeouts, LC_ALL=C,
-stderr in every error. Tests swap in a Recorder."""
+stderr in every error. Tests swap in a Recorder. Each command runs in its
+own process group: a timeout or an interruption kills the whole group."""
+from __future__ import absolute_import, division, print_function
+
+import codecs
 import collections
 import os
-import select
 import shlex
-import subprocess
 import threading
 import time
 
-try:
-    from shlex import quote
-except ImportError:  # pragma: no cover
-    from pipes import quote
+from master_migration import compat
+from master_migration.compat import quote, to_text
 
 Result = collections.namedtuple('Result', 'argv returncode stdout stderr')
 
@@ -34,7 +34,7 @@ class CommandError(Exception):
 
 
 def shell_words(argv):
-    return ' '.join(quote(str(a)) for a in argv)
+    return u' '.join(quote(to_text(a)) for a in argv)
 
 
 def c_locale_env():
@@ -53,21 +53,12 @@ class Commands(object):
     def run(self, argv, timeout=120, input_bytes=None, ok_codes=(0,)):
         if self.log:
             self.log.debug('run: %s', shell_words(argv))
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE if input_bytes is not None
-            else subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=c_locale_env())
-        try:
-            out, err = proc.communicate(input_bytes, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
+        proc, out, err, expired = compat.communicate(
+            argv, timeout, input_bytes, c_locale_env())
+        if expired:
             raise CommandError(argv, None, '', 'timed out after %s s'
                                % timeout)
-        except BaseException:
-            _kill(proc)
-            raise
-        result = Result(argv, proc.returncode, out.decode('utf-8', 'replace'),
-                        err.decode('utf-8', 'replace'))
+        result = Result(argv, proc.returncode, to_text(out), to_text(err))
         if ok_codes is not None and proc.returncode not in ok_codes:
             raise CommandError(argv, proc.returncode, result.stderr)
         return result
@@ -77,49 +68,42 @@ class Commands(object):
         comes (rsync progress); stderr is kept for the error."""
         if self.log:
             self.log.debug('stream: %s', shell_words(argv))
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=c_locale_env())
+        proc = compat.popen_group(argv, None, c_locale_env())
         errors = []
         reader = threading.Thread(target=lambda: errors.append(
             proc.stderr.read()))
         reader.daemon = True
         reader.start()
         try:
-            _pump(proc, on_output, time.time() + timeout)
+            _pump(argv, proc, on_output, time.time() + timeout)
+            proc.wait()
         except BaseException:
-            _kill(proc)
+            compat.kill_and_reap(proc)
             raise
-        proc.wait()
         reader.join(5)
-        err = b''.join(errors).decode('utf-8', 'replace')
+        proc.stdout.close()
+        proc.stderr.close()
+        err = to_text(b''.join(errors))
         if ok_codes is not None and proc.returncode not in ok_codes:
             raise CommandError(argv, proc.returncode, err)
         return Result(argv, proc.returncode, '', err)
 
 
-def _pump(proc, on_output, deadline):
+def _pump(argv, proc, on_output, deadline):
     fd = proc.stdout.fileno()
+    decoder = codecs.getincrementaldecoder('utf-8')('replace')
     while True:
         left = deadline - time.time()
         if left <= 0:
-            raise CommandError(proc.args, None, '', 'timed out')
-        ready, _, _ = select.select([fd], [], [], min(left, 1.0))
-        if not ready:
+            raise CommandError(argv, None, '', 'timed out')
+        if not compat.select_readable(fd, min(left, 1.0)):
             continue
-        chunk = os.read(fd, 65536)
+        chunk = compat.read_chunk(fd)
+        text = decoder.decode(chunk, final=not chunk)
+        if text:
+            on_output(text)
         if not chunk:
             return
-        on_output(chunk.decode('utf-8', 'replace'))
-
-
-def _kill(proc):
-    if proc.poll() is None:
-        proc.kill()
-    try:
-        proc.communicate(timeout=10)
-    except Exception:  # pylint: disable=broad-except
-        pass
 
 
 class Recorder(object):
@@ -138,7 +122,8 @@ class Recorder(object):
         # rules match its words too.
         words = list(argv)
         if argv and argv[0] == 'ssh':
-            words += shlex.split(argv[-1])
+            words += [to_text(w) for w in shlex.split(
+                compat.to_native(argv[-1]))]
         for prefix, code, out, err in self.rules:
             if _contains(words, prefix):
                 return code, out, err
@@ -187,7 +172,8 @@ class Remote(object):
         return opts
 
     def argv(self, remote_argv):
-        words = ['env', 'LC_ALL=C', 'LANG=C'] + [str(a) for a in remote_argv]
+        words = ['env', 'LC_ALL=C', 'LANG=C'] + [to_text(a)
+                                                 for a in remote_argv]
         return self.ssh_options() + [self.host, '--', shell_words(words)]
 
     def run(self, remote_argv, timeout=120, input_bytes=None, ok_codes=(0,)):

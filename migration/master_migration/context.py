@@ -1,5 +1,7 @@
 """What every step gets: parameters, facts found at preflight, state,
 the command runners and the log."""
+from __future__ import absolute_import, division, print_function
+
 import os
 
 from master_migration.commands import Remote

@@ -1,5 +1,7 @@
 """Pure functions behind the destination layout and the post-migrate fixes.
 No I/O here: each takes text/values and returns text/values."""
+from __future__ import absolute_import, division, print_function
+
 import re
 
 from master_migration import units

@@ -1,5 +1,7 @@
 """The old master's admin interface: hand the address (and MAC) to the
 guest, take them back on rollback. Runtime changes only: nothing on disk."""
+from __future__ import absolute_import, division, print_function
+
 import re
 
 ADDR_RE = re.compile(r'\binet (\d+\.\d+\.\d+\.\d+/\d+)')

@@ -3,13 +3,15 @@
 Every problem is collected with the field, the value, where it came from and
 how to fix it; nothing acts until all of them are fixed.
 """
-import ipaddress
+from __future__ import absolute_import, division, print_function
+
 import os
 import re
 import xml.etree.ElementTree as ElementTree
 
 from master_migration import astute as astute_mod
-from master_migration import units
+from master_migration import compat, units
+from master_migration.compat import py3_repr, string_types, to_text
 
 DEFAULT_EXCLUDES = ['/proc/*', '/sys/*', '/dev/*', '/run/*', '/tmp/*',
                     '/mnt/*', '/media/*', '/lost+found']
@@ -17,6 +19,7 @@ MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
 NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
 PATH_RE = re.compile(r'^/[A-Za-z0-9_./+-]*$')
 IFACE_RE = re.compile(r'^[A-Za-z0-9_.:-]{1,15}$')
+DIGITS_RE = re.compile(r'^[0-9]+$')
 
 
 class ParamError(Exception):
@@ -27,7 +30,8 @@ class ParamError(Exception):
 
 def _int_range(low, high):
     def convert(value):
-        if isinstance(value, bool) or not str(value).strip().isdigit():
+        if isinstance(value, bool) or not DIGITS_RE.match(
+                to_text(value).strip()):
             raise ValueError('not a whole number; use e.g. %d' % low)
         number = int(value)
         if not low <= number <= high:
@@ -58,7 +62,7 @@ def _choice(*allowed):
 
 
 def _abs_path(value):
-    if not isinstance(value, str) or not value.startswith('/'):
+    if not isinstance(value, string_types) or not value.startswith('/'):
         raise ValueError('must be an absolute path')
     return os.path.normpath(value)
 
@@ -76,20 +80,20 @@ def _opt_path(value):
 
 
 def _name(value):
-    if not isinstance(value, str) or not NAME_RE.match(value):
+    if not isinstance(value, string_types) or not NAME_RE.match(value):
         raise ValueError('use letters, digits, _ . - (max 63)')
     return value
 
 
 def _iface(value):
-    if not isinstance(value, str) or not IFACE_RE.match(value):
+    if not isinstance(value, string_types) or not IFACE_RE.match(value):
         raise ValueError('not an interface name (max 15 characters)')
     return value
 
 
 def _ipv4(value):
     try:
-        return str(ipaddress.IPv4Address(str(value).strip()))
+        return compat.normalize_ipv4(value)
     except ValueError:
         raise ValueError('not an IPv4 address')
 
@@ -102,26 +106,27 @@ def _netmask(value):
 
 
 def _mac(value):
-    text = str(value).strip().lower()
+    text = to_text(value).strip().lower()
     if not MAC_RE.match(text):
         raise ValueError('not a MAC address (aa:bb:cc:dd:ee:ff)')
     return text
 
 
 def _xml_fragment(value):
-    text = '' if value is None else str(value)
+    text = u'' if value is None else to_text(value)
     if text.strip():
         try:
-            ElementTree.fromstring('<interface>%s</interface>' % text)
+            ElementTree.fromstring((u'<interface>%s</interface>' % text)
+                                   .encode('utf-8'))
         except ElementTree.ParseError as exc:
-            raise ValueError('not well-formed XML: %s' % exc)
+            raise ValueError('not well-formed XML: %s' % to_text(exc))
     return text
 
 
 def _string_list(value):
-    if isinstance(value, str):
+    if isinstance(value, string_types):
         return [value]
-    if not isinstance(value, list) or not all(isinstance(v, str)
+    if not isinstance(value, list) or not all(isinstance(v, string_types)
                                               for v in value):
         raise ValueError('must be a list of strings')
     return list(value)
@@ -134,9 +139,9 @@ def _argv_list(value):
         raise ValueError('must be a list of commands (argv lists)')
     commands = []
     for item in value:
-        if isinstance(item, str):
+        if isinstance(item, string_types):
             item = item.split()
-        if not item or not all(isinstance(a, str) for a in item):
+        if not item or not all(isinstance(a, string_types) for a in item):
             raise ValueError('each command must be a non-empty argv list')
         commands.append(list(item))
     return commands
@@ -154,9 +159,10 @@ def _nics(value):
                          'extra_xml?}')
     nics = []
     for index, item in enumerate(value):
-        if isinstance(item, str):
+        if isinstance(item, string_types):
             if '=' not in item:
-                raise ValueError('item %d: %r: use IFACE=BRIDGE' % (index, item))
+                raise ValueError('item %d: %s: use IFACE=BRIDGE'
+                                 % (index, py3_repr(item)))
             iface, bridge = item.split('=', 1)
             item = {'interface': iface, 'bridge': bridge}
         if not isinstance(item, dict) or set(item) - {
@@ -169,13 +175,13 @@ def _nics(value):
                          'mac': _mac(item['mac']) if item.get('mac') else None,
                          'extra_xml': _xml_fragment(item.get('extra_xml'))})
         except ValueError as exc:
-            raise ValueError('item %d: %s' % (index, exc))
+            raise ValueError('item %d: %s' % (index, to_text(exc)))
     return nics
 
 
 # (key, default, converter, help). The CLI option is --key-with-dashes.
 FIELDS = [
-    ('destination', None, str, 'virt node name or address'),
+    ('destination', None, to_text, 'virt node name or address'),
     ('source_root', '/', _abs_path, 'root of the tree to copy'),
     ('astute', None, _opt_path, 'astute.yaml (default SOURCE_ROOT/etc/fuel/'
                                 'astute.yaml)'),
@@ -261,17 +267,17 @@ def load_config(path):
             text = handle.read().decode('utf-8')
     except (IOError, OSError) as exc:
         raise ParamError(['--config %s: cannot read: %s'
-                          % (path, exc.strerror or exc)])
+                          % (path, exc.strerror or to_text(exc))])
     try:
         data = astute_mod.load_yaml_text(text, path)
     except astute_mod.AstuteError as exc:
-        raise ParamError(['--config ' + str(exc)])
+        raise ParamError(['--config ' + to_text(exc)])
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ParamError(['--config %s: expected a mapping of option: value'
                           % path])
-    unknown = sorted(set(data) - set(FIELD_NAMES))
+    unknown = sorted(to_text(k) for k in data if k not in FIELD_NAMES)
     if unknown:
         raise ParamError(['--config %s: unknown key(s) %s; known keys: %s'
                           % (path, ', '.join(unknown), ', '.join(FIELD_NAMES))])
@@ -292,7 +298,8 @@ def _raw_values(cli, config, config_path):
 
 
 def _fill_from_astute(raw, problems):
-    missing = [k for k in ADMIN_FROM_ASTUTE if raw[k][0] is None]
+    missing = [k for k in FIELD_NAMES  # in field order on both Pythons
+               if k in ADMIN_FROM_ASTUTE and raw[k][0] is None]
     if not missing:
         return
     source_root = raw['source_root'][0] or '/'
@@ -322,7 +329,8 @@ def _convert(raw, problems):
         try:
             values[key] = convert(value)
         except (ValueError, TypeError) as exc:
-            problems.append('%s: %r (from %s): %s' % (key, value, origin, exc))
+            problems.append('%s: %s (from %s): %s' % (
+                key, py3_repr(value), origin, to_text(exc)))
     return values
 
 
@@ -343,14 +351,13 @@ def _check_relations(values, problems):
     if None in (values.get('admin_address'), values.get('admin_netmask'),
                 values.get('interim_address')):
         return
-    network = ipaddress.IPv4Network('%s/%d' % (values['admin_address'],
-                                               values['admin_netmask']),
-                                    strict=False)
-    interim = ipaddress.IPv4Address(values['interim_address'])
-    if interim not in network:
+    address, prefix = values['admin_address'], values['admin_netmask']
+    interim = values['interim_address']
+    if not compat.in_network(interim, address, prefix):
         problems.append('interim_address: %s is not in the admin network %s; '
-                        'pick a free address there' % (interim, network))
-    elif str(interim) == values['admin_address']:
+                        'pick a free address there' % (
+                            interim, compat.network_text(address, prefix)))
+    elif interim == address:
         problems.append('interim_address: %s is the admin address itself; '
                         'pick another free address' % interim)
     if values.get('services') == 'commands' and not values.get(

@@ -1,4 +1,6 @@
 """The steps as data, and the plan a dry run prints."""
+from __future__ import absolute_import, division, print_function
+
 import collections
 
 from master_migration import postmigrate, preflight, steps, switchover

@@ -1,6 +1,8 @@
 """Step 6: make the copy boot as a guest. Writes only into the copy on the
 destination; originals come from the source tree, so a second run after a
 kill gives the same result."""
+from __future__ import absolute_import, division, print_function
+
 import os
 import time
 

@@ -1,5 +1,7 @@
 """Step 1: check everything, change nothing. Every problem is collected
 with what to do about it; facts found here feed the later steps."""
+from __future__ import absolute_import, division, print_function
+
 import glob
 import os
 import re
@@ -10,6 +12,7 @@ import uuid
 
 from master_migration import fixes, netcfg, remote_sh, rsyncing, services
 from master_migration.commands import CommandError
+from master_migration.compat import to_text
 from master_migration.context import copy_excludes, destination_paths
 from master_migration.units import human_bytes
 
@@ -124,7 +127,7 @@ def check_services(ctx, problems):
         ctx.facts['services_kind'] = services.resolve_kind(ctx.params,
                                                            ctx.commands)
     except services.ServiceError as exc:
-        problems.append(str(exc))
+        problems.append(to_text(exc))
 
 
 def check_ssh(ctx, problems):
@@ -251,7 +254,7 @@ def scan_data(ctx, problems):
             ok_codes=(0, rsyncing.VANISHED)).stdout
     except CommandError as exc:
         problems.append('source_root: cannot list %s: %s' % (
-            ctx.params.source_root, exc))
+            ctx.params.source_root, to_text(exc)))
         return
     finally:
         shutil.rmtree(empty, ignore_errors=True)

@@ -1,5 +1,6 @@
 """POSIX sh scripts run on the destination (given on stdin to `sh -s`).
 They need only util-linux, parted, e2fsprogs, qemu-img and coreutils."""
+from __future__ import absolute_import, division, print_function
 
 # $1 image  $2 size in bytes  $3 root end (NMiB or 100%)  $4 swap MiB (0: none)
 CREATE_IMAGE = r'''set -eu

@@ -1,4 +1,6 @@
 """rsync command lines and the pure parsing of what rsync prints."""
+from __future__ import absolute_import, division, print_function
+
 import re
 import time
 

@@ -1,10 +1,13 @@
 """One small runner: runs the steps in order, records each in the state
 file, rolls back on failure, prints the summary."""
+from __future__ import absolute_import, division, print_function
+
 import signal
 import time
 
 from master_migration import steps, switchover
 from master_migration.commands import CommandError
+from master_migration.compat import to_text
 from master_migration.context import StepFailed
 from master_migration.plan import STEPS
 from master_migration.units import human_bytes, human_seconds
@@ -80,7 +83,7 @@ def run(ctx, stop_after=None):
                       exc, current, ctx.state.path)
         return EXIT_INTERRUPTED
     except (StepFailed, CommandError, EnvironmentError) as exc:
-        ctx.log.error('step %s failed: %s', current, exc)
+        ctx.log.error('step %s failed: %s', current, to_text(exc))
         rollback(ctx)
         summary(ctx)
         return EXIT_FAILED
@@ -96,7 +99,7 @@ def _undo(ctx, what, action, failures):
         if result:
             failures.extend(result)
     except (StepFailed, CommandError, EnvironmentError) as exc:
-        ctx.log.error('rollback: %s failed: %s', what, exc)
+        ctx.log.error('rollback: %s failed: %s', what, to_text(exc))
         failures.append(what)
 
 

@@ -1,5 +1,6 @@
 """Which master services to stop, in which order, and how to start them
 again. Fuel 9 masters run systemd units, Fuel 8 masters docker containers."""
+from __future__ import absolute_import, division, print_function
 
 # Stop order: the API and workers first, then what they talk to, the
 # databases and the log daemon last (nothing writes after the final sync).

@@ -1,4 +1,6 @@
 """The run's state file (atomic JSON) and its lock."""
+from __future__ import absolute_import, division, print_function
+
 import errno
 import fcntl
 import json

@@ -1,9 +1,12 @@
 """Steps 2-8 and their undo actions. Each is safe to run again after a
 kill (it checks before it acts); none writes to the old master's data."""
+from __future__ import absolute_import, division, print_function
+
 import time
 
 from master_migration import fixes, remote_sh, rsyncing, services, template
 from master_migration.commands import CommandError
+from master_migration.compat import to_text
 from master_migration.context import StepFailed, copy_excludes
 from master_migration.units import human_bytes
 
@@ -178,7 +181,7 @@ def undo_services(ctx):
         try:
             ctx.commands.run(argv, timeout=300)
         except CommandError as exc:
-            ctx.log.error('rollback: %s', exc)
+            ctx.log.error('rollback: %s', to_text(exc))
             failed.append(' '.join(argv))
     ctx.state.set('services_stopped', False)
     return failed

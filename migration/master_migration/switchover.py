@@ -1,5 +1,7 @@
 """Step 7: the old master hands its admin address to the guest, the guest
 starts, and the run waits until it answers. Undo gives everything back."""
+from __future__ import absolute_import, division, print_function
+
 import json
 import os
 import socket

@@ -1,5 +1,7 @@
 """Guest domain XML from the template shipped in the package. Renders only:
 no libvirt, no policy."""
+from __future__ import absolute_import, division, print_function
+
 import pkgutil
 import string
 from xml.sax.saxutils import escape, quoteattr

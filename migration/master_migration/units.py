@@ -1,5 +1,9 @@
 """Sizes with their unit in the name: parsing and printing."""
+from __future__ import absolute_import, division, print_function
+
 import re
+
+from master_migration.compat import integer_types, to_text
 
 _SIZE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B?)?\s*$', re.I)
 _FACTOR = {'': 1, 'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
@@ -11,9 +15,9 @@ def parse_size_bytes(text, bare_unit='M'):
     like the old tool's fvm_ram)."""
     if isinstance(text, bool):
         raise ValueError('not a size')
-    if isinstance(text, int):
+    if isinstance(text, integer_types):
         return text * _FACTOR[bare_unit]
-    match = _SIZE.match(str(text))
+    match = _SIZE.match(to_text(text))
     if not match:
         raise ValueError('not a size')
     number, unit = float(match.group(1)), match.group(2).upper()
