@@ -1,4 +1,8 @@
 """Parameters: CLI > config > astute.yaml > defaults, and clear errors."""
+from __future__ import absolute_import, division, print_function
+
+import os
+
 import pytest
 import yaml
 
@@ -12,9 +16,11 @@ ASTUTE = {'ADMIN_NETWORK': {'interface': 'eth0', 'ipaddress': '10.20.0.2',
 
 @pytest.fixture
 def root(tmp_path):
-    (tmp_path / 'etc/fuel').mkdir(parents=True)
-    (tmp_path / 'etc/fuel/astute.yaml').write_text(yaml.safe_dump(ASTUTE))
-    return tmp_path
+    folder = os.path.join(str(tmp_path), 'etc', 'fuel')
+    os.makedirs(folder)
+    with open(os.path.join(folder, 'astute.yaml'), 'w') as handle:
+        handle.write(yaml.safe_dump(ASTUTE))
+    return str(tmp_path)
 
 
 def build(argv, config=None):
@@ -78,10 +84,11 @@ def test_missing_destination_and_interim_address(root):
 
 
 def test_unknown_config_key_is_refused(tmp_path):
-    path = tmp_path / 'c.yaml'
-    path.write_text('memroy: 4G\n')
+    path = os.path.join(str(tmp_path), 'c.yaml')
+    with open(path, 'w') as handle:
+        handle.write('memroy: 4G\n')
     with pytest.raises(params.ParamError) as err:
-        params.load_config(str(path))
+        params.load_config(path)
     assert 'unknown key(s) memroy' in str(err.value)
 
 

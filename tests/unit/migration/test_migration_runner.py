@@ -1,5 +1,7 @@
 """Runner, state file, lock and the exact commands of the shell (recorded,
 not run)."""
+from __future__ import absolute_import, division, print_function
+
 import json
 import logging
 import os
@@ -14,17 +16,17 @@ from master_migration.context import Context, StepFailed
 from master_migration.params import Params
 from master_migration.state import Lock, LockBusy, State
 
-MIGRATION_DIR = os.path.join(os.path.dirname(os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__)))), 'migration')
+MIGRATION_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__))))), 'migration')
 
 
 def test_state_is_written_atomically_and_resumes(tmp_path):
-    path = str(tmp_path / 'state.json')
+    path = os.path.join(str(tmp_path), 'state.json')
     state = State(path)
     state.mark_started('warm_sync')
     state.mark_done('warm_sync')
     state.mark_started('stop_services')
-    assert sorted(os.listdir(tmp_path)) == ['state.json']  # no temp left
+    assert sorted(os.listdir(str(tmp_path))) == ['state.json']  # no temp left
     again = State.load(path)
     assert again.is_done('warm_sync')
     assert again.step('stop_services')['status'] == 'running'
@@ -32,21 +34,23 @@ def test_state_is_written_atomically_and_resumes(tmp_path):
 
 
 def test_corrupt_state_says_what_to_do(tmp_path):
-    path = tmp_path / 'state.json'
-    path.write_text('{"half": ')
+    path = os.path.join(str(tmp_path), 'state.json')
+    with open(path, 'w') as handle:
+        handle.write('{"half": ')
     with pytest.raises(ValueError) as err:
-        State.load(str(path))
+        State.load(path)
     assert 'move it away' in str(err.value)
 
 
 def test_lock_refuses_a_second_run_and_dies_with_its_holder(tmp_path):
-    path = str(tmp_path / 'lock')
+    path = os.path.join(str(tmp_path), 'lock')
     holder = subprocess.Popen([sys.executable, '-c', (
         'import sys, time; sys.path.insert(0, %r)\n'
         'from master_migration.state import Lock\n'
-        'Lock(%r).acquire(); print("held", flush=True); time.sleep(60)') % (
-            MIGRATION_DIR, path)], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == 'held'
+        'Lock(%r).acquire(); sys.stdout.write("held\\n")\n'
+        'sys.stdout.flush(); time.sleep(60)') % (MIGRATION_DIR, path)],
+        stdout=subprocess.PIPE)
+    assert holder.stdout.readline().strip() == b'held'
     with pytest.raises(LockBusy) as err:
         Lock(path).acquire()
     assert 'pid %d' % holder.pid in str(err.value)
@@ -76,7 +80,7 @@ def make_ctx(tmp_path, recorder, **facts):
                      'interim_address': '10.20.0.250', 'boot_timeout': 5,
                      'poweroff': False, 'work_dir': str(tmp_path),
                      'sync_timeout': 60})
-    state = State(str(tmp_path / 'state.json'))
+    state = State(os.path.join(str(tmp_path), 'state.json'))
     state.data['facts'].update({'image': '/var/lib/nova/fuel_master.img',
                                 'mount_point': '/var/lib/nova/fuel_master.mnt',
                                 'xml_path': '/var/lib/nova/fuel_master.xml',
@@ -84,7 +88,7 @@ def make_ctx(tmp_path, recorder, **facts):
                                 'admin_live_mac': '52:54:00:00:00:02'})
     state.data['facts'].update(facts)
     ctx = Context(params, state.data['facts'], state, recorder, Log())
-    ctx.log_path = str(tmp_path / 'log')
+    ctx.log_path = os.path.join(str(tmp_path), 'log')
     return ctx
 
 
