@@ -24,7 +24,7 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, 'tests'))
-from lab import interpreters  # noqa: E402
+from lab import interpreters, kvm  # noqa: E402
 URI = 'qemu:///system'
 BRIDGE = 'rfg-bench'
 NS = 'https://github.com/openstack/fuel-plugin-reduced-footprint/guest/1.0'
@@ -36,6 +36,7 @@ def astute(count, disk_dir):
     return {'uid': '98', 'roles': ['virt'], 'vms_conf': guests,
             'reduced-footprint': {'guest_bridges': BRIDGE, 'guest_disk_dir': disk_dir,
                                   'guest_disk_cache': 'unsafe',
+                                  'guest_cpu_model': kvm.guest_cpu_model(URI),
                                   'host_reserved_mem_gib': '0'}}
 
 

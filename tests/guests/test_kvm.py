@@ -10,6 +10,7 @@ import libvirt
 import pytest
 
 from guestlib import astute_doc, plugin_tasks, run_cmd, task_env, write_astute, TEST_NODE_UID
+from lab import kvm
 from virt_guests import render
 
 pytestmark = [pytest.mark.kvm, pytest.mark.slow]
@@ -22,10 +23,11 @@ class Node(object):
         self.astute = tmp_path / 'astute.yaml'
         self.log = tmp_path / 'virt-guests.log'
         self.plugin_dir, self.disk_dir, self.path = plugin_dir, disk_dir, path
-        self.conn = libvirt.open(uri)
+        self.uri, self.conn = uri, libvirt.open(uri)
 
     def write(self, guests, bridges=('rfg-adm', 'rfg-pub'), **settings):
-        values = {'guest_disk_dir': str(self.disk_dir), 'guest_disk_cache': 'unsafe'}
+        values = {'guest_disk_dir': str(self.disk_dir), 'guest_disk_cache': 'unsafe',
+                  'guest_cpu_model': kvm.guest_cpu_model(self.uri)}
         values.update(settings)
         write_astute(self.astute, astute_doc(guests, settings=values, bridges=bridges))
 
