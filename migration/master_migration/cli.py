@@ -10,7 +10,7 @@ import time
 from master_migration import PROG, __version__, params as params_mod
 from master_migration import plan, preflight, runner, services
 from master_migration.commands import Commands, CommandError
-from master_migration.compat import to_text, write_line
+from master_migration.compat import LineHandler, to_text, write_line
 from master_migration.context import Context
 from master_migration.state import Lock, LockBusy, State
 
@@ -81,7 +81,7 @@ def setup_logging(log_path, to_terminal=True):
     handler.setFormatter(formatter)
     log.addHandler(handler)
     if to_terminal:
-        terminal = logging.StreamHandler(sys.stderr)
+        terminal = LineHandler(sys.stderr)
         terminal.setLevel(logging.INFO)
         terminal.setFormatter(logging.Formatter('%(message)s'))
         log.addHandler(terminal)

@@ -9,6 +9,7 @@ shell quoting, an IPv4/prefix parser (the master has `ipaddr`, not
 from __future__ import absolute_import, division, print_function
 
 import errno
+import logging
 import os
 import re
 import signal
@@ -70,25 +71,27 @@ def to_native(text):
 
 
 def write_line(text, stream=None):
-    """print() for text that may not fit the locale's encoding (LC_ALL=C:
-    ASCII on Python 2.7 pipes and on Python 3.4-3.6): UTF-8 then."""
+    """print() in UTF-8 whatever the locale, on both interpreters (LC_ALL=C
+    gives ASCII streams on 2.7 and on 3.4-3.6), so a line reads the same."""
     stream = stream or sys.stdout
     line = to_text(text) + u'\n'
-    if PY2:
-        stream.write(line.encode('utf-8'))
-        stream.flush()
-        return
-    try:
-        stream.write(line)
-    except UnicodeEncodeError:
-        stream.flush()
-        raw = getattr(stream, 'buffer', None)
-        if raw is None:
-            line = line.encode('ascii', 'backslashreplace').decode('ascii')
-            stream.write(line)
-        else:
-            raw.write(line.encode('utf-8'))
+    raw = stream if PY2 else getattr(stream, 'buffer', None)
     stream.flush()
+    if raw is None:  # a text-only stream (tests): it takes text
+        stream.write(line)
+    else:
+        raw.write(line.encode('utf-8'))
+        raw.flush()
+
+
+class LineHandler(logging.StreamHandler):
+    """A logging StreamHandler that writes through write_line."""
+
+    def emit(self, record):
+        try:
+            write_line(self.format(record), self.stream)
+        except Exception:  # logging's own contract: report, never raise
+            self.handleError(record)
 
 
 _ESCAPES = {'\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
