@@ -284,8 +284,6 @@ def communicate(argv, timeout, input_bytes=None, env=None):
     except BaseException:
         kill_and_reap(proc)
         raise
-    if watchdog.expired:
-        kill_and_reap(proc)  # reaped already; closes the pipes
     return proc, out, err, watchdog.expired
 
 
