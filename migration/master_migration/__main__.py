@@ -1,4 +1,4 @@
-"""Entry point for `python3 -m master_migration` and the zipapp."""
+"""Entry point for `python -m master_migration` (2.7 or 3.4+) and the zipapp."""
 from __future__ import absolute_import, division, print_function
 
 import sys
