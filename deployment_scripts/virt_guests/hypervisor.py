@@ -141,7 +141,8 @@ def retire(conn, uuid, actions):
                 domain.undefine()
             elif action.kind == planning.REMOVE_DISK:
                 os.remove(action.name)
-            LOG.info('%s done', doing)
+            LOG.info('%s %s', doing, 'as planned' if action.kind == planning.KEEP_DISK
+                     else 'done')
     except libvirt.libvirtError as error:
         raise HypervisorError('%s failed: %s' % (doing, error.get_error_message()))
     except OSError as error:
