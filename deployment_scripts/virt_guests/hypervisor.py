@@ -2,9 +2,10 @@
 
 observe() reads what exists, measuring the disks of guests that left
 vms_conf (measure()); apply() carries out a plan, guest by guest, in
-parallel; retire() carries out a retire plan. A guest whose steps fail is rolled back to what this run found:
-the domain this run defined is undefined and the image this run created is
-removed, so the next run starts that guest again from scratch.
+parallel; retire() carries out a retire plan. A guest whose apply steps
+fail is rolled back to what this run found: the domain this run defined is
+undefined and the image this run created is removed, so the next run starts
+that guest again from scratch.
 """
 import collections
 import concurrent.futures
