@@ -1,8 +1,9 @@
-"""virt-guests: check, plan, apply and status of this node's guests.
+"""virt-guests: check, plan, apply, status and retire of this node's guests.
 
 Exit status: 0 done (or nothing to do), 2 bad input (nothing touched),
-3 the node cannot take the guests (nothing touched), 1 some guests failed
-or were refused (the others are in place).
+3 the node cannot take the guests or libvirt does not answer (nothing
+touched), 1 some guests failed or were refused (the others are in place;
+for retire: a step failed, see the message).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -30,7 +31,8 @@ COMMANDS = collections.OrderedDict([
     ('check', 'validate astute.yaml and the template (no libvirt)'),
     ('plan', 'print what apply would do, change nothing'),
     ('apply', 'create, define, start and autostart the guests'),
-    ('status', 'list the guests with state, MACs and disks')])
+    ('status', 'list the guests with state, MACs and disks'),
+    ('retire', 'stop and undefine a guest no longer in vms_conf (its disk is kept)')])
 
 
 def _options(parser, defaults):
@@ -56,6 +58,8 @@ def parse_args(argv):
     for name, text in COMMANDS.items():
         sub = commands.add_parser(name, help=text)
         _options(sub, False)
+        if name == 'retire':
+            _retire_options(sub)
         if name in ('plan', 'status', 'apply'):
             sub.add_argument('--json', action='store_true', help='print JSON')
         if name == 'plan':
@@ -68,8 +72,18 @@ def parse_args(argv):
     # Python 2.7's argparse requires the subcommand itself, with another text.
     words = set(argv)
     if not words & set(COMMANDS) and not words & set(['-h', '--help']):
-        parser.error('a command is needed: check, plan, apply or status')
+        parser.error('a command is needed: check, plan, apply, status or retire')
     return parser.parse_args(argv)
+
+
+def _retire_options(sub):
+    sub.add_argument('name', metavar='NAME', help='the guest, e.g. 3_vm')
+    sub.add_argument('--confirm', metavar='NAME',
+                     help='the same name again: needed to retire it')
+    sub.add_argument('--remove-disk', action='store_true',
+                     help='also delete its disk image (kept by default)')
+    sub.add_argument('--dry-run', action='store_true',
+                     help='print what would be done and stop')
 
 
 def setup_logging(log_file, to_stderr):
@@ -223,8 +237,7 @@ def _action_dicts(actions):
 
 def _log_plan(actions):
     for action in actions:
-        level = logging.WARNING if action.kind in (
-            planning.REPORT_DRIFT, planning.REPORT_UNDECLARED, planning.REFUSE) else logging.INFO
+        level = logging.WARNING if action.kind in planning.WARNINGS else logging.INFO
         LOG.log(level, '  %s', planning.format_action(action))
 
 
@@ -349,9 +362,50 @@ def cmd_status(args):
     return OK
 
 
+def _retire_disks(hypervisor, state, observed):
+    return [(ref.path, hypervisor.disk_info(ref.path) if ref.path else None, use)
+            for ref, use in zip(state.facts.disks,
+                                planning.disk_uses(state.facts, observed))]
+
+
+def cmd_retire(args):
+    desired = _start(args)
+    if desired is None:
+        return BAD_INPUT
+    try:
+        hypervisor, conn = _connect(args)
+    except Unavailable as error:
+        LOG.error('%s', error)
+        return HOST_REFUSED
+    observed = hypervisor.observe(conn, [])
+    node_uid = desired.spec.node.uid
+    problems = planning.retire_problems(args.name, args.confirm, observed.domains, node_uid,
+                                        set(w.name for w, _ in desired.wants), args.dry_run)
+    for text in problems:
+        LOG.error('refused, nothing was changed: %s', text)
+    if problems:
+        return BAD_INPUT
+    state = observed.domains[args.name]
+    actions = planning.retire_plan(state, _retire_disks(hypervisor, state, observed),
+                                   args.remove_disk)
+    LOG.info('retire %s of node %s (%s):', args.name, node_uid,
+             'dry run, nothing is changed' if args.dry_run else 'confirmed')
+    _log_plan(actions)
+    if args.dry_run:
+        return OK
+    try:
+        hypervisor.retire(conn, state.facts.uuid, actions)
+    except hypervisor.HypervisorError as error:
+        LOG.error('retire %s: %s', args.name, error)
+        return FAILED
+    LOG.info('retired %s; %s', args.name, planning.undo_text(state.facts))
+    return OK
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == 'check':
         setup_logging(args.log_file, False)
         return cmd_check(args)
-    return {'plan': cmd_plan, 'apply': cmd_apply, 'status': cmd_status}[args.command](args)
+    return {'plan': cmd_plan, 'apply': cmd_apply, 'status': cmd_status,
+            'retire': cmd_retire}[args.command](args)

@@ -1,9 +1,11 @@
 """The only module that talks to libvirt (and qemu-img).
 
-observe() reads what exists; apply() carries out a plan, guest by guest, in
-parallel. A guest whose steps fail is rolled back to what this run found:
-the domain this run defined is undefined and the image this run created is
-removed, so the next run starts that guest again from scratch.
+observe() reads what exists, measuring the disks of guests that left
+vms_conf (measure()); apply() carries out a plan, guest by guest, in
+parallel; retire() carries out a retire plan. A guest whose apply steps
+fail is rolled back to what this run found: the domain this run defined is
+undefined and the image this run created is removed, so the next run starts
+that guest again from scratch.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -16,6 +18,7 @@ import libvirt
 
 from . import commands
 from . import compat
+from . import diskuse
 from . import plan as planning
 from . import render
 
@@ -46,17 +49,59 @@ def connect(uri):
                               'running?)' % (uri, compat.to_text(error.get_error_message())))
 
 
+def _qemu_img(subcommand, options, path):
+    """-U: the image may be in use; qemu-img before 2.10 has no -U (nor the lock)."""
+    status, out, err = commands.run(['qemu-img', subcommand, '-U'] + options + [path],
+                                    timeout=120)
+    if status != 0 and ('-U' in err or 'invalid option' in err):
+        status, out, err = commands.run(['qemu-img', subcommand] + options + [path],
+                                        timeout=120)
+    return status, out, err
+
+
 def disk_info(path):
-    """DiskFacts of an existing image, or None. -U: the image may be in use."""
+    """DiskFacts of an existing image, or None."""
     if not os.path.exists(path):
         return None
-    status, out, err = commands.run(['qemu-img', 'info', '-U', '--output=json', path])
-    if status != 0 and ('-U' in err or 'invalid option' in err):
-        status, out, err = commands.run(['qemu-img', 'info', '--output=json', path])
+    status, out, _ = _qemu_img('info', ['--output=json'], path)
     if status != 0:
         return planning.DiskFacts(path, None, None)
     info = json.loads(out)
     return planning.DiskFacts(path, info.get('format'), info.get('virtual-size'))
+
+
+def _guest_bytes(path, ranges, guest_offset, size):
+    """size bytes the guest sees at guest_offset, read from the image file."""
+    kind, where = diskuse.locate(ranges, guest_offset)
+    if kind == diskuse.ZERO:
+        return bytearray(size)
+    if kind == diskuse.UNKNOWN:
+        raise diskuse.Unmeasurable(where)
+    with open(path, 'rb') as image:
+        image.seek(where)
+        found = bytearray(image.read(size))
+    return found + bytearray(size - len(found))
+
+
+def measure(path, disk_format=None):
+    """diskuse.DiskUse of an image: data allocated (qemu-img map) and the
+    partition table signatures in the first sectors the guest sees."""
+    if not path or not os.path.isfile(path):
+        return diskuse.unmeasured(path, 'no image file at %s' % path)
+    options = ['--output=json'] + (['-f', disk_format] if disk_format else [])
+    try:
+        status, out, err = _qemu_img('map', options, path)
+        if status != 0:
+            raise diskuse.Unmeasurable('qemu-img map failed: %s' % err.strip())
+        ranges = diskuse.extents(out)
+        first = _guest_bytes(path, ranges, 0, diskuse.SECTOR)
+        after = _guest_bytes(path, ranges, diskuse.SECTOR, 8)
+    except (diskuse.Unmeasurable, commands.CommandError) as error:
+        return diskuse.unmeasured(path, str(error))
+    except (IOError, OSError) as error:
+        return diskuse.unmeasured(path, 'cannot read it: %s' % error)
+    return diskuse.DiskUse(path, diskuse.data_bytes(ranges),
+                           diskuse.partition_table(first, after), None)
 
 
 def _domain_state(domain):
@@ -69,14 +114,42 @@ def _domain_state(domain):
 
 
 def observe(conn, disk_paths):
-    """Observed: every domain libvirt has, and the images at disk_paths."""
+    """Observed: every domain libvirt has, the images at disk_paths, and the
+    use of the other disks of our domains (guests that left vms_conf)."""
     domains = {}
     for domain in conn.listAllDomains(0):
         state = _domain_state(domain)
         if state is not None:
             domains[state.facts.name] = state
     disks = dict((path, disk_info(path)) for path in disk_paths)
-    return planning.Observed(domains, dict((p, d) for p, d in disks.items() if d))
+    uses = {}
+    for state in domains.values():
+        for ref in state.facts.disks if state.facts.guest_id is not None else ():
+            if ref.path not in disks and ref.path not in uses:
+                uses[ref.path] = measure(ref.path, ref.format)
+    return planning.Observed(domains, dict((p, d) for p, d in disks.items() if d), uses)
+
+
+def retire(conn, uuid, actions):
+    """Carry out a retire plan on the domain with that UUID (the one that
+    was planned, even if a namesake appeared). HypervisorError on failure."""
+    doing = 'lookup of uuid %s' % uuid
+    try:
+        domain = conn.lookupByUUIDString(uuid)
+        for action in actions:
+            doing = '%s %s' % (action.kind, action.name)
+            if action.kind == planning.STOP and domain.isActive():
+                domain.destroy()
+            elif action.kind == planning.UNDEFINE:
+                domain.undefine()
+            elif action.kind == planning.REMOVE_DISK:
+                os.remove(action.name)
+            LOG.info('%s %s', doing, 'as planned' if action.kind == planning.KEEP_DISK
+                     else 'done')
+    except libvirt.libvirtError as error:
+        raise HypervisorError('%s failed: %s' % (doing, error.get_error_message()))
+    except OSError as error:
+        raise HypervisorError('%s failed: %s' % (doing, error))
 
 
 def create_disk(path, disk_format, disk_bytes):

@@ -323,6 +323,16 @@ def guest_problems(doc, items):
     return problems
 
 
+def removal_problems(doc, values):
+    """With removal on, no vms_conf is not taken to mean "remove them all"."""
+    if values['remove_undeclared_guests'] is not True or doc.get('vms_conf') is not None:
+        return []
+    return [Problem('vms_conf', 'missing' if 'vms_conf' not in doc else 'nothing (null)',
+                    'a list while %s.remove_undeclared_guests is on: give an explicit '
+                    'empty list `vms_conf: []` to remove all never-provisioned guests '
+                    'of this node' % SECTION)]
+
+
 def _matches_size(text):
     return re.match(SIZE_PATTERN, text) is not None
 
@@ -356,6 +366,7 @@ def build_spec(doc):
         items = []
     problems += setting_problems(values)
     problems += guest_problems(doc, items)
+    problems += removal_problems(doc, values)
     if problems:
         raise InvalidInput(problems)
     warnings = []

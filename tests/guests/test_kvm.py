@@ -109,9 +109,11 @@ def test_macs_and_uuid_are_unchanged_after_undefine_and_rerun(node):
 def test_status_shows_state_macs_disks_and_the_admin_mac(node):
     node.write(SMALL)
     assert node.run('sh virt-guests apply').returncode == 0
-    result = node.run('sh virt-guests status --json')
-    assert result.returncode == 0, result.stdout
-    rows = json.loads(result.stdout[result.stdout.index('['):])
+    # The log goes to stderr with --json; keep it out of the JSON.
+    result = node.run('sh virt-guests status --json 2>status.log')
+    log = (node.plugin_dir / 'status.log').read_text()
+    assert result.returncode == 0, result.stdout + log
+    rows = json.loads(result.stdout)
     assert [(r['name'], r['state'], r['autostart']) for r in rows] == [
         ('9001_vm', 'running', True), ('9002_vm', 'running', True)]
     assert rows[0]['admin_mac'] == render.guest_mac(TEST_NODE_UID, 9001, 0)

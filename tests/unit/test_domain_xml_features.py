@@ -23,7 +23,7 @@ ROW = re.compile(r'^\| `([^`]+)` \| ([0-9.x]+) \|')
 # What hypervisor.py may call: all in libvirt-python 1.2.2.
 LIBVIRT_CALLS = set([
     'open', 'registerErrorHandler', 'listAllDomains', 'defineXML',
-    'lookupByName', 'XMLDesc', 'isActive', 'autostart', 'setAutostart',
+    'lookupByName', 'lookupByUUIDString', 'XMLDesc', 'isActive', 'autostart', 'setAutostart',
     'create', 'destroy', 'undefine', 'state', 'name', 'get_error_message',
     # Names that libvirt shares with os.close and LOG.info (both 0.x anyway).
     'close', 'info'])

@@ -3,6 +3,7 @@ from __future__ import absolute_import, division, print_function
 
 import pytest
 
+from virt_guests import diskuse
 from virt_guests import plan as P
 from virt_guests import render
 from virt_guests.spec import Guest, Node, build_settings, DEFAULT_SETTINGS
@@ -38,8 +39,14 @@ def disk(vm_id, fmt='qcow2', size_gib=10):
     return path, P.DiskFacts(path, fmt, size_gib * GIB)
 
 
-def observed(domains=(), disks=()):
-    return P.Observed(dict(domains), dict(disks))
+def observed(domains=(), disks=(), uses=()):
+    return P.Observed(dict(domains), dict(disks), dict(uses))
+
+
+def never_used(vm_id):
+    """The measured use of a guest's image that was never provisioned."""
+    path = '/var/lib/nova/%d_vm.img' % vm_id
+    return path, diskuse.DiskUse(path, 0, None, None)
 
 
 def kinds(actions):
@@ -73,7 +80,8 @@ CASES = [
     ('image of another size', [1], observed(disks=[disk(1, size_gib=5)]), False,
      [('report-drift', '1_vm')] + NEW[1:]),
     ('undeclared kept', [], observed([domain(2)]), False, [('report-undeclared', '2_vm')]),
-    ('undeclared removed', [], observed([domain(2)]), True, [('remove-undeclared', '2_vm')]),
+    ('undeclared removed', [], observed([domain(2)], uses=[never_used(2)]), True,
+     [('remove-undeclared', '2_vm')]),
     ('foreign undeclared ignored', [], observed([domain(2, ours=False)]), True, []),
     ('other node undeclared ignored', [], observed([domain(2, node_uid='6')]), True, []),
     ('two guests, one new', [1, 3], observed([domain(1)], [disk(1)]), False,
