@@ -219,7 +219,8 @@ def start_new(args, config, work_dir, state_path, log, log_path):
     state.data['params'] = params.as_dict()
     ctx = Context(params, state.data['facts'], state, Commands(log), log)
     ctx.log_path = log_path
-    log.info('%s %s: preflight for %s -> %s', PROG, __version__,
+    log.info('%s %s (Python %s, %s): preflight for %s -> %s', PROG,
+             __version__, '%d.%d.%d' % sys.version_info[:3], sys.executable,
              params.admin_address, params.destination)
     try:
         preflight.run(ctx)

@@ -15,6 +15,8 @@ import time
 
 import yaml
 
+from lab import interpreters
+
 from . import guest
 from . import hostlab
 from . import master_config as cfg
@@ -122,11 +124,19 @@ class BootLab(object):
         path.write_text(yaml.safe_dump(conf))
         return path
 
+    def master_path(self):
+        """A stock Fuel 8.0/9.0 master's PATH: Python 2.7 and no python3."""
+        assert interpreters.available('python2.7'), \
+            interpreters.missing_reason('python2.7')
+        return interpreters.only_python('python2.7', self.work / 'master-bin')
+
     def migrate(self, *args, **config_extra):
-        """Run the single-file script inside the master's netns; returns
+        """Run the single-file script inside the master's netns, as the
+        master runs it (its sh stub picks the master's Python 2.7); returns
         (exit code, output). The operator watch runs meanwhile."""
-        argv = ['ip', 'netns', 'exec', MASTER_NS, sys.executable,
-                str(self.zipapp), '--config', str(self.config(**config_extra)),
+        argv = ['ip', 'netns', 'exec', MASTER_NS, 'env',
+                'PATH=' + self.master_path(), str(self.zipapp),
+                '--config', str(self.config(**config_extra)),
                 '--foreground'] + list(args)
         self.watch = OperatorWatch(self)
         self.watch.start()

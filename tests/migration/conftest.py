@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 import migration_lab as lab
+from lab import interpreters
 
 sys.path.insert(0, str(lab.REPO / 'migration'))
 
@@ -63,8 +64,36 @@ def destination(network_lab):
     lab.clean_disk_dir(disk_dir)
 
 
+@pytest.fixture(scope='session')
+def rpm_script(tmp_path_factory):
+    """bin/rf-migrate-master as the plugin's RPM installs it on the master
+    (the package built by tools/build_plugin.py, unpacked)."""
+    out = tmp_path_factory.mktemp('rfm-rpm')
+    built = subprocess.run([sys.executable, str(lab.REPO / 'tools' / 'build_plugin.py'),
+                            '--out', str(out)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, universal_newlines=True)
+    assert built.returncode == 0, built.stdout[-3000:]
+    rpm = built.stdout.strip().splitlines()[-1]
+    root = out / 'root'
+    root.mkdir()
+    subprocess.check_call('rpm2cpio %s | cpio -idm --quiet' % rpm, shell=True,
+                          cwd=str(root))
+    scripts = list(root.glob('var/www/nailgun/plugins/*/bin/rf-migrate-master'))
+    assert len(scripts) == 1, scripts
+    return scripts[0]
+
+
+@pytest.fixture(scope='session')
+def master_path(tmp_path_factory):
+    """A stock Fuel 8.0/9.0 master's PATH: Python 2.7 and no python3."""
+    assert interpreters.available('python2.7'), \
+        interpreters.missing_reason('python2.7')
+    return interpreters.only_python('python2.7',
+                                    tmp_path_factory.mktemp('rfm-master-bin'))
+
+
 @pytest.fixture
-def migrate(zipapp, network_lab, master, destination, tmp_path):
+def migrate(zipapp, network_lab, master, destination, tmp_path, master_path):
     """Returns run(extra_cfg, *args, background=False) running the zipapp
     inside the master's netns against the host over real ssh."""
     def config(**extra):
@@ -88,7 +117,9 @@ def migrate(zipapp, network_lab, master, destination, tmp_path):
                                 cfg)
 
     def argv(cfg, *args):
-        return ['ip', 'netns', 'exec', lab.NETNS, sys.executable,
+        # As a stock Fuel 8.0/9.0 master runs it: its sh stub finds the
+        # master's Python 2.7, the only Python on PATH.
+        return ['ip', 'netns', 'exec', lab.NETNS, 'env', 'PATH=' + master_path,
                 str(zipapp), '--config', str(cfg), '--foreground'] + list(args)
 
     def run(extra=None, *args, timeout=600):

@@ -1,5 +1,6 @@
 """Kill the run in every step and resume it; preflight refusals that
 change nothing; the dry run; the zipapp on its own."""
+import os
 import shutil
 import subprocess
 
@@ -118,21 +119,27 @@ def test_dry_run_prints_plan_with_sizes_and_changes_nothing(
     no_change_anywhere(master, destination, before)
 
 
-def test_zipapp_alone_in_an_empty_folder_runs(zipapp, migrate, master,
-                                               destination, tmp_path):
+def test_script_from_the_rpm_runs_alone_under_python_2_7(
+        rpm_script, migrate, master, destination, tmp_path, master_path):
+    """The file the RPM installs, copied alone into an empty folder, on a
+    PATH whose only Python is 2.7 (a stock Fuel master): --help and a dry
+    run."""
     alone = tmp_path / 'alone'
     alone.mkdir()
-    shutil.copy(zipapp, alone / 'rf-migrate-master')
+    shutil.copy(str(rpm_script), str(alone / 'rf-migrate-master'))
     helped = subprocess.run([str(alone / 'rf-migrate-master'), '--help'],
-                            cwd=alone, capture_output=True, text=True)
+                            cwd=alone, capture_output=True, text=True,
+                            env=dict(os.environ, PATH=master_path))
     assert helped.returncode == 0 and '--dry-run' in helped.stdout
     cfg = migrate.config()
-    dry = subprocess.run(['ip', 'netns', 'exec', lab.NETNS,
+    dry = subprocess.run(['ip', 'netns', 'exec', lab.NETNS, 'env',
+                          'PATH=' + master_path,
                           str(alone / 'rf-migrate-master'), '--config',
                           str(cfg), '--dry-run'], cwd=alone,
                          capture_output=True, text=True, timeout=300)
     assert dry.returncode == 0, dry.stderr
     assert 'expected downtime' in dry.stdout
+    assert '(Python 2.7.' in dry.stderr, dry.stderr[:400]
     assert sorted(p.name for p in alone.iterdir()) == ['rf-migrate-master']
 
 

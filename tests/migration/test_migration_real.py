@@ -156,7 +156,7 @@ def wait_gone(pid, seconds=120):
 
 
 def test_run_goes_to_background_and_finishes_there(zipapp, migrate, master,
-                                                    destination):
+                                                    destination, master_path):
     """The operator's ssh session drops when the address moves: after
     preflight the run detaches (own session) and finishes on its own."""
     import os
@@ -166,8 +166,9 @@ def test_run_goes_to_background_and_finishes_there(zipapp, migrate, master,
     cfg = migrate.config()
     with lab.StandIn(destination['name'], 8000):
         started = subprocess.run(
-            ['ip', 'netns', 'exec', lab.NETNS, str(zipapp), '--config',
-             str(cfg)], capture_output=True, text=True, timeout=120)
+            ['ip', 'netns', 'exec', lab.NETNS, 'env', 'PATH=' + master_path,
+             str(zipapp), '--config', str(cfg)], capture_output=True,
+            text=True, timeout=120)
         assert started.returncode == 0, started.stderr
         match = re.search(r'continues in the background \(pid (\d+)\)',
                           started.stdout)
@@ -191,3 +192,5 @@ def test_run_goes_to_background_and_finishes_there(zipapp, migrate, master,
             wait_gone(pid)
     log = (master['work'] / 'migrate.log').read_text()
     assert 'summary (done)' in log and 'downtime' in log
+    # The master's Python 2.7 ran it, found by the script's own sh stub.
+    assert re.search(r'rf-migrate-master \S+ \(Python 2\.7\.\d+, ', log), log[:400]
