@@ -254,3 +254,157 @@ def test_services_plan_for_fuel8_docker_uses_dockerctl():
                                      'fuel-core-8.0-postgres']
     assert stop[0][:2] == ['dockerctl', 'stop']
     assert [a[-1] for a in start] == [a[-1] for a in reversed(stop)]
+
+
+# ---- issue 9 point 1: an ssh failure is never "no guest" ----------------
+
+class SeqRecorder(Recorder):
+    """A Recorder whose answers to one prefix come in turn from a list
+    (the last one repeats): ssh fails at exactly the calls wanted."""
+
+    def __init__(self):
+        Recorder.__init__(self)
+        self.seqs = []
+
+    def answer_seq(self, prefix, answers):
+        self.seqs.append((list(prefix), list(answers)))
+
+    def _lookup(self, argv):
+        words = list(argv)
+        if argv and argv[0] == 'ssh':
+            import shlex
+            words += shlex.split(argv[-1])
+        for prefix, answers in self.seqs:
+            if any(words[i:i + len(prefix)] == prefix
+                   for i in range(len(words) - len(prefix) + 1)):
+                return answers.pop(0) if len(answers) > 1 else answers[0]
+        return Recorder._lookup(self, argv)
+
+
+SSH_DOWN = (255, '', 'ssh: connect to host virt port 22: No route to host')
+VIRSH = ['virsh', '-c', 'qemu:///system']
+
+
+class FakeClock(object):
+    def __init__(self):
+        self.now = 1000.0
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def strftime(self, *args):
+        import time
+        return time.strftime(*args)
+
+    def gmtime(self, *args):
+        import time
+        return time.gmtime(*args)
+
+
+def test_guest_state_tells_no_guest_from_ssh_failure(tmp_path):
+    rec = SeqRecorder()
+    rec.answer_seq(VIRSH + ['domstate'], [
+        (1, '', "error: failed to get domain 'fuel_master'\n"),
+        SSH_DOWN, (1, '', 'error: failed to connect to the hypervisor\n')])
+    ctx = make_ctx(tmp_path, rec)
+    assert steps.guest_state(ctx) is None
+    for _ in range(2):
+        with pytest.raises(steps.GuestUnknown) as err:
+            steps.guest_state(ctx)
+        assert 'fuel_master' in str(err.value)
+
+
+def test_guest_wait_rides_out_a_short_ssh_failure(tmp_path, monkeypatch):
+    rec = SeqRecorder()
+    rec.answer_seq(VIRSH + ['domstate'], [SSH_DOWN, SSH_DOWN,
+                                          (0, 'running\n', '')])
+    ctx = make_ctx(tmp_path, rec)
+    ctx.params.boot_timeout = 600
+    ctx.params.api_port = 9
+    clock = FakeClock()
+    monkeypatch.setattr(switchover, 'time', clock)
+    monkeypatch.setattr(switchover, 'ssh_answers',
+                        lambda address: clock.now > 1030)
+    monkeypatch.setattr(switchover, 'http_answers', lambda a, p: True)
+    switchover.wait_for_guest(ctx)  # before: "guest is None ... instead of
+    assert sum('domstate' in c[-1] for c in rec.calls) >= 3      # running"
+    assert any('retrying' in l for l in ctx.log.lines)
+
+
+def test_guest_wait_gives_up_when_ssh_stays_down(tmp_path, monkeypatch):
+    rec = SeqRecorder()
+    rec.answer_seq(VIRSH + ['domstate'], [SSH_DOWN])
+    ctx = make_ctx(tmp_path, rec)
+    ctx.params.boot_timeout = 600
+    ctx.params.api_port = 9
+    monkeypatch.setattr(switchover, 'time', FakeClock())
+    monkeypatch.setattr(switchover, 'ssh_answers', lambda address: False)
+    with pytest.raises(steps.GuestUnknown) as err:
+        switchover.wait_for_guest(ctx)
+    assert 'No route to host' in str(err.value)
+
+
+def switched_ctx(tmp_path, rec):
+    rec.answer(['ip', '-o', '-4', 'addr'],
+               stdout='2: eth0    inet 10.20.0.250/24 scope global eth0\n')
+    ctx = make_ctx(tmp_path, rec)
+    ctx.state.set('switch_started', 1.0)
+    ctx.state.set('services', {'stop': [['svc', 'stop']],
+                               'start': [['svc', 'start']]})
+    ctx.state.set('services_stopped', True)
+    return ctx
+
+
+def test_rollback_keeps_the_address_off_when_the_stop_is_unconfirmed(
+        tmp_path):
+    rec = SeqRecorder()
+    rec.answer_seq(VIRSH + ['domstate'], [(0, 'running\n', ''), SSH_DOWN])
+    rec.answer_seq(VIRSH + ['destroy'], [SSH_DOWN])
+    ctx = switched_ctx(tmp_path, rec)
+    assert not runner.rollback(ctx)
+    assert not [c for c in rec.calls if c[:3] == ['ip', 'addr', 'add']]
+    assert ['svc', 'start'] not in rec.calls
+    saved = State.load(ctx.state.path)
+    assert saved.get('status') == 'rollback-incomplete'
+    text = '\n'.join(ctx.log.lines)
+    assert 'virsh -c qemu:///system destroy fuel_master' in text
+    assert 'virsh -c qemu:///system autostart --disable fuel_master' in text
+    assert 'rf-migrate-master --rollback' in text
+
+
+def test_rollback_refuses_when_autostart_stays_on(tmp_path):
+    rec = SeqRecorder()
+    rec.answer_seq(VIRSH + ['domstate'], [(0, 'shut off\n', '')])
+    rec.answer_seq(VIRSH + ['dominfo'], [
+        (0, 'Name: fuel_master\nAutostart:      enable\n', '')])
+    ctx = switched_ctx(tmp_path, rec)
+    assert not runner.rollback(ctx)
+    assert not [c for c in rec.calls if c[:3] == ['ip', 'addr', 'add']]
+
+
+def test_a_later_rollback_with_ssh_back_finishes(tmp_path):
+    rec = SeqRecorder()
+    rec.answer_seq(VIRSH + ['domstate'], [SSH_DOWN])
+    ctx = switched_ctx(tmp_path, rec)
+    assert not runner.rollback(ctx)
+    assert State.load(ctx.state.path).get('status') == 'rollback-incomplete'
+    rec2 = SeqRecorder()
+    rec2.answer_seq(VIRSH + ['domstate'], [(0, 'running\n', ''),
+                                           (0, 'shut off\n', '')])
+    rec2.answer_seq(VIRSH + ['dominfo'], [
+        (0, 'Name: fuel_master\nAutostart:      disable\n', '')])
+    rec2.answer(['ip', '-o', '-4', 'addr'],
+                stdout='2: eth0    inet 10.20.0.250/24 scope global eth0\n')
+    ctx2 = make_ctx(tmp_path, rec2)
+    ctx2.state = State.load(ctx.state.path)
+    ctx2.facts = ctx2.state.data['facts']
+    assert runner.rollback(ctx2)
+    flat = [' '.join(c) for c in rec2.calls]
+    assert 'ip addr add 10.20.0.2/24 dev eth0' in flat
+    assert 'svc start' in flat
+    assert any('destroy fuel_master' in c for c in flat)
+    assert flat.index('ip addr add 10.20.0.2/24 dev eth0') > max(
+        i for i, c in enumerate(flat) if 'dominfo' in c)
