@@ -408,3 +408,15 @@ def test_a_later_rollback_with_ssh_back_finishes(tmp_path):
     assert any('destroy fuel_master' in c for c in flat)
     assert flat.index('ip addr add 10.20.0.2/24 dev eth0') > max(
         i for i, c in enumerate(flat) if 'dominfo' in c)
+
+
+@pytest.mark.parametrize('text', ['{}', '[]', '{"steps": 5}', '5', 'null',
+                                  '{"steps": {}, "facts": [], "params": {}}',
+                                  '{"steps": {"a": 1}, "facts": {}}'])
+def test_a_state_of_the_wrong_shape_says_what_to_do(tmp_path, text):
+    path = os.path.join(str(tmp_path), 'state.json')
+    with open(path, 'w') as handle:
+        handle.write(text)
+    with pytest.raises(ValueError) as err:
+        State.load(path)
+    assert path in str(err.value) and 'move it away' in str(err.value)
