@@ -10,7 +10,8 @@ import tempfile
 import time
 import uuid
 
-from master_migration import fixes, netcfg, remote_sh, rsyncing, services
+from master_migration import (fixes, netcfg, remote_sh, rsyncing, services,
+                              steps)
 from master_migration.commands import CommandError
 from master_migration.compat import to_text
 from master_migration.context import copy_excludes, destination_paths
@@ -193,10 +194,13 @@ def check_libvirt(ctx, problems):
 
 def check_guest_name(ctx, problems):
     p = ctx.params
-    result = ctx.virsh('domstate', p.name, ok_codes=None, timeout=120)
-    if result.returncode != 0:
+    try:
+        state = steps.guest_state(ctx)
+    except steps.GuestUnknown as exc:
+        problems.append('name: %s' % exc)
         return
-    state = result.stdout.strip()
+    if state is None:
+        return
     if not p.replace:
         problems.append('name: a guest %s already exists on %s (%s); pick '
                         'another --name, or --replace it if it is not needed'
@@ -242,6 +246,25 @@ def check_leftovers(ctx, problems):
             problems.append('%s already exists on %s (an earlier run?); '
                             'remove it or use --replace' % (
                                 path, ctx.params.destination))
+    if ctx.params.replace:
+        check_image_claims(ctx, problems)
+
+
+def check_image_claims(ctx, problems):
+    """--replace never overwrites a finished migration's image or a disk
+    another domain uses."""
+    p, f = ctx.params, ctx.facts
+    out = ctx.remote.sh(remote_sh.IMAGE_CLAIMS, [
+        f['image'], f['done_marker'], p.name], timeout=120).stdout
+    for marker in re.findall(r'^done-marker (.*)$', out, re.M):
+        problems.append('replace: %s on %s carries %s: it is the disk of a '
+                        'finished migration; --replace refuses it: pick '
+                        'another --name or --disk-dir' % (
+                            f['image'], p.destination, marker))
+    for dom in re.findall(r'^used-by (.*)$', out, re.M):
+        problems.append('replace: %s on %s is a disk of the domain %s; '
+                        '--replace refuses it: pick another --name or '
+                        '--disk-dir' % (f['image'], p.destination, dom))
 
 
 def scan_data(ctx, problems):

@@ -135,3 +135,18 @@ done
 EXISTING = r'''for f in "$1" "$2" "$3"; do [ -e "$f" ] && echo "exists $f"; done
 exit 0
 '''
+
+# $1 image  $2 its migration-done marker  $3 our guest. Prints what else
+# claims the image: the marker of a finished migration, other domains' disks.
+IMAGE_CLAIMS = r'''set -u
+img=$1 marker=$2 self=$3
+if [ -e "$marker" ]; then echo "done-marker $marker"; fi
+doms=$(virsh -c qemu:///system list --all --name) || exit 1
+for dom in $doms; do
+  [ "$dom" = "$self" ] && continue
+  virsh -c qemu:///system domblklist --details "$dom" |
+    awk -v img="$img" '$4 == img { found = 1 } END { exit !found }' &&
+    echo "used-by $dom"
+done
+exit 0
+'''

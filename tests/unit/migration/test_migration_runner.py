@@ -420,3 +420,50 @@ def test_a_state_of_the_wrong_shape_says_what_to_do(tmp_path, text):
     with pytest.raises(ValueError) as err:
         State.load(path)
     assert path in str(err.value) and 'move it away' in str(err.value)
+
+
+def replace_problems(tmp_path, rec):
+    from master_migration import preflight
+    ctx = make_ctx(tmp_path, rec, done_marker=(
+        '/var/lib/nova/fuel_master.migration-done'))
+    ctx.params.replace = True
+    problems = []
+    preflight.check_leftovers(ctx, problems)
+    return problems
+
+
+def test_replace_refuses_an_image_another_domain_uses(tmp_path):
+    rec = Recorder()
+    rec.answer(['sh', '-s', '--', '/var/lib/nova/fuel_master.img',
+                '/var/lib/nova/fuel_master.migration-done'],
+               stdout='used-by compute-7\n')
+    problems = replace_problems(tmp_path, rec)
+    assert len(problems) == 1 and 'compute-7' in problems[0]
+    assert '/var/lib/nova/fuel_master.img' in problems[0]
+
+
+def test_replace_refuses_an_image_with_a_migration_done_marker(tmp_path):
+    rec = Recorder()
+    rec.answer(['sh', '-s', '--', '/var/lib/nova/fuel_master.img',
+                '/var/lib/nova/fuel_master.migration-done'],
+               stdout='done-marker /var/lib/nova/fuel_master.migration-done\n')
+    problems = replace_problems(tmp_path, rec)
+    assert len(problems) == 1 and 'migration-done' in problems[0]
+    script = [c for c in rec.calls if 'fuel_master.migration-done' in c[-1]]
+    assert script  # the claims script was asked
+
+
+def test_replace_of_an_unclaimed_image_is_allowed(tmp_path):
+    rec = Recorder()
+    rec.answer(['sh', '-s'], stdout='exists /var/lib/nova/fuel_master.img\n')
+    assert replace_problems(tmp_path, rec) == []
+
+
+def test_preflight_does_not_read_an_ssh_failure_as_a_free_name(tmp_path):
+    from master_migration import preflight
+    rec = Recorder()
+    rec.answer(VIRSH + ['domstate'], returncode=255, stderr='ssh: timeout')
+    ctx = make_ctx(tmp_path, rec)
+    problems = []
+    preflight.check_guest_name(ctx, problems)
+    assert len(problems) == 1 and 'ssh: timeout' in problems[0]
