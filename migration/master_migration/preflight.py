@@ -6,6 +6,7 @@ import glob
 import os
 import re
 import shutil
+import socket
 import tempfile
 import time
 import uuid
@@ -36,7 +37,7 @@ def run(ctx):
     check_source(ctx, problems)
     check_local_network(ctx, problems)
     check_services(ctx, problems)
-    if check_ssh(ctx, problems):
+    if resolve_destination(ctx, problems) and check_ssh(ctx, problems):
         check_libvirt(ctx, problems)
         check_destination(ctx, problems)
     scan_data(ctx, problems)
@@ -129,6 +130,26 @@ def check_services(ctx, problems):
                                                            ctx.commands)
     except services.ServiceError as exc:
         problems.append(to_text(exc))
+
+
+def resolve_destination(ctx, problems):
+    """Once, here: later steps use the address kept in the facts."""
+    p = ctx.params
+    try:
+        infos = socket.getaddrinfo(p.destination, p.ssh_port, socket.AF_INET,
+                                   socket.SOCK_STREAM)
+    except (socket.gaierror, socket.error, UnicodeError) as exc:
+        problems.append('destination %s: does not resolve to an IPv4 address '
+                        '(%s); give its address or fix the name' % (
+                            p.destination, to_text(exc)))
+        return False
+    address = infos[0][4][0]
+    ctx.facts['destination_address'] = address
+    ctx.remote.host, ctx.remote.alias = address, p.destination
+    if address != p.destination:
+        ctx.log.info('destination %s is %s (kept for the whole run; host key '
+                     'checked for %s)', p.destination, address, p.destination)
+    return True
 
 
 def check_ssh(ctx, problems):

@@ -71,7 +71,7 @@ def shape_problem(data):
     for key in ('steps', 'facts', 'params'):
         if not isinstance(data.get(key, {}), dict):
             return '"%s" is not an object' % key
-    for key in ('steps', 'facts'):
+    for key in ('steps', 'facts', 'params'):
         if key not in data:
             return 'no "%s"' % key
     if not all(isinstance(v, dict) for v in data['steps'].values()):

@@ -467,3 +467,48 @@ def test_preflight_does_not_read_an_ssh_failure_as_a_free_name(tmp_path):
     problems = []
     preflight.check_guest_name(ctx, problems)
     assert len(problems) == 1 and 'ssh: timeout' in problems[0]
+
+
+# ---- issue 9 point 2: the destination is resolved once ------------------
+
+def test_ssh_goes_to_the_address_and_checks_the_key_of_the_name():
+    rec = Recorder()
+    Remote(rec, '192.0.2.7', 22, 'root', None, '/kh', alias='virt-1').run(
+        ['true'])
+    Remote(rec, '192.0.2.7', 2222, 'root', None, '/kh', alias='virt-1').run(
+        ['true'])
+    Remote(rec, '192.0.2.7', 22, 'root', None, '/kh',
+           alias='192.0.2.7').run(['true'])
+    first, second, by_address = rec.calls
+    assert first[-3] == '192.0.2.7' and second[-3] == '192.0.2.7'
+    assert 'HostKeyAlias=virt-1' in first
+    assert 'HostKeyAlias=[virt-1]:2222' in second
+    assert 'StrictHostKeyChecking=yes' in first
+    assert not [w for w in by_address if w.startswith('HostKeyAlias')]
+
+
+def test_preflight_resolves_the_destination_once_into_the_facts(tmp_path):
+    from master_migration import preflight
+    rec = Recorder()
+    ctx = make_ctx(tmp_path, rec)
+    ctx.params.destination = 'localhost'
+    problems = []
+    preflight.resolve_destination(ctx, problems)
+    assert problems == []
+    assert ctx.state.get('facts')['destination_address'] == '127.0.0.1'
+    ctx.remote.run(['true'])
+    assert rec.calls[-1][-3] == '127.0.0.1'
+    assert 'HostKeyAlias=localhost' in rec.calls[-1]
+    again = Context(ctx.params, ctx.facts, ctx.state, rec, Log())  # --resume
+    again.remote.run(['true'])
+    assert rec.calls[-1][-3] == '127.0.0.1'
+
+
+def test_a_destination_that_does_not_resolve_is_a_problem(tmp_path):
+    from master_migration import preflight
+    ctx = make_ctx(tmp_path, Recorder())
+    ctx.params.destination = 'no-such-virt-node.invalid'
+    problems = []
+    preflight.resolve_destination(ctx, problems)
+    assert len(problems) == 1
+    assert 'no-such-virt-node.invalid' in problems[0]
