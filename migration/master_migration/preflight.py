@@ -323,12 +323,16 @@ def check_space(ctx, problems):
                             human_bytes(p.disk_size),
                             human_bytes(layout['root_bytes']),
                             human_bytes(f['data_bytes']), human_bytes(need)))
+    # The raw image is sparse but grows up to disk_size as rsync rewrites
+    # files: free space must cover the whole image, not just the data.
     free = f.get('dest_free_bytes')
-    want = need + p.space_margin
+    want = p.disk_size + p.space_margin
     if free is not None and free < want:
         problems.append('not enough space in %s on %s: %s free, need %s '
-                        '(data with file system overhead %s + margin %s); '
-                        'free space there or use --disk-dir elsewhere' % (
+                        '(the whole image %s, as it fills up to its size '
+                        'when files are rewritten, + margin %s); free space '
+                        'there, use --disk-dir elsewhere or a smaller '
+                        '--disk-size' % (
                             p.disk_dir, p.destination, human_bytes(free),
-                            human_bytes(want), human_bytes(need),
+                            human_bytes(want), human_bytes(p.disk_size),
                             human_bytes(p.space_margin)))

@@ -512,3 +512,21 @@ def test_a_destination_that_does_not_resolve_is_a_problem(tmp_path):
     preflight.resolve_destination(ctx, problems)
     assert len(problems) == 1
     assert 'no-such-virt-node.invalid' in problems[0]
+
+
+def test_space_is_checked_for_the_whole_image_not_the_data(tmp_path):
+    """Issue 9 point 4: the sparse raw image grows up to disk_size as
+    rsync rewrites files: free space must cover all of it."""
+    from master_migration import preflight
+    ctx = make_ctx(tmp_path, Recorder(), data_bytes=10 << 20,
+                   dest_free_bytes=50 << 30)
+    ctx.params.disk_size, ctx.params.swap_size = 100 << 30, 0
+    ctx.params.space_margin = 1 << 30
+    problems = []
+    preflight.check_space(ctx, problems)
+    assert len(problems) == 1
+    assert 'whole image' in problems[0] and '100.0 GiB' in problems[0]
+    ctx.facts['dest_free_bytes'] = 102 << 30
+    problems = []
+    preflight.check_space(ctx, problems)
+    assert problems == []
