@@ -64,9 +64,12 @@ def build_parser():
 
 def cli_values(args, config):
     values = dict((k, getattr(args, k, None)) for k in params_mod.FIELD_NAMES)
-    if args.exclude:
-        values['exclude'] = list(config.get(
-            'exclude', params_mod.DEFAULT_EXCLUDES)) + args.exclude
+    if args.exclude:  # the config's list (or one string) stays, then these
+        configured = config.get('exclude') or []
+        if isinstance(configured, params_mod.string_types):
+            configured = [configured]
+        values['exclude'] = (configured + args.exclude
+                             if isinstance(configured, list) else configured)
     return values
 
 

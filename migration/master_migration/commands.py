@@ -155,10 +155,20 @@ class Remote(object):
     strictly: an unknown key stops the run (no silent trust)."""
 
     def __init__(self, commands, host, port=22, user='root', identity=None,
-                 known_hosts=None):
+                 known_hosts=None, alias=None):
+        """host: the address connected to; alias: the name as given, whose
+        host key is checked (ssh HostKeyAlias) when it differs."""
         self.commands = commands
         self.host, self.port, self.user = host, port, user
         self.identity, self.known_hosts = identity, known_hosts
+        self.alias = alias
+
+    def host_key_alias(self):
+        if not self.alias or self.alias == self.host:
+            return []
+        name = self.alias if self.port == 22 else '[%s]:%d' % (self.alias,
+                                                               self.port)
+        return ['-o', 'HostKeyAlias=' + name]
 
     def ssh_options(self):
         opts = ['ssh', '-p', str(self.port), '-o', 'BatchMode=yes',
@@ -169,7 +179,7 @@ class Remote(object):
             opts += ['-i', self.identity, '-o', 'IdentitiesOnly=yes']
         if self.known_hosts:
             opts += ['-o', 'UserKnownHostsFile=' + self.known_hosts]
-        return opts
+        return opts + self.host_key_alias()
 
     def argv(self, remote_argv):
         words = ['env', 'LC_ALL=C', 'LANG=C'] + [to_text(a)

@@ -17,9 +17,12 @@ class Context(object):
     def __init__(self, params, facts, state, commands, log):
         self.params, self.facts, self.state = params, facts, state
         self.commands, self.log = commands, log
-        self.remote = Remote(commands, params.destination, params.ssh_port,
+        # Resolved once at preflight (a name may stop resolving once the
+        # master's dnsmasq stops or its address moves).
+        self.remote = Remote(commands, facts.get('destination_address') or
+                             params.destination, params.ssh_port,
                              params.ssh_user, params.ssh_identity,
-                             params.ssh_known_hosts)
+                             params.ssh_known_hosts, alias=params.destination)
 
     def virsh(self, *args, **kwargs):
         # A busy libvirtd can take minutes to define a domain.

@@ -15,11 +15,16 @@ from master_migration.compat import py3_repr, string_types, to_text
 
 DEFAULT_EXCLUDES = ['/proc/*', '/sys/*', '/dev/*', '/run/*', '/tmp/*',
                     '/mnt/*', '/media/*', '/lost+found']
-MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
-NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
-PATH_RE = re.compile(r'^/[A-Za-z0-9_./+-]*$')
-IFACE_RE = re.compile(r'^[A-Za-z0-9_.:-]{1,15}$')
-DIGITS_RE = re.compile(r'^[0-9]+$')
+# Anchored at the true end (\Z): `$` would also match before a final
+# newline, and a name with a newline would reach remote commands.
+MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z')
+NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z')
+PATH_RE = re.compile(r'^/[A-Za-z0-9_./+-]*\Z')
+IFACE_RE = re.compile(r'^[A-Za-z0-9_.:-]{1,15}\Z')
+DIGITS_RE = re.compile(r'^[0-9]+\Z')
+# A host name or an address: no leading '-' (ssh would read an option), no
+# blank or control character.
+HOST_RE = re.compile(r'^[A-Za-z0-9_.:\[\]%-]{1,253}\Z')
 
 
 class ParamError(Exception):
@@ -73,6 +78,24 @@ def _dest_path(value):
         raise ValueError('only letters, digits and _ . / + - are allowed '
                          '(it is used in the guest XML and remote commands)')
     return value
+
+
+def _destination(value):
+    text = to_text(value)
+    if text.startswith('-') or not HOST_RE.match(text):
+        raise ValueError('give the virt node as a host name or IPv4 address: '
+                         'letters, digits, . - _ : only, not starting with '
+                         '"-" (ssh would read it as an option)')
+    return text
+
+
+def _excludes(value):
+    """The default excludes always stay: copying /proc is never right."""
+    patterns = list(DEFAULT_EXCLUDES)
+    for pattern in _string_list(value):
+        if pattern not in patterns:
+            patterns.append(pattern)
+    return patterns
 
 
 def _opt_path(value):
@@ -181,7 +204,7 @@ def _nics(value):
 
 # (key, default, converter, help). The CLI option is --key-with-dashes.
 FIELDS = [
-    ('destination', None, to_text, 'virt node name or address'),
+    ('destination', None, _destination, 'virt node name or address'),
     ('source_root', '/', _abs_path, 'root of the tree to copy'),
     ('astute', None, _opt_path, 'astute.yaml (default SOURCE_ROOT/etc/fuel/'
                                 'astute.yaml)'),
@@ -207,7 +230,8 @@ FIELDS = [
     ('ssh_user', 'root', _name, 'ssh user on the virt node'),
     ('ssh_identity', None, _opt_path, 'ssh private key'),
     ('ssh_known_hosts', None, _opt_path, 'known_hosts file'),
-    ('exclude', DEFAULT_EXCLUDES, _string_list, 'rsync exclude patterns'),
+    ('exclude', DEFAULT_EXCLUDES, _excludes, 'rsync exclude patterns '
+                                           '(added to the defaults)'),
     ('services', 'auto', _choice('auto', 'systemd', 'docker', 'commands'),
      'how to stop the master services'),
     ('stop_commands', [], _argv_list, 'stop commands (services: commands)'),

@@ -6,11 +6,13 @@ import glob
 import os
 import re
 import shutil
+import socket
 import tempfile
 import time
 import uuid
 
-from master_migration import fixes, netcfg, remote_sh, rsyncing, services
+from master_migration import (fixes, netcfg, remote_sh, rsyncing, services,
+                              steps)
 from master_migration.commands import CommandError
 from master_migration.compat import to_text
 from master_migration.context import copy_excludes, destination_paths
@@ -35,7 +37,7 @@ def run(ctx):
     check_source(ctx, problems)
     check_local_network(ctx, problems)
     check_services(ctx, problems)
-    if check_ssh(ctx, problems):
+    if resolve_destination(ctx, problems) and check_ssh(ctx, problems):
         check_libvirt(ctx, problems)
         check_destination(ctx, problems)
     scan_data(ctx, problems)
@@ -130,6 +132,26 @@ def check_services(ctx, problems):
         problems.append(to_text(exc))
 
 
+def resolve_destination(ctx, problems):
+    """Once, here: later steps use the address kept in the facts."""
+    p = ctx.params
+    try:
+        infos = socket.getaddrinfo(p.destination, p.ssh_port, socket.AF_INET,
+                                   socket.SOCK_STREAM)
+    except (socket.gaierror, socket.error, UnicodeError) as exc:
+        problems.append('destination %s: does not resolve to an IPv4 address '
+                        '(%s); give its address or fix the name' % (
+                            p.destination, to_text(exc)))
+        return False
+    address = infos[0][4][0]
+    ctx.facts['destination_address'] = address
+    ctx.remote.host, ctx.remote.alias = address, p.destination
+    if address != p.destination:
+        ctx.log.info('destination %s is %s (kept for the whole run; host key '
+                     'checked for %s)', p.destination, address, p.destination)
+    return True
+
+
 def check_ssh(ctx, problems):
     try:
         ctx.remote.run(['true'], timeout=40)
@@ -193,10 +215,13 @@ def check_libvirt(ctx, problems):
 
 def check_guest_name(ctx, problems):
     p = ctx.params
-    result = ctx.virsh('domstate', p.name, ok_codes=None, timeout=120)
-    if result.returncode != 0:
+    try:
+        state = steps.guest_state(ctx)
+    except steps.GuestUnknown as exc:
+        problems.append('name: %s' % exc)
         return
-    state = result.stdout.strip()
+    if state is None:
+        return
     if not p.replace:
         problems.append('name: a guest %s already exists on %s (%s); pick '
                         'another --name, or --replace it if it is not needed'
@@ -242,6 +267,25 @@ def check_leftovers(ctx, problems):
             problems.append('%s already exists on %s (an earlier run?); '
                             'remove it or use --replace' % (
                                 path, ctx.params.destination))
+    if ctx.params.replace:
+        check_image_claims(ctx, problems)
+
+
+def check_image_claims(ctx, problems):
+    """--replace never overwrites a finished migration's image or a disk
+    another domain uses."""
+    p, f = ctx.params, ctx.facts
+    out = ctx.remote.sh(remote_sh.IMAGE_CLAIMS, [
+        f['image'], f['done_marker'], p.name], timeout=120).stdout
+    for marker in re.findall(r'^done-marker (.*)$', out, re.M):
+        problems.append('replace: %s on %s carries %s: it is the disk of a '
+                        'finished migration; --replace refuses it: pick '
+                        'another --name or --disk-dir' % (
+                            f['image'], p.destination, marker))
+    for dom in re.findall(r'^used-by (.*)$', out, re.M):
+        problems.append('replace: %s on %s is a disk of the domain %s; '
+                        '--replace refuses it: pick another --name or '
+                        '--disk-dir' % (f['image'], p.destination, dom))
 
 
 def scan_data(ctx, problems):
@@ -279,12 +323,16 @@ def check_space(ctx, problems):
                             human_bytes(p.disk_size),
                             human_bytes(layout['root_bytes']),
                             human_bytes(f['data_bytes']), human_bytes(need)))
+    # The raw image is sparse but grows up to disk_size as rsync rewrites
+    # files: free space must cover the whole image, not just the data.
     free = f.get('dest_free_bytes')
-    want = need + p.space_margin
+    want = p.disk_size + p.space_margin
     if free is not None and free < want:
         problems.append('not enough space in %s on %s: %s free, need %s '
-                        '(data with file system overhead %s + margin %s); '
-                        'free space there or use --disk-dir elsewhere' % (
+                        '(the whole image %s, as it fills up to its size '
+                        'when files are rewritten, + margin %s); free space '
+                        'there, use --disk-dir elsewhere or a smaller '
+                        '--disk-size' % (
                             p.disk_dir, p.destination, human_bytes(free),
-                            human_bytes(want), human_bytes(need),
+                            human_bytes(want), human_bytes(p.disk_size),
                             human_bytes(p.space_margin)))

@@ -3,9 +3,14 @@ They need only util-linux, parted, e2fsprogs, qemu-img and coreutils."""
 from __future__ import absolute_import, division, print_function
 
 # $1 image  $2 size in bytes  $3 root end (NMiB or 100%)  $4 swap MiB (0: none)
+# The image holds /etc/shadow, root's keys and the database: 0600 (umask for
+# a new one, chmod for one an earlier run left); libvirt's dynamic ownership
+# hands it to qemu when the guest starts.
 CREATE_IMAGE = r'''set -eu
 img=$1 size=$2 root_end=$3 swap=$4
+umask 077
 qemu-img create -q -f raw "$img" "$size"
+chmod 0600 "$img"
 parted -s "$img" mklabel msdos mkpart primary ext4 1MiB "$root_end" \
   set 1 boot on
 if [ "$swap" -gt 0 ]; then
@@ -133,5 +138,20 @@ done
 
 # $1 image path  $2 xml path  $3 mount point. Prints what exists.
 EXISTING = r'''for f in "$1" "$2" "$3"; do [ -e "$f" ] && echo "exists $f"; done
+exit 0
+'''
+
+# $1 image  $2 its migration-done marker  $3 our guest. Prints what else
+# claims the image: the marker of a finished migration, other domains' disks.
+IMAGE_CLAIMS = r'''set -u
+img=$1 marker=$2 self=$3
+if [ -e "$marker" ]; then echo "done-marker $marker"; fi
+doms=$(virsh -c qemu:///system list --all --name) || exit 1
+for dom in $doms; do
+  [ "$dom" = "$self" ] && continue
+  virsh -c qemu:///system domblklist --details "$dom" |
+    awk -v img="$img" '$4 == img { found = 1 } END { exit !found }' &&
+    echo "used-by $dom"
+done
 exit 0
 '''

@@ -112,8 +112,16 @@ def rollback(ctx):
     ctx.log.warning('rolling back (%s the switch-over)',
                     'after' if switched else 'before')
     if switched:
-        _undo(ctx, 'give the admin address back', switchover.undo_switch,
-              failures)
+        try:
+            switchover.undo_switch(ctx)
+        except switchover.RollbackIncomplete as exc:
+            ctx.state.set('status', 'rollback-incomplete')
+            ctx.log.error('rollback incomplete: %s', to_text(exc))
+            return False
+        except (StepFailed, CommandError, EnvironmentError) as exc:
+            ctx.log.error('rollback: give the admin address back failed: '
+                          '%s', to_text(exc))
+            failures.append('give the admin address back')
     _undo(ctx, 'restart services', steps.undo_services, failures)
     if not switched:
         _undo(ctx, 'detach the disk', steps.undo_disk, failures)

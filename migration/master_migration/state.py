@@ -64,6 +64,21 @@ def write_atomically(path, data):
         os.close(dir_fd)
 
 
+def shape_problem(data):
+    """What is wrong with the shape of a loaded state, or None."""
+    if not isinstance(data, dict):
+        return 'a JSON %s instead of an object' % type(data).__name__
+    for key in ('steps', 'facts', 'params'):
+        if not isinstance(data.get(key, {}), dict):
+            return '"%s" is not an object' % key
+    for key in ('steps', 'facts', 'params'):
+        if key not in data:
+            return 'no "%s"' % key
+    if not all(isinstance(v, dict) for v in data['steps'].values()):
+        return 'an entry of "steps" is not an object'
+    return None
+
+
 class State(object):
     """What the run did so far. Written after every change (temp file, then
     rename), so a kill at any moment leaves either the old or the new file."""
@@ -88,6 +103,11 @@ class State(object):
         except ValueError as exc:
             raise ValueError('%s is not valid JSON (%s); move it away to '
                              'start over' % (path, exc))
+        problem = shape_problem(data)
+        if problem:
+            raise ValueError('%s is not a state file of rf-migrate-master '
+                             '(%s); move it away to start over' % (path,
+                                                                   problem))
         return cls(path, data)
 
     def save(self):

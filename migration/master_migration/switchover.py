@@ -8,8 +8,13 @@ import socket
 import time
 
 from master_migration import fixes, netcfg
-from master_migration.context import StepFailed
-from master_migration.steps import detach, guest_state
+from master_migration.commands import CommandError
+from master_migration.context import URI, StepFailed
+from master_migration.steps import (GuestUnknown, detach, guest_autostart,
+                                    guest_state)
+
+# How long the switch-over rides out ssh failures to the virt node.
+SSH_GRACE = 60
 
 
 class GuestTimeout(StepFailed):
@@ -75,6 +80,7 @@ def wait_for_guest(ctx):
     p = ctx.params
     deadline = time.time() + p.boot_timeout
     next_note, next_state = time.time() + 30, time.time()
+    failing_since = None
     while time.time() < deadline:
         ssh_ok = ssh_answers(p.admin_address)
         api_ok = ssh_ok and http_answers(p.admin_address, p.api_port)
@@ -84,10 +90,7 @@ def wait_for_guest(ctx):
             return
         if time.time() >= next_state:
             next_state = time.time() + 10
-            state = guest_state(ctx)
-            if state != 'running':
-                raise StepFailed('guest %s is %s on %s instead of running'
-                                 % (p.name, state, p.destination))
+            failing_since = check_running(ctx, failing_since)
         if time.time() >= next_note:
             next_note = time.time() + 30
             ctx.log.info('waiting for the guest: ssh %s, api %s, %d s left',
@@ -98,6 +101,24 @@ def wait_for_guest(ctx):
                        'within %d s; see its console: virsh console %s on %s'
                        % (p.name, p.admin_address, p.api_port,
                           p.boot_timeout, p.name, p.destination))
+
+
+def check_running(ctx, failing_since):
+    """Raise when the guest is not running. An ssh failure is retried
+    for SSH_GRACE seconds; returns when the failures began (or None)."""
+    try:
+        state = guest_state(ctx)
+    except GuestUnknown as exc:
+        failing_since = failing_since or time.time()
+        if time.time() - failing_since >= SSH_GRACE:
+            raise
+        ctx.log.warning('%s; retrying for up to %d s', exc, SSH_GRACE)
+        return failing_since
+    if state != 'running':
+        raise StepFailed('guest %s is %s on %s instead of running'
+                         % (ctx.params.name, state or 'not defined',
+                            ctx.params.destination))
+    return None
 
 
 def write_done_markers(ctx):
@@ -115,19 +136,53 @@ def write_done_markers(ctx):
                  p.destination, os.path.join(p.work_dir, 'done'))
 
 
+class RollbackIncomplete(StepFailed):
+    """The guest may still hold the admin address: the old master must not
+    take it back."""
+
+
+def hand_commands(p):
+    return ('on %s: virsh -c %s destroy %s; virsh -c %s autostart --disable '
+            '%s; then here: rf-migrate-master --rollback' % (
+                p.destination, URI, p.name, URI, p.name))
+
+
+def stop_guest_for_good(ctx):
+    """Destroy the guest and turn autostart off, then read both back from
+    libvirt. Raises RollbackIncomplete unless both are confirmed."""
+    p = ctx.params
+    try:
+        state = guest_state(ctx)
+        if state not in (None, 'shut off'):
+            ctx.virsh('destroy', p.name, ok_codes=None)
+        if state is not None:
+            ctx.virsh('autostart', '--disable', p.name, ok_codes=None)
+            state = guest_state(ctx)
+        autostart = state is not None and guest_autostart(ctx)
+    except (GuestUnknown, CommandError) as exc:
+        reason = str(exc)
+    else:
+        if state in (None, 'shut off') and not autostart:
+            return
+        reason = 'libvirt says guest %s is %s, autostart %s' % (
+            p.name, state, 'on' if autostart else 'off')
+    raise RollbackIncomplete(
+        'cannot confirm that guest %s is shut off with autostart off (%s); '
+        'the old master keeps %s and does NOT take %s back, its services '
+        'stay stopped. Finish by hand %s' % (
+            p.name, reason, p.interim_address, p.admin_address,
+            hand_commands(p)))
+
+
 def undo_switch(ctx):
     p, f = ctx.params, ctx.facts
     if not ctx.state.get('switch_started'):
         return
-    state = guest_state(ctx)
-    if state not in (None, 'shut off'):
-        ctx.virsh('destroy', p.name, ok_codes=None)
-    if state is not None:
-        ctx.virsh('autostart', '--disable', p.name, ok_codes=None)
+    stop_guest_for_good(ctx)
     netcfg.move_address(ctx.commands, p.admin_interface, p.admin_prefix,
                         drop=p.interim_address, keep=p.admin_address,
                         new_mac=f['admin_live_mac'],
                         saved_routes=f.get('admin_routes', []))
-    ctx.log.info('rollback: guest %s stopped, autostart off (kept with its '
-                 'disk for inspection); %s back on %s', p.name,
-                 p.admin_address, p.admin_interface)
+    ctx.log.info('rollback: guest %s shut off, autostart off (confirmed by '
+                 'libvirt; kept with its disk for inspection); %s back on %s',
+                 p.name, p.admin_address, p.admin_interface)

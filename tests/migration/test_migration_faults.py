@@ -173,3 +173,63 @@ def test_kill_then_rollback_restores_master_and_cleans_destination(
     assert lab.mounts_under(destination['disk_dir']) == []
     fresh = migrate(extra, '--dry-run')
     assert fresh.returncode == 0, fresh.stderr  # a new run may start
+
+
+class TwoMastersWatch(lab.Watcher):
+    """Issue 9 point 1: flags any moment at which the old master holds the
+    admin address while the guest (same address, same MAC) runs."""
+
+    def __init__(self, name):
+        self.name, self.both = name, []
+        super().__init__()
+
+    def _watch(self):
+        while not self.stop_flag.is_set():
+            held = lab.MASTER_IP + '/' in lab.ns(
+                'ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0',
+                check=False).stdout
+            running = lab.virsh('domstate', self.name).stdout.strip()
+            if held and running == 'running':
+                self.both.append(running)
+            import time
+            time.sleep(0.2)
+
+
+def test_ssh_lost_during_rollback_never_gives_two_masters(
+        migrate, master, destination, network_lab):
+    """sshd of the virt node stops while the run waits for the guest (it
+    never answers: no stand-in): the rollback cannot confirm the guest is
+    off, so the old master keeps the interim address and says how to
+    finish; --rollback with ssh back finishes."""
+    name = destination['name']
+    with TwoMastersWatch(name) as watch:
+        proc = migrate.start({'boot_timeout': 8})
+        seen = []
+        try:
+            for line in proc.stdout:
+                seen.append(line)
+                if 'waiting up to' in line and network_lab.proc:
+                    network_lab.stop()
+                    network_lab.proc = None
+            proc.wait()
+        finally:
+            if network_lab.proc is None:
+                network_lab.start()
+        output = ''.join(seen)
+        assert proc.returncode == 1, output
+        assert 'rollback incomplete' in output
+        assert 'virsh -c qemu:///system destroy %s' % name in output
+        assert 'rf-migrate-master --rollback' in output
+        assert lab.MASTER_IP + '/' not in lab.master_addresses()
+        assert lab.INTERIM_IP + '/24' in lab.master_addresses()
+        assert lab.state_of(master['work'])['status'] == \
+            'rollback-incomplete'
+        finished = migrate(None, '--rollback')
+        assert finished.returncode == 0, finished.stderr
+    assert watch.both == [], 'admin address held by the master and guest'
+    assert lab.MASTER_IP + '/24' in lab.master_addresses()
+    assert lab.master_mac() == lab.ADMIN_MAC
+    assert lab.virsh('domstate', name).stdout.strip() == 'shut off'
+    assert 'disable' in lab.virsh('dominfo', name).stdout.split(
+        'Autostart:')[1].split('\n')[0]
+    assert writer_running(master)

@@ -82,6 +82,8 @@ def test_migration_moves_master_with_nothing_lost(migrate, master,
         'Autostart:')[1].split('\n')[0]
     assert (disk_dir / (name + '.migration-done')).exists()
     assert (master['work'] / 'done').exists()
+    image_mode = (disk_dir / (name + '.img')).stat().st_mode & 0o777
+    assert image_mode == 0o600, oct(image_mode)  # issue 9 point 3
     assert 'downtime (services stopped until the guest answered)' in \
         result.stderr
     lab.virsh('destroy', name)

@@ -253,3 +253,29 @@ def test_old_rsync_gets_per_file_progress_and_is_still_parsed():
         'rsync  version 3.2.7  protocol version 31') == '--info=progress2'
     line = '     1048576 100%   12.34MB/s    0:00:01 (xfer#12, to-check=34/100)'
     assert rsyncing.parse_progress(line)['files'] == 12
+
+
+@pytest.mark.parametrize('existing', [False, True])
+def test_the_image_is_created_private(tmp_path, existing):
+    """Issue 9 point 3: the image holds /etc/shadow and root's key: 0600,
+    whatever the umask, also when an earlier run left it 0644."""
+    import stat
+    from master_migration import remote_sh
+    bin_dir = os.path.join(str(tmp_path), 'bin')
+    os.mkdir(bin_dir)
+    for tool, body in (('qemu-img', ': > "$5"'), ('parted', 'exit 0')):
+        path = os.path.join(bin_dir, tool)
+        with open(path, 'w') as handle:
+            handle.write('#!/bin/sh\n%s\n' % body)
+        os.chmod(path, 0o755)
+    img = os.path.join(str(tmp_path), 'fuel_master.img')
+    if existing:
+        open(img, 'w').close()
+        os.chmod(img, 0o644)
+    env = dict(os.environ, PATH=bin_dir + ':/usr/bin:/bin')
+    check = subprocess.Popen(
+        ['sh', '-c', 'umask 022; sh -s -- "$@"', 'sh', img, '1073741824',
+         '100%', '0'], stdin=subprocess.PIPE, env=env)
+    check.communicate(remote_sh.CREATE_IMAGE.encode('utf-8'))
+    assert check.returncode == 0
+    assert stat.S_IMODE(os.stat(img).st_mode) == 0o600

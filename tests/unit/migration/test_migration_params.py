@@ -145,3 +145,49 @@ def test_parse_astute_errors(text, message):
                                          ('255.255.255.192', 26)])
 def test_prefix_length(mask, prefix):
     assert astute.prefix_length(mask) == prefix
+
+
+# ---- issue 9 points 6 and 7 ---------------------------------------------
+
+def test_exclude_in_a_config_adds_to_the_defaults(root):
+    p = build(['virt-1', '--source-root', str(root), '--interim-address',
+               '10.20.0.9'], {'exclude': ['/var/cache/*']})
+    for pattern in params.DEFAULT_EXCLUDES:
+        assert pattern in p.exclude
+    assert '/var/cache/*' in p.exclude
+    p = build(['virt-1', '--source-root', str(root), '--interim-address',
+               '10.20.0.9', '--exclude', '/srv/*'], {'exclude': '/opt/*'})
+    assert '/proc/*' in p.exclude and '/opt/*' in p.exclude
+    assert '/srv/*' in p.exclude
+    assert len(p.exclude) == len(set(p.exclude))
+
+
+@pytest.mark.parametrize('destination', [
+    '-oProxyCommand=touch /tmp/x', '-virt', 'virt 1', 'virt\n', 'vi\trt',
+    'virt\x00', 'virt\x7f', ''])
+def test_a_hostile_destination_is_refused_by_name(root, destination):
+    with pytest.raises(params.ParamError) as err:
+        build(['--source-root', str(root), '--interim-address', '10.20.0.9',
+               '--', destination])
+    text = str(err.value)
+    assert text.startswith('destination: ')
+    assert params.py3_repr(destination) in text
+    assert 'name or IPv4 address' in text
+
+
+@pytest.mark.parametrize('key,value', [
+    ('name', 'fuel_master\n'), ('disk_dir', '/var/lib/nova\n'),
+    ('admin_bridge', 'br-fw-admin\n'), ('admin_interface', 'eth0\n'),
+    ('ssh_user', 'root\n')])
+def test_a_trailing_newline_is_refused_by_name(root, key, value):
+    with pytest.raises(params.ParamError) as err:
+        build(['virt-1', '--source-root', str(root), '--interim-address',
+               '10.20.0.9'], {key: value})
+    assert str(err.value).startswith(key + ': ')
+
+
+def test_every_pattern_is_anchored_at_the_true_end():
+    for name in dir(params):
+        pattern = getattr(params, name)
+        if name.endswith('_RE'):
+            assert pattern.pattern.endswith(r'\Z'), name

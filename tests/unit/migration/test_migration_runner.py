@@ -254,3 +254,279 @@ def test_services_plan_for_fuel8_docker_uses_dockerctl():
                                      'fuel-core-8.0-postgres']
     assert stop[0][:2] == ['dockerctl', 'stop']
     assert [a[-1] for a in start] == [a[-1] for a in reversed(stop)]
+
+
+# ---- issue 9 point 1: an ssh failure is never "no guest" ----------------
+
+class SeqRecorder(Recorder):
+    """A Recorder whose answers to one prefix come in turn from a list
+    (the last one repeats): ssh fails at exactly the calls wanted."""
+
+    def __init__(self):
+        Recorder.__init__(self)
+        self.seqs = []
+
+    def answer_seq(self, prefix, answers):
+        self.seqs.append((list(prefix), list(answers)))
+
+    def _lookup(self, argv):
+        words = list(argv)
+        if argv and argv[0] == 'ssh':
+            import shlex
+            words += shlex.split(argv[-1])
+        for prefix, answers in self.seqs:
+            if any(words[i:i + len(prefix)] == prefix
+                   for i in range(len(words) - len(prefix) + 1)):
+                return answers.pop(0) if len(answers) > 1 else answers[0]
+        return Recorder._lookup(self, argv)
+
+
+SSH_DOWN = (255, '', 'ssh: connect to host virt port 22: No route to host')
+VIRSH = ['virsh', '-c', 'qemu:///system']
+
+
+class FakeClock(object):
+    def __init__(self):
+        self.now = 1000.0
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def strftime(self, *args):
+        import time
+        return time.strftime(*args)
+
+    def gmtime(self, *args):
+        import time
+        return time.gmtime(*args)
+
+
+def test_guest_state_tells_no_guest_from_ssh_failure(tmp_path):
+    rec = SeqRecorder()
+    rec.answer_seq(VIRSH + ['domstate'], [
+        (1, '', "error: failed to get domain 'fuel_master'\n"),
+        SSH_DOWN, (1, '', 'error: failed to connect to the hypervisor\n')])
+    ctx = make_ctx(tmp_path, rec)
+    assert steps.guest_state(ctx) is None
+    for _ in range(2):
+        with pytest.raises(steps.GuestUnknown) as err:
+            steps.guest_state(ctx)
+        assert 'fuel_master' in str(err.value)
+
+
+def test_guest_wait_rides_out_a_short_ssh_failure(tmp_path, monkeypatch):
+    rec = SeqRecorder()
+    rec.answer_seq(VIRSH + ['domstate'], [SSH_DOWN, SSH_DOWN,
+                                          (0, 'running\n', '')])
+    ctx = make_ctx(tmp_path, rec)
+    ctx.params.boot_timeout = 600
+    ctx.params.api_port = 9
+    clock = FakeClock()
+    monkeypatch.setattr(switchover, 'time', clock)
+    monkeypatch.setattr(switchover, 'ssh_answers',
+                        lambda address: clock.now > 1030)
+    monkeypatch.setattr(switchover, 'http_answers', lambda a, p: True)
+    switchover.wait_for_guest(ctx)  # before: "guest is None ... instead of
+    assert sum('domstate' in c[-1] for c in rec.calls) >= 3      # running"
+    assert any('retrying' in l for l in ctx.log.lines)
+
+
+def test_guest_wait_gives_up_when_ssh_stays_down(tmp_path, monkeypatch):
+    rec = SeqRecorder()
+    rec.answer_seq(VIRSH + ['domstate'], [SSH_DOWN])
+    ctx = make_ctx(tmp_path, rec)
+    ctx.params.boot_timeout = 600
+    ctx.params.api_port = 9
+    monkeypatch.setattr(switchover, 'time', FakeClock())
+    monkeypatch.setattr(switchover, 'ssh_answers', lambda address: False)
+    with pytest.raises(steps.GuestUnknown) as err:
+        switchover.wait_for_guest(ctx)
+    assert 'No route to host' in str(err.value)
+
+
+def switched_ctx(tmp_path, rec):
+    rec.answer(['ip', '-o', '-4', 'addr'],
+               stdout='2: eth0    inet 10.20.0.250/24 scope global eth0\n')
+    ctx = make_ctx(tmp_path, rec)
+    ctx.state.set('switch_started', 1.0)
+    ctx.state.set('services', {'stop': [['svc', 'stop']],
+                               'start': [['svc', 'start']]})
+    ctx.state.set('services_stopped', True)
+    return ctx
+
+
+def test_rollback_keeps_the_address_off_when_the_stop_is_unconfirmed(
+        tmp_path):
+    rec = SeqRecorder()
+    rec.answer_seq(VIRSH + ['domstate'], [(0, 'running\n', ''), SSH_DOWN])
+    rec.answer_seq(VIRSH + ['destroy'], [SSH_DOWN])
+    ctx = switched_ctx(tmp_path, rec)
+    assert not runner.rollback(ctx)
+    assert not [c for c in rec.calls if c[:3] == ['ip', 'addr', 'add']]
+    assert ['svc', 'start'] not in rec.calls
+    saved = State.load(ctx.state.path)
+    assert saved.get('status') == 'rollback-incomplete'
+    text = '\n'.join(ctx.log.lines)
+    assert 'virsh -c qemu:///system destroy fuel_master' in text
+    assert 'virsh -c qemu:///system autostart --disable fuel_master' in text
+    assert 'rf-migrate-master --rollback' in text
+
+
+def test_rollback_refuses_when_autostart_stays_on(tmp_path):
+    rec = SeqRecorder()
+    rec.answer_seq(VIRSH + ['domstate'], [(0, 'shut off\n', '')])
+    rec.answer_seq(VIRSH + ['dominfo'], [
+        (0, 'Name: fuel_master\nAutostart:      enable\n', '')])
+    ctx = switched_ctx(tmp_path, rec)
+    assert not runner.rollback(ctx)
+    assert not [c for c in rec.calls if c[:3] == ['ip', 'addr', 'add']]
+
+
+def test_a_later_rollback_with_ssh_back_finishes(tmp_path):
+    rec = SeqRecorder()
+    rec.answer_seq(VIRSH + ['domstate'], [SSH_DOWN])
+    ctx = switched_ctx(tmp_path, rec)
+    assert not runner.rollback(ctx)
+    assert State.load(ctx.state.path).get('status') == 'rollback-incomplete'
+    rec2 = SeqRecorder()
+    rec2.answer_seq(VIRSH + ['domstate'], [(0, 'running\n', ''),
+                                           (0, 'shut off\n', '')])
+    rec2.answer_seq(VIRSH + ['dominfo'], [
+        (0, 'Name: fuel_master\nAutostart:      disable\n', '')])
+    rec2.answer(['ip', '-o', '-4', 'addr'],
+                stdout='2: eth0    inet 10.20.0.250/24 scope global eth0\n')
+    ctx2 = make_ctx(tmp_path, rec2)
+    ctx2.state = State.load(ctx.state.path)
+    ctx2.facts = ctx2.state.data['facts']
+    assert runner.rollback(ctx2)
+    flat = [' '.join(c) for c in rec2.calls]
+    assert 'ip addr add 10.20.0.2/24 dev eth0' in flat
+    assert 'svc start' in flat
+    assert any('destroy fuel_master' in c for c in flat)
+    assert flat.index('ip addr add 10.20.0.2/24 dev eth0') > max(
+        i for i, c in enumerate(flat) if 'dominfo' in c)
+
+
+@pytest.mark.parametrize('text', ['{}', '[]', '{"steps": 5}', '5', 'null',
+                                  '{"steps": {}, "facts": [], "params": {}}',
+                                  '{"steps": {"a": 1}, "facts": {}}'])
+def test_a_state_of_the_wrong_shape_says_what_to_do(tmp_path, text):
+    path = os.path.join(str(tmp_path), 'state.json')
+    with open(path, 'w') as handle:
+        handle.write(text)
+    with pytest.raises(ValueError) as err:
+        State.load(path)
+    assert path in str(err.value) and 'move it away' in str(err.value)
+
+
+def replace_problems(tmp_path, rec):
+    from master_migration import preflight
+    ctx = make_ctx(tmp_path, rec, done_marker=(
+        '/var/lib/nova/fuel_master.migration-done'))
+    ctx.params.replace = True
+    problems = []
+    preflight.check_leftovers(ctx, problems)
+    return problems
+
+
+def test_replace_refuses_an_image_another_domain_uses(tmp_path):
+    rec = Recorder()
+    rec.answer(['sh', '-s', '--', '/var/lib/nova/fuel_master.img',
+                '/var/lib/nova/fuel_master.migration-done'],
+               stdout='used-by compute-7\n')
+    problems = replace_problems(tmp_path, rec)
+    assert len(problems) == 1 and 'compute-7' in problems[0]
+    assert '/var/lib/nova/fuel_master.img' in problems[0]
+
+
+def test_replace_refuses_an_image_with_a_migration_done_marker(tmp_path):
+    rec = Recorder()
+    rec.answer(['sh', '-s', '--', '/var/lib/nova/fuel_master.img',
+                '/var/lib/nova/fuel_master.migration-done'],
+               stdout='done-marker /var/lib/nova/fuel_master.migration-done\n')
+    problems = replace_problems(tmp_path, rec)
+    assert len(problems) == 1 and 'migration-done' in problems[0]
+    script = [c for c in rec.calls if 'fuel_master.migration-done' in c[-1]]
+    assert script  # the claims script was asked
+
+
+def test_replace_of_an_unclaimed_image_is_allowed(tmp_path):
+    rec = Recorder()
+    rec.answer(['sh', '-s'], stdout='exists /var/lib/nova/fuel_master.img\n')
+    assert replace_problems(tmp_path, rec) == []
+
+
+def test_preflight_does_not_read_an_ssh_failure_as_a_free_name(tmp_path):
+    from master_migration import preflight
+    rec = Recorder()
+    rec.answer(VIRSH + ['domstate'], returncode=255, stderr='ssh: timeout')
+    ctx = make_ctx(tmp_path, rec)
+    problems = []
+    preflight.check_guest_name(ctx, problems)
+    assert len(problems) == 1 and 'ssh: timeout' in problems[0]
+
+
+# ---- issue 9 point 2: the destination is resolved once ------------------
+
+def test_ssh_goes_to_the_address_and_checks_the_key_of_the_name():
+    rec = Recorder()
+    Remote(rec, '192.0.2.7', 22, 'root', None, '/kh', alias='virt-1').run(
+        ['true'])
+    Remote(rec, '192.0.2.7', 2222, 'root', None, '/kh', alias='virt-1').run(
+        ['true'])
+    Remote(rec, '192.0.2.7', 22, 'root', None, '/kh',
+           alias='192.0.2.7').run(['true'])
+    first, second, by_address = rec.calls
+    assert first[-3] == '192.0.2.7' and second[-3] == '192.0.2.7'
+    assert 'HostKeyAlias=virt-1' in first
+    assert 'HostKeyAlias=[virt-1]:2222' in second
+    assert 'StrictHostKeyChecking=yes' in first
+    assert not [w for w in by_address if w.startswith('HostKeyAlias')]
+
+
+def test_preflight_resolves_the_destination_once_into_the_facts(tmp_path):
+    from master_migration import preflight
+    rec = Recorder()
+    ctx = make_ctx(tmp_path, rec)
+    ctx.params.destination = 'localhost'
+    problems = []
+    preflight.resolve_destination(ctx, problems)
+    assert problems == []
+    assert ctx.state.get('facts')['destination_address'] == '127.0.0.1'
+    ctx.remote.run(['true'])
+    assert rec.calls[-1][-3] == '127.0.0.1'
+    assert 'HostKeyAlias=localhost' in rec.calls[-1]
+    again = Context(ctx.params, ctx.facts, ctx.state, rec, Log())  # --resume
+    again.remote.run(['true'])
+    assert rec.calls[-1][-3] == '127.0.0.1'
+
+
+def test_a_destination_that_does_not_resolve_is_a_problem(tmp_path):
+    from master_migration import preflight
+    ctx = make_ctx(tmp_path, Recorder())
+    ctx.params.destination = 'no-such-virt-node.invalid'
+    problems = []
+    preflight.resolve_destination(ctx, problems)
+    assert len(problems) == 1
+    assert 'no-such-virt-node.invalid' in problems[0]
+
+
+def test_space_is_checked_for_the_whole_image_not_the_data(tmp_path):
+    """Issue 9 point 4: the sparse raw image grows up to disk_size as
+    rsync rewrites files: free space must cover all of it."""
+    from master_migration import preflight
+    ctx = make_ctx(tmp_path, Recorder(), data_bytes=10 << 20,
+                   dest_free_bytes=50 << 30)
+    ctx.params.disk_size, ctx.params.swap_size = 100 << 30, 0
+    ctx.params.space_margin = 1 << 30
+    problems = []
+    preflight.check_space(ctx, problems)
+    assert len(problems) == 1
+    assert 'whole image' in problems[0] and '100.0 GiB' in problems[0]
+    ctx.facts['dest_free_bytes'] = 102 << 30
+    problems = []
+    preflight.check_space(ctx, problems)
+    assert problems == []
