@@ -15,7 +15,7 @@ import yaml
 
 from .compat import integer_types, py3_repr, string_types, to_text
 
-DECIMAL = re.compile(r'^[-+]?(0|[1-9][0-9]*)$')
+DECIMAL = re.compile(r'^[-+]?(0|[1-9][0-9]*)\Z')
 PLAIN_BOOLEANS = ('true', 'True', 'TRUE', 'false', 'False', 'FALSE')
 
 
