@@ -1,8 +1,9 @@
 """virt-guests: check, plan, apply, status and retire of this node's guests.
 
 Exit status: 0 done (or nothing to do), 2 bad input (nothing touched),
-3 the node cannot take the guests or libvirt does not answer (nothing
-touched), 1 some guests failed or were refused (the others are in place;
+3 the node cannot take the guests, libvirt does not answer, or another
+apply/retire holds the lock (RF_VIRT_GUESTS_LOCK, default
+/var/lock/virt-guests.lock; nothing touched), 1 some guests failed or were refused (the others are in place;
 for retire: a step failed, see the message).
 """
 from __future__ import absolute_import, division, print_function
@@ -20,6 +21,7 @@ from . import compat
 from . import host
 from . import plan as planning
 from . import render
+from . import runlock
 from . import spec as specs
 
 LOG = logging.getLogger('virt-guests')
@@ -301,6 +303,16 @@ def _apply_changes(args, desired, hypervisor, conn, actions):
     return failed or left
 
 
+def _lock():
+    """True once this run holds the apply/retire lock; logs who holds it if not."""
+    try:
+        runlock.acquire()
+    except runlock.Busy as error:
+        LOG.error('%s', compat.to_text(error))
+        return False
+    return True
+
+
 def cmd_apply(args):
     if args.dry_run:
         return cmd_plan(args)
@@ -310,6 +322,8 @@ def cmd_apply(args):
         return BAD_INPUT
     if no_guests(desired.spec):
         return OK
+    if not _lock():
+        return HOST_REFUSED
     fixed = host.fix_kvm()
     if fixed:
         LOG.info('fixed: %s', fixed)
@@ -372,6 +386,8 @@ def cmd_retire(args):
     desired = _start(args)
     if desired is None:
         return BAD_INPUT
+    if not args.dry_run and not _lock():
+        return HOST_REFUSED
     try:
         hypervisor, conn = _connect(args)
     except Unavailable as error:
