@@ -112,7 +112,8 @@ ASTUTE_SCHEMA = {
         'fqdn': {'type': 'string'},
         'roles': {'type': 'array', 'items': {'type': 'string'}},
         'vms_conf': {'type': ['array', 'null'], 'items': VM_SCHEMA},
-        'network_scheme': {'type': 'object'},
+        'network_scheme': {'type': 'object', 'properties': {
+            'transformations': {'type': ['array', 'null']}}},
         SECTION: {'type': 'object', 'properties': SETTING_SCHEMAS},
     },
 }
@@ -125,6 +126,7 @@ ACCEPTED = {
     'roles': 'a list of role names',
     'vms_conf': 'a list of guests such as [{"id": 1, "mem": 2, "cpu": 2}]',
     'network_scheme': 'a mapping (nailgun writes it)',
+    'transformations': 'a list of transformations (nailgun writes it)',
     SECTION: "a mapping of the plugin's settings",
     'id': 'a whole number >= 1, unique on this node, e.g. 1',
     'cpu': 'a whole number of vCPUs >= 1, e.g. 2',
