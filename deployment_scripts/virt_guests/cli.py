@@ -1,8 +1,10 @@
 """virt-guests: check, plan, apply, status and retire of this node's guests.
 
 Exit status: 0 done (or nothing to do), 2 bad input (nothing touched),
-3 the node cannot take the guests or libvirt does not answer (nothing
-touched), 1 some guests failed or were refused (the others are in place;
+3 the node cannot take the guests, libvirt does not answer, or another
+apply/retire holds the lock (RF_VIRT_GUESTS_LOCK, default
+/var/lock/virt-guests.lock; nothing touched; also when qemu-img is missing, hangs or answers no JSON), 4 libvirt
+stopped answering after apply made changes (run apply again), 1 some guests failed or were refused (the others are in place;
 for retire: a step failed, see the message).
 """
 from __future__ import absolute_import, division, print_function
@@ -20,13 +22,14 @@ from . import compat
 from . import host
 from . import plan as planning
 from . import render
+from . import runlock
 from . import spec as specs
 
 LOG = logging.getLogger('virt-guests')
 DEFAULT_ASTUTE = '/etc/astute.yaml'
 DEFAULT_LOG = '/var/log/reduced-footprint/virt-guests.log'
 DEFAULT_URI = 'qemu:///system'
-OK, FAILED, BAD_INPUT, HOST_REFUSED = 0, 1, 2, 3
+OK, FAILED, BAD_INPUT, HOST_REFUSED, LIBVIRT_LOST = 0, 1, 2, 3, 4
 COMMANDS = collections.OrderedDict([
     ('check', 'validate astute.yaml and the template (no libvirt)'),
     ('plan', 'print what apply would do, change nothing'),
@@ -193,6 +196,14 @@ def _connect(args):
         raise Unavailable(compat.to_text(error))
 
 
+def _observe(hypervisor, conn, disk_paths):
+    """hypervisor.observe; Unavailable when libvirt or qemu-img fails."""
+    try:
+        return hypervisor.observe(conn, disk_paths)
+    except hypervisor.HypervisorError as error:
+        raise Unavailable(compat.to_text(error))
+
+
 def _new_disk_bytes(desired, actions):
     creating = set(a.name for a in actions if a.kind == planning.CREATE_DISK)
     return sum(size for want, size in desired.wants if want.name in creating)
@@ -220,7 +231,7 @@ def _kvm_group_exists():
 def survey(args, desired, for_plan):
     """(hypervisor module, connection, actions, host problems, notes)."""
     hypervisor, conn = _connect(args)
-    observed = hypervisor.observe(conn, desired.disk_paths())
+    observed = _observe(hypervisor, conn, desired.disk_paths())
     actions = desired.plan(observed)
     facts = host.read_facts(desired.spec)
     notes = []
@@ -301,6 +312,16 @@ def _apply_changes(args, desired, hypervisor, conn, actions):
     return failed or left
 
 
+def _lock():
+    """True once this run holds the apply/retire lock; logs who holds it if not."""
+    try:
+        runlock.acquire()
+    except runlock.Busy as error:
+        LOG.error('%s', compat.to_text(error))
+        return False
+    return True
+
+
 def cmd_apply(args):
     if args.dry_run:
         return cmd_plan(args)
@@ -310,6 +331,8 @@ def cmd_apply(args):
         return BAD_INPUT
     if no_guests(desired.spec):
         return OK
+    if not _lock():
+        return HOST_REFUSED
     fixed = host.fix_kvm()
     if fixed:
         LOG.info('fixed: %s', fixed)
@@ -327,7 +350,17 @@ def cmd_apply(args):
         LOG.info('nothing to do: %d guest(s) already defined, running, autostart on; '
                  'no change made', len(desired.wants))
         return FAILED if planning.refusals(actions) else OK
-    bad = _apply_changes(args, desired, hypervisor, conn, actions)
+    return finish_apply(args, desired, hypervisor, conn, actions)
+
+
+def finish_apply(args, desired, hypervisor, conn, actions):
+    """Apply the changes and verify them: the exit status."""
+    try:
+        bad = _apply_changes(args, desired, hypervisor, conn, actions)
+    except hypervisor.HypervisorError as error:
+        LOG.error('%s: libvirt stopped answering during apply; run apply again',
+                  compat.to_text(error))
+        return LIBVIRT_LOST
     return FAILED if bad or planning.refusals(actions) else OK
 
 
@@ -341,14 +374,21 @@ def _status_line(row):
         '' if row['declared'] else ' (not in vms_conf)', nics or '-', disks or '-')
 
 
+def _status_rows(hypervisor, conn, desired):
+    try:
+        return hypervisor.status(conn, desired.spec.node.uid,
+                                 [w.name for w, _ in desired.wants])
+    except hypervisor.HypervisorError as error:
+        raise Unavailable(compat.to_text(error))
+
+
 def cmd_status(args):
     desired = _start(args)
     if desired is None:
         return BAD_INPUT
     try:
         hypervisor, conn = _connect(args)
-        rows = hypervisor.status(conn, desired.spec.node.uid,
-                                 [w.name for w, _ in desired.wants])
+        rows = _status_rows(hypervisor, conn, desired)
     except Unavailable as error:
         LOG.error('%s', compat.to_text(error))
         return HOST_REFUSED
@@ -363,6 +403,13 @@ def cmd_status(args):
 
 
 def _retire_disks(hypervisor, state, observed):
+    try:
+        return _disk_uses(hypervisor, state, observed)
+    except hypervisor.HypervisorError as error:
+        raise Unavailable(compat.to_text(error))
+
+
+def _disk_uses(hypervisor, state, observed):
     return [(ref.path, hypervisor.disk_info(ref.path) if ref.path else None, use)
             for ref, use in zip(state.facts.disks,
                                 planning.disk_uses(state.facts, observed))]
@@ -372,22 +419,24 @@ def cmd_retire(args):
     desired = _start(args)
     if desired is None:
         return BAD_INPUT
+    if not args.dry_run and not _lock():
+        return HOST_REFUSED
     try:
         hypervisor, conn = _connect(args)
+        observed = _observe(hypervisor, conn, [])
+        node_uid = desired.spec.node.uid
+        problems = planning.retire_problems(args.name, args.confirm, observed.domains, node_uid,
+                                            set(w.name for w, _ in desired.wants), args.dry_run)
+        for text in problems:
+            LOG.error('refused, nothing was changed: %s', text)
+        if problems:
+            return BAD_INPUT
+        state = observed.domains[args.name]
+        actions = planning.retire_plan(state, _retire_disks(hypervisor, state, observed),
+                                       args.remove_disk)
     except Unavailable as error:
-        LOG.error('%s', error)
+        LOG.error('%s', compat.to_text(error))
         return HOST_REFUSED
-    observed = hypervisor.observe(conn, [])
-    node_uid = desired.spec.node.uid
-    problems = planning.retire_problems(args.name, args.confirm, observed.domains, node_uid,
-                                        set(w.name for w, _ in desired.wants), args.dry_run)
-    for text in problems:
-        LOG.error('refused, nothing was changed: %s', text)
-    if problems:
-        return BAD_INPUT
-    state = observed.domains[args.name]
-    actions = planning.retire_plan(state, _retire_disks(hypervisor, state, observed),
-                                   args.remove_disk)
     LOG.info('retire %s of node %s (%s):', args.name, node_uid,
              'dry run, nothing is changed' if args.dry_run else 'confirmed')
     _log_plan(actions)

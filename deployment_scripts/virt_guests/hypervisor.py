@@ -49,25 +49,50 @@ def connect(uri):
                               'running?)' % (uri, compat.to_text(error.get_error_message())))
 
 
+def qemu_img_timeout():
+    """Seconds a qemu-img info or map may take (env RF_QEMU_IMG_TIMEOUT, 120)."""
+    try:
+        return max(1, int(os.environ.get('RF_QEMU_IMG_TIMEOUT', '120')))
+    except ValueError:
+        return 120
+
+
 def _qemu_img(subcommand, options, path):
     """-U: the image may be in use; qemu-img before 2.10 has no -U (nor the lock)."""
+    timeout = qemu_img_timeout()
     status, out, err = commands.run(['qemu-img', subcommand, '-U'] + options + [path],
-                                    timeout=120)
+                                    timeout=timeout)
     if status != 0 and ('-U' in err or 'invalid option' in err):
         status, out, err = commands.run(['qemu-img', subcommand] + options + [path],
-                                        timeout=120)
+                                        timeout=timeout)
     return status, out, err
 
 
 def disk_info(path):
-    """DiskFacts of an existing image, or None."""
+    """DiskFacts of an existing image, or None. HypervisorError when
+    qemu-img is missing, hangs or answers no JSON."""
     if not os.path.exists(path):
         return None
-    status, out, _ = _qemu_img('info', ['--output=json'], path)
+    try:
+        status, out, _ = _qemu_img('info', ['--output=json'], path)
+    except commands.CommandError as error:
+        raise HypervisorError('qemu-img info %s: cannot run it: %s' % (path, error))
     if status != 0:
         return planning.DiskFacts(path, None, None)
-    info = json.loads(out)
-    return planning.DiskFacts(path, info.get('format'), info.get('virtual-size'))
+    try:
+        info = json.loads(out)
+        return planning.DiskFacts(path, info.get('format'), info.get('virtual-size'))
+    except (ValueError, AttributeError):
+        raise HypervisorError('qemu-img info %s gave no JSON: %r' % (path, out[:80]))
+
+
+def _domains(conn):
+    """Every domain; HypervisorError when libvirt answers with an error."""
+    try:
+        return conn.listAllDomains(0)
+    except libvirt.libvirtError as error:
+        raise HypervisorError('libvirt: listing the domains failed: %s'
+                              % compat.to_text(error.get_error_message()))
 
 
 def _guest_bytes(path, ranges, guest_offset, size):
@@ -117,7 +142,7 @@ def observe(conn, disk_paths):
     """Observed: every domain libvirt has, the images at disk_paths, and the
     use of the other disks of our domains (guests that left vms_conf)."""
     domains = {}
-    for domain in conn.listAllDomains(0):
+    for domain in _domains(conn):
         state = _domain_state(domain)
         if state is not None:
             domains[state.facts.name] = state
@@ -261,7 +286,7 @@ def status(conn, node_uid, declared_names):
     rows = collections.OrderedDict((name, {'name': name, 'declared': True,
                                            'state': 'not defined'})
                                    for name in declared_names)
-    for domain in conn.listAllDomains(0):
+    for domain in _domains(conn):
         state = _domain_state(domain)
         if state is None or state.facts.node_uid != node_uid or state.facts.guest_id is None:
             continue

@@ -34,7 +34,7 @@ REPORT_DRIFT, REPORT_UNDECLARED, REFUSE, NO_OP = (
     'report-drift', 'report-undeclared', 'refuse', 'no-op')
 CHANGING = (CREATE_DISK, DEFINE, START, AUTOSTART, REMOVE_UNDECLARED)
 WARNINGS = (REPORT_DRIFT, REPORT_UNDECLARED, KEEP_PROVISIONED, REFUSE)
-GUEST_NAME = re.compile('^[0-9]+_vm$')
+GUEST_NAME = re.compile(r'^[0-9]+_vm\Z')
 KIB_PER_GIB = 1024 * 1024
 
 

@@ -7,6 +7,7 @@ host.
 from __future__ import absolute_import, division, print_function
 
 import collections
+import difflib
 import os
 import re
 
@@ -17,7 +18,7 @@ from .astute import describe_value, path_key
 from .compat import integer_types, py3_repr, string_types, to_text
 
 SECTION = 'reduced-footprint'
-SIZE_PATTERN = '^[0-9]+[bkKMGT]?$'
+SIZE_PATTERN = r'^[0-9]+[bkKMGT]?\Z'
 SIZE_UNIT_BYTES = {'': 1, 'b': 1, 'k': 1024, 'K': 1024, 'M': 1024 ** 2,
                    'G': 1024 ** 3, 'T': 1024 ** 4}
 MIN_DISK_BYTES = 1024 ** 2
@@ -54,13 +55,15 @@ DEFAULT_SETTINGS = {
     'guest_domain_template': '',
 }
 
+# \Z, not $: $ also matches before a final newline (jsonschema uses re.search).
+END = r'\Z'
 BRIDGE_LIST = '[A-Za-z0-9_.-]{1,15}(,[A-Za-z0-9_.-]{1,15})*'
 IPV4 = r'((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])'
 
 
 def _count(minimum):
     """A whole number given as text (Fuel's text fields) or as a number."""
-    digits = '^[1-9][0-9]*$' if minimum else '^[0-9]+$'
+    digits = r'^[1-9][0-9]*\Z' if minimum else r'^[0-9]+\Z'
     return {'anyOf': [{'type': 'string', 'pattern': digits},
                       {'type': 'integer', 'minimum': minimum}]}
 
@@ -69,21 +72,21 @@ SETTING_SCHEMAS = {
     'guest_default_cpu': _count(1),
     'guest_default_mem_gib': _count(1),
     'guest_default_disk_size': {'type': 'string', 'pattern': SIZE_PATTERN},
-    'guest_disk_dir': {'type': 'string', 'pattern': '^/[A-Za-z0-9._/-]*$'},
+    'guest_disk_dir': {'type': 'string', 'pattern': r'^/[A-Za-z0-9._/-]*\Z'},
     'guest_disk_format': {'enum': ['qcow2', 'raw']},
     'guest_disk_cache': {'enum': ['none', 'writethrough', 'writeback',
                                   'directsync', 'unsafe', 'default']},
     'guest_cpu_model': {'enum': ['host-model', 'host-passthrough',
                                  'hypervisor-default']},
-    'guest_bridges': {'type': 'string', 'pattern': '^' + BRIDGE_LIST + '$'},
+    'guest_bridges': {'type': 'string', 'pattern': '^' + BRIDGE_LIST + END},
     'guest_ovs_bridges': {'type': 'string',
-                          'pattern': '^(' + BRIDGE_LIST + ')?$'},
-    'guest_vnc_listen': {'type': 'string', 'pattern': '^' + IPV4 + '$'},
+                          'pattern': '^(' + BRIDGE_LIST + ')?' + END},
+    'guest_vnc_listen': {'type': 'string', 'pattern': '^' + IPV4 + END},
     'host_reserved_mem_gib': _count(0),
     'allow_mem_overcommit': {'type': 'boolean'},
     'remove_undeclared_guests': {'type': 'boolean'},
     'guest_domain_template': {'type': 'string',
-                              'pattern': '^(/[A-Za-z0-9._/-]*)?$'},
+                              'pattern': r'^(/[A-Za-z0-9._/-]*)?\Z'},
 }
 
 VM_SCHEMA = {
@@ -104,12 +107,13 @@ ASTUTE_SCHEMA = {
     'type': 'object',
     'required': ['uid'],
     'properties': {
-        'uid': {'anyOf': [{'type': 'string', 'pattern': '^[0-9]+$'},
+        'uid': {'anyOf': [{'type': 'string', 'pattern': r'^[0-9]+\Z'},
                           {'type': 'integer', 'minimum': 0}]},
         'fqdn': {'type': 'string'},
         'roles': {'type': 'array', 'items': {'type': 'string'}},
         'vms_conf': {'type': ['array', 'null'], 'items': VM_SCHEMA},
-        'network_scheme': {'type': 'object'},
+        'network_scheme': {'type': 'object', 'properties': {
+            'transformations': {'type': ['array', 'null']}}},
         SECTION: {'type': 'object', 'properties': SETTING_SCHEMAS},
     },
 }
@@ -122,6 +126,7 @@ ACCEPTED = {
     'roles': 'a list of role names',
     'vms_conf': 'a list of guests such as [{"id": 1, "mem": 2, "cpu": 2}]',
     'network_scheme': 'a mapping (nailgun writes it)',
+    'transformations': 'a list of transformations (nailgun writes it)',
     SECTION: "a mapping of the plugin's settings",
     'id': 'a whole number >= 1, unique on this node, e.g. 1',
     'cpu': 'a whole number of vCPUs >= 1, e.g. 2',
@@ -337,6 +342,31 @@ def _matches_size(text):
     return re.match(SIZE_PATTERN, text) is not None
 
 
+# Keys nailgun writes that the plugin does not use: accepted silently.
+NAILGUN_KEYS = ('cluster_id',)
+
+
+def unknown_key_warnings(doc, items):
+    """A warning per unknown key of a guest entry, with the nearest known key."""
+    known = sorted(VM_SCHEMA['properties'])
+    shown = [k for k in known if k != 'ram']
+    warnings = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        label = 'vms_conf[%d]' % index
+        if _is_count(item.get('id'), 1):
+            label = 'guest %d (%s)' % (item['id'], label)
+        for key in sorted(to_text(k) for k in item):
+            if key in known or key in NAILGUN_KEYS:
+                continue
+            near = difflib.get_close_matches(key, known, 1)
+            hint = ('did you mean "%s"?' % near[0]) if near else (
+                'known keys: %s' % ', '.join(shown))
+            warnings.append('%s: unknown key "%s" ignored; %s' % (label, key, hint))
+    return warnings
+
+
 def build_guest(item, settings, warnings):
     vm_id = item['id']
     mem = item.get('mem')
@@ -382,6 +412,7 @@ def build_spec(doc):
         warnings.append('guest_ovs_bridges: %s is not in guest_bridges, ignored' % name)
     node = Node(uid=str(doc['uid']), fqdn=doc.get('fqdn', ''),
                 roles=tuple(doc.get('roles') or ()), scheme_bridges=bridges)
+    warnings += unknown_key_warnings(doc, items)
     guests = tuple(build_guest(item, settings, warnings) for item in items)
     return Spec(node=node, settings=settings, guests=guests, warnings=warnings)
 

@@ -50,7 +50,9 @@ def task_env(astute_path, log_path, path=None):
     Astute's shell."""
     env = dict(os.environ, PATH=str(path or python3_node_path()),
                RF_ASTUTE_YAML=str(astute_path),
-               RF_VIRT_GUESTS_LOG=str(log_path), LC_ALL='C')
+               RF_VIRT_GUESTS_LOG=str(log_path), LC_ALL='C',
+               RF_VIRT_GUESTS_LOCK=os.path.join(os.path.dirname(str(log_path)),
+                                                'virt-guests.lock'))
     env.pop('RF_LIBVIRT_URI', None)
     return env
 

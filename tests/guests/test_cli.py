@@ -226,3 +226,73 @@ def test_plan_xml_prints_the_domains_it_would_define(node, make_bridge, tmp_path
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert check.returncode == 0, check.stdout
     assert '<name>9001_vm</name>' in domains[0] and '<name>9002_vm</name>' in domains[1]
+
+
+# Issue 9, point 10: apply and retire take a lock; a second run fails fast.
+@pytest.fixture
+def held_lock(tmp_path):
+    """The lock file held by this test process (flock), with a pid in it."""
+    import fcntl
+    path = tmp_path / 'virt-guests.lock'
+    stream = open(str(path), 'w')
+    fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    stream.write('4242\n')
+    stream.flush()
+    yield str(path)
+    stream.close()
+
+
+@pytest.mark.parametrize('command', ['apply', 'retire 9001_vm --confirm 9001_vm'])
+def test_a_second_run_is_refused_naming_the_pid_that_holds_the_lock(node, held_lock, command):
+    result = node('sh virt-guests %s' % command, doc(),
+                  RF_LIBVIRT_URI='test:///nonexistent-so-any-connect-fails',
+                  RF_VIRT_GUESTS_LOCK=held_lock)
+    assert result.returncode == 3, result.stdout
+    assert ('another virt-guests apply or retire is running (pid 4242 holds %s); '
+            'nothing was changed' % held_lock) in result.stdout
+    assert 'libvirt' not in result.stdout  # refused before connecting
+    assert 'Traceback' not in result.stdout
+
+
+def test_a_lock_file_left_by_a_killed_run_does_not_block(node, tmp_path):
+    stale = tmp_path / 'virt-guests.lock'
+    stale.write_text(u'4242\n')  # a pid, but no process holds the flock
+    result = node('sh virt-guests apply', doc(),
+                  RF_LIBVIRT_URI='test:///nonexistent-so-any-connect-fails',
+                  RF_VIRT_GUESTS_LOCK=str(stale))
+    assert result.returncode == 3, result.stdout
+    assert 'another virt-guests' not in result.stdout
+    assert 'test:///nonexistent' in result.stdout  # it went on to connect
+
+
+# Issue 9, point 9: a missing, hanging or garbled qemu-img is a message and exit 3.
+def fake_qemu_img(node_path, body):
+    """The node's PATH (a folder of links, the test's own) without qemu-img,
+    or with a script in its place."""
+    script = os.path.join(str(node_path), 'qemu-img')
+    if os.path.lexists(script):
+        os.remove(script)
+    if body is not None:
+        with open(script, 'w') as stream:
+            stream.write('#!/bin/sh\n' + body + '\n')
+        os.chmod(script, 0o755)
+
+
+@pytest.mark.parametrize('body,says', [
+    (None, 'qemu-img info %s: cannot run it: qemu-img: No such file or directory'),
+    ('exec sleep 600', 'qemu-img info %s: cannot run it: qemu-img info -U --output=json %s: '
+                       'no answer after 2 s'),
+    ('echo "this is not JSON"', 'qemu-img info %s gave no JSON'),
+], ids=['missing', 'hanging', 'not JSON'])
+@pytest.mark.parametrize('command', ['plan', 'apply'])
+def test_qemu_img_trouble_is_a_message_and_exit_3(node, tmp_path, body, says, command):
+    disks = tmp_path / 'disks'
+    disks.mkdir()
+    image = disks / '9001_vm.img'
+    image.write_bytes(b'')  # an image exists: observe asks qemu-img about it
+    fake_qemu_img(node.path, body)
+    result = node('sh virt-guests %s' % command, doc(guest_disk_dir=str(disks)),
+                  RF_LIBVIRT_URI='test:///default', RF_QEMU_IMG_TIMEOUT='2')
+    assert result.returncode == 3, result.stdout
+    assert (says.replace('%s', str(image))) in result.stdout
+    assert 'Traceback' not in result.stdout

@@ -214,3 +214,30 @@ def test_disks_created_at_once_share_a_new_directory(tmp_path):
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(create, range(8)))
         assert sorted(p.name for p in directory.iterdir()) == ['%d.img' % i for i in range(8)]
+
+
+class BrokenConn(object):
+    """A connection whose libvirtd died: every call raises libvirtError."""
+
+    def listAllDomains(self, flags):
+        raise libvirt.libvirtError('End of file while reading data: Input/output error')
+
+
+def test_a_libvirt_error_while_observing_is_a_hypervisor_error():
+    with pytest.raises(hypervisor.HypervisorError) as caught:
+        hypervisor.observe(BrokenConn(), [])
+    assert str(caught.value).startswith('libvirt: listing the domains failed: ')
+    with pytest.raises(hypervisor.HypervisorError):
+        hypervisor.status(BrokenConn(), '97', [])
+
+
+def test_libvirt_lost_after_apply_is_exit_4_not_a_traceback(conn, tmp_path, monkeypatch):
+    want = desired(tmp_path, two_guests())
+    args = cli.parse_args(['apply', '--connect', 'test:///default', '--log-file', ''])
+    cli.setup_logging('', False)
+    actions = want.plan(hypervisor.observe(conn, want.disk_paths()))
+
+    def lost(*_):
+        raise hypervisor.HypervisorError('libvirt: listing the domains failed: EOF')
+    monkeypatch.setattr(hypervisor, 'observe', lost)
+    assert cli.finish_apply(args, want, hypervisor, conn, actions) == cli.LIBVIRT_LOST

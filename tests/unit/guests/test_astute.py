@@ -98,10 +98,10 @@ MESSAGES = [
         'uid: got missing; accepted: the node id nailgun writes, digits such as "5"',
         'vms_conf[0].id: got 1.5 (a decimal number); accepted: a whole number >= 1, '
         'unique on this node, e.g. 1']),
-    ('not YAML', 'vms_conf: [\n', ['{path}: got not YAML (while parsing a flow node); '
-                                  'accepted: a YAML mapping']),
+    ('not YAML', 'vms_conf: [\n', ['{path}: got not YAML (while parsing a flow node, '
+                                  'line 2, column 1); accepted: a YAML mapping']),
     ('unclosed quote', 'uid: "97\n', ['{path}: got not YAML (while scanning a quoted '
-                                      'scalar); accepted: a YAML mapping']),
+                                      'scalar, line 2, column 1); accepted: a YAML mapping']),
 ]
 
 
@@ -110,3 +110,36 @@ MESSAGES = [
 def test_messages_are_literally_the_same_on_both_interpreters(tmp_path, text, expected):
     path = os.path.join(str(tmp_path), 'astute.yaml')
     assert problems_of(tmp_path, text) == [line.replace('{path}', path) for line in expected]
+
+
+# Issue 9, point 9: hostile astute.yaml files are refused by name, no traceback.
+BOMB = 'uid: "97"\na: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + ''.join(
+    '%s: &%s [%s]\n' % (n, n, ','.join(['*' + p] * 9))
+    for p, n in zip('abcdefgh', 'bcdefghi'))
+NO_ALIASES = 'a YAML mapping without anchors (&name) or aliases (*name)'
+HOSTILE = [
+    ('alias bomb', BOMB, ['{path}: got a YAML anchor &a (line 2, column 4); accepted: '
+                          + NO_ALIASES]),
+    ('one alias', 'uid: "97"\nfqdn: *x\n', ['{path}: got a YAML alias *x (line 2, '
+                                           'column 7); accepted: ' + NO_ALIASES]),
+    ('3000 deep', 'uid: "97"\nx: ' + '[' * 3000 + ']' * 3000 + '\n', [
+        '{path}: got lists or mappings nested deeper than 100 levels (line 2, column 103); '
+        'accepted: a YAML mapping']),
+    ('5000 digits', 'uid: "97"\nvms_conf:\n- id: 1\n  mem: ' + '9' * 5000 + '\n', [
+        'vms_conf[0] (guest 1).mem: got a number of 5000 digits; accepted: a whole number '
+        'of GiB >= 1, e.g. 2']),
+    ('transformations not a list', 'uid: "97"\nnetwork_scheme: {transformations: 5}\n', [
+        'network_scheme.transformations: got 5; accepted: a list of transformations '
+        '(nailgun writes it)']),
+]
+
+
+@pytest.mark.parametrize('text,expected', [c[1:] for c in HOSTILE],
+                         ids=[c[0] for c in HOSTILE])
+def test_hostile_input_is_refused_by_name(tmp_path, text, expected):
+    path = os.path.join(str(tmp_path), 'astute.yaml')
+    assert problems_of(tmp_path, text) == [line.replace('{path}', path) for line in expected]
+
+
+def test_the_alias_bomb_is_small():
+    assert len(BOMB) < 800

@@ -220,3 +220,55 @@ def test_unreadable_and_non_yaml_files_are_input_problems(tmp_path):
     with pytest.raises(spec.InvalidInput) as caught:
         spec.load_spec(bad)
     assert 'not YAML' in caught.value.problems[0].value
+
+
+# Issue 9, point 7: a trailing newline is refused by name ($ matched before it).
+@pytest.mark.parametrize('doc,path', [
+    (doc_with(guest(vda_size='70G\n')), 'vms_conf[0] (guest 1).vda_size'),
+    (doc_with(settings={'guest_default_disk_size': '70G\n'}),
+     'reduced-footprint.guest_default_disk_size'),
+    (doc_with(uid='97\n'), 'uid'),
+    (doc_with(settings={'guest_default_cpu': '2\n'}), 'reduced-footprint.guest_default_cpu'),
+    (doc_with(settings={'guest_disk_dir': '/var/lib/nova\n'}),
+     'reduced-footprint.guest_disk_dir'),
+    (doc_with(settings={'guest_bridges': 'br-a\n'}), 'reduced-footprint.guest_bridges'),
+    (doc_with(settings={'guest_ovs_bridges': 'br-a\n'}),
+     'reduced-footprint.guest_ovs_bridges'),
+    (doc_with(settings={'guest_vnc_listen': '127.0.0.1\n'}),
+     'reduced-footprint.guest_vnc_listen'),
+    (doc_with(settings={'guest_domain_template': '/etc/t.xml\n'}),
+     'reduced-footprint.guest_domain_template'),
+], ids=['vda_size', 'default size', 'uid', 'default cpu', 'disk dir', 'bridges',
+        'ovs bridges', 'vnc listen', 'template'])
+def test_trailing_newline_is_refused_by_name(doc, path):
+    with pytest.raises(spec.InvalidInput) as caught:
+        spec.build_spec(doc)
+    assert [p.path for p in caught.value.problems] == [path]
+
+
+def test_every_pattern_is_anchored_at_the_true_end():
+    import re
+    from virt_guests import astute, plan
+    assert not re.match(spec.SIZE_PATTERN, '70G\n')
+    assert not astute.DECIMAL.match('12\n')
+    assert not plan.GUEST_NAME.match('1_vm\n')
+    assert not spec._matches_size('70G\n')
+
+
+# Issue 9, point 11: unknown keys of a guest entry are named, with a suggestion.
+def test_unknown_guest_key_is_warned_with_the_nearest_known_key():
+    result = spec.build_spec(doc_with(guest(vda_sise='100G')))
+    assert result.guests[0].disk_size == '70G'
+    assert result.warnings == [
+        'guest 1 (vms_conf[0]): unknown key "vda_sise" ignored; did you mean "vda_size"?']
+
+
+def test_unknown_guest_key_without_a_near_one_is_warned_plainly():
+    result = spec.build_spec(doc_with(guest(user_note='controller 1')))
+    assert result.warnings == ['guest 1 (vms_conf[0]): unknown key "user_note" ignored; '
+                               'known keys: cpu, created, id, mem, mem_mib, vda_size']
+
+
+def test_keys_nailgun_writes_are_accepted_silently():
+    result = spec.build_spec(doc_with(guest(created=True, cluster_id=3, mem=MISSING, ram=2)))
+    assert [w for w in result.warnings if 'unknown' in w] == []
