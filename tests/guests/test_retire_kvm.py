@@ -31,8 +31,7 @@ class Node(object):
         self.plugin_dir, self.disk_dir = plugin_dir, disk_dir
         self.conn = libvirt.open(uri)
         # As on a stock Fuel 8.0/9.0 node: Python 2.7 is the only Python.
-        assert interpreters.available('python2.7'), interpreters.missing_reason('python2.7')
-        self.path = interpreters.only_python('python2.7', tmp_path / 'node-bin')
+        self.path = interpreters.stock_fuel_path(tmp_path / 'node-bin')
 
     def write(self, guests, **settings):
         # hypervisor-default: qemu cannot start host-model guests everywhere

@@ -65,6 +65,14 @@ def only_python(kind, folder):
     return folder
 
 
+def stock_fuel_path(folder):
+    """The PATH of a stock Fuel 8.0/9.0 master or node: Python 2.7 is its
+    only Python. These suites must run under it, so a missing .venv27 is a
+    failure, not a skip."""
+    assert available('python2.7'), missing_reason('python2.7')
+    return only_python('python2.7', folder)
+
+
 def version_of(path_value, name):
     """The version a PATH's `name` reports, e.g. '2.7.18' (for asserts)."""
     import subprocess

@@ -126,9 +126,7 @@ class BootLab(object):
 
     def master_path(self):
         """A stock Fuel 8.0/9.0 master's PATH: Python 2.7 and no python3."""
-        assert interpreters.available('python2.7'), \
-            interpreters.missing_reason('python2.7')
-        return interpreters.only_python('python2.7', self.work / 'master-bin')
+        return interpreters.stock_fuel_path(self.work / 'master-bin')
 
     def migrate(self, *args, **config_extra):
         """Run the single-file script inside the master's netns, as the

@@ -86,10 +86,7 @@ def rpm_script(tmp_path_factory):
 @pytest.fixture(scope='session')
 def master_path(tmp_path_factory):
     """A stock Fuel 8.0/9.0 master's PATH: Python 2.7 and no python3."""
-    assert interpreters.available('python2.7'), \
-        interpreters.missing_reason('python2.7')
-    return interpreters.only_python('python2.7',
-                                    tmp_path_factory.mktemp('rfm-master-bin'))
+    return interpreters.stock_fuel_path(tmp_path_factory.mktemp('rfm-master-bin'))
 
 
 @pytest.fixture
