@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck source-path=SCRIPTDIR
 # Task reduced-footprint-guest-tools: what `virt-guests check` needs, for the
 # Python the launcher picks (pick_python: the node's 2.7, else python3): that
 # Python, and its yaml and jsonschema modules. Checks by importing them, and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck source-path=SCRIPTDIR
 # Task reduced-footprint-hypervisor: KVM, qemu-img, libvirt and its binding
 # for the Python virt-guests runs with (python-libvirt for 2.7,
 # python3-libvirt for 3; checked by importing it); /dev/kvm usable by qemu;

@@ -45,3 +45,36 @@ def test_vermin_catches_code_python_2_7_lacks(tmp_path, code):
     (tmp_path / 'new.py').write_text(code)
     result = vermin(tmp_path)
     assert result.returncode != 0, result.stdout
+
+
+# Every shell script the plugin ships or its build and tests run.
+SHELL_SCRIPTS = ['deployment_scripts/install-guest-tools.sh',
+                 'deployment_scripts/install-hypervisor.sh',
+                 'deployment_scripts/virt-guests',
+                 'deployment_scripts/virt_guests/packages.sh',
+                 'post_install.sh', 'uninstall.sh', 'pre_build_hook',
+                 'tools/setup', '.ci/run']
+
+
+def test_every_shell_script_is_listed_for_shellcheck():
+    listed = set(SHELL_SCRIPTS)
+    tracked = subprocess.run(['git', 'ls-files'], cwd=str(REPO), stdout=subprocess.PIPE,
+                             text=True, check=True).stdout.split()
+    unlisted = []
+    for name in tracked:
+        path = REPO / name
+        if not path.is_file() or name.startswith('tests/'):
+            continue
+        head = path.read_bytes()[:64]
+        if name.endswith('.sh') or head.startswith((b'#!/bin/sh', b'#!/bin/bash',
+                                                    b'#!/usr/bin/env bash')):
+            if name not in listed:
+                unlisted.append(name)
+    assert not unlisted, 'add to SHELL_SCRIPTS: %s' % unlisted
+
+
+def test_shellcheck_finds_nothing():
+    # -x follows `. virt_guests/packages.sh` (source-path directives).
+    result = subprocess.run(['shellcheck', '-x'] + SHELL_SCRIPTS, cwd=str(REPO),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert result.returncode == 0, result.stdout
