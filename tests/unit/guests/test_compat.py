@@ -3,7 +3,6 @@
 Python 2.7 and 3 (thread pool, commands with a timeout, text rendering)."""
 from __future__ import absolute_import, division, print_function
 
-import errno
 import io
 import os
 import threading
@@ -12,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from lab.processes import group_gone
 from virt_guests import compat
 
 
@@ -60,17 +60,6 @@ def test_parallel_map_uses_no_more_threads_than_items_or_parallel():
     assert compat.parallel_map(alone, [], 4) == []
 
 
-def _group_gone(pgid, seconds=5):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except OSError as error:
-            return error.errno == errno.ESRCH
-        time.sleep(0.05)
-    return False
-
-
 def test_run_command_timeout_kills_the_process_group_with_a_grandchild(tmp_path):
     pid_file = os.path.join(str(tmp_path), 'pgid')
     script = 'echo $$ > %s; sleep 60 & sleep 60' % pid_file
@@ -81,7 +70,7 @@ def test_run_command_timeout_kills_the_process_group_with_a_grandchild(tmp_path)
     assert 'no answer after 1 s' in str(caught.value)
     with open(pid_file) as stream:
         pgid = int(stream.read())
-    assert _group_gone(pgid)
+    assert group_gone(pgid)
 
 
 def test_run_command_leaves_nothing_behind_when_it_returns(tmp_path):
@@ -90,7 +79,7 @@ def test_run_command_leaves_nothing_behind_when_it_returns(tmp_path):
     status, out, err = compat.run_command(['sh', '-c', script], 30)
     assert (status, out, err) == (0, b'out\n', b'err\n')
     with open(pid_file) as stream:
-        assert _group_gone(int(stream.read()))
+        assert group_gone(int(stream.read()))
 
 
 def test_run_command_missing_program_is_an_oserror():

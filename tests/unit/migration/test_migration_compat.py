@@ -4,7 +4,6 @@
 exception, text and messages that read the same on both."""
 from __future__ import absolute_import, division, print_function
 
-import errno
 import os
 import signal
 import subprocess
@@ -13,6 +12,7 @@ import time
 
 import pytest
 
+from lab.processes import group_gone
 from master_migration import astute, compat, params
 from master_migration.commands import CommandError, Commands, Recorder, Remote
 
@@ -81,18 +81,6 @@ def test_in_network(address, network, prefix, inside):
 
 
 # --- commands: timeouts and interruptions kill the whole group -------------
-
-def group_gone(pgid, seconds=10):
-    """True once no process of the group is left (os.killpg(pgid, 0)
-    raises OSError: ESRCH)."""
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except OSError as exc:
-            return exc.errno == errno.ESRCH
-        time.sleep(0.05)
-    return False
 
 
 def grandchild_script(tmp_path):
