@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from lab.paths import REPO
 
 
 @pytest.fixture(scope='session')

@@ -15,7 +15,7 @@ Python 2.7 "machine", and `python2.7` not on a Python 3 one.
 import os
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from lab.paths import REPO
 PYTHON27 = os.path.join(REPO, '.venv27', 'bin', 'python2.7')
 PYTHON3 = '/usr/bin/python3'
 SYSTEM_BIN = ('/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin')

@@ -4,7 +4,9 @@ import shutil
 import subprocess
 import sys
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+from lab import paths
+
+REPO = pathlib.Path(paths.REPO)
 TOOLS = REPO / 'tools'
 
 

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from lab.paths import REPO
 for _folder in ('deployment_scripts', 'migration'):
     if os.path.join(REPO, _folder) not in sys.path:
         sys.path.insert(0, os.path.join(REPO, _folder))

@@ -2,11 +2,7 @@
 Python 2.7 and 3: used by the unit tests here and by tests/guests."""
 from __future__ import absolute_import, division, print_function
 
-import os
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
-SCRIPTS = os.path.join(REPO, 'deployment_scripts')
+from lab.paths import REPO, SCRIPTS  # noqa: F401 (REPO: for the suites)
 TEST_NODE_UID = '97'
 
 

@@ -8,9 +8,7 @@ from __future__ import absolute_import, division, print_function
 import os
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
-MIGRATION = os.path.join(REPO, 'migration')
+from lab.paths import MIGRATION
 
 if MIGRATION not in sys.path:
     sys.path.insert(0, MIGRATION)
