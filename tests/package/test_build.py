@@ -72,6 +72,15 @@ def test_rpm_holds_plugin_files_with_exec_bits(default_rpm):
 
 
 @pytest.mark.slow
+def test_rpm_leaves_tests_and_developer_tools_out(default_rpm):
+    shipped = [f[len(PREFIX):] for f in rpm_files(default_rpm) if f.startswith(PREFIX)]
+    assert 'docs/guests.md' in shipped and 'migration/build_zipapp.py' in shipped
+    unwanted = [f for f in shipped if f.split('/')[0] in ('tests', 'bench', '.ci')
+                or f in ('Makefile', 'tools/setup', 'tools/fpb', 'tools/build_plugin.py')]
+    assert not unwanted
+
+
+@pytest.mark.slow
 def test_rpm_links_migration_script_on_install(default_rpm):
     scripts = subprocess.run(['rpm', '-qp', '--scripts', str(default_rpm)],
                              stdout=subprocess.PIPE, text=True).stdout
@@ -101,7 +110,8 @@ def test_renamed_role_build(tmp_path):
     assert list(roles) == ['rf-virt']
     volumes = yaml.safe_load((plugin / 'volumes.yaml').read_text())
     assert list(volumes['volumes_roles_mapping']) == ['rf-virt']
-    for name in ['deployment_tasks.yaml'] + ['graphs/' + p.name for p in (plugin / 'graphs').glob('*.yaml')]:
+    graphs = ['graphs/' + p.name for p in (plugin / 'graphs').glob('*.yaml')]
+    for name in ['deployment_tasks.yaml'] + graphs:
         text = (plugin / name).read_text()
         data = yaml.safe_load(text)
         tasks = data['tasks'] if isinstance(data, dict) else data
