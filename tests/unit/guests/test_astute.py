@@ -91,25 +91,21 @@ MESSAGES = [
     ('list item not a mapping', 'uid: "97"\nvms_conf: [[1, "a"]]\n', [
         "vms_conf[0]: got [1, 'a'] (a list); accepted: a mapping such as "
         '{"id": 1, "mem": 2, "cpu": 2}']),
-    ('big number and ram', 'uid: "97"\nvms_conf:\n- {id: 1, mem: 2, ram: 99999999999999999999}\n', [
+    ('big number and ram',
+     'uid: "97"\nvms_conf:\n- {id: 1, mem: 2, ram: 99999999999999999999}\n', [
         'vms_conf[0] (guest 1).ram: got 99999999999999999999; accepted: no "ram" next to '
         '"mem" (2), or the same value']),
     ('decimal and missing uid', 'vms_conf:\n- {id: 1.5}\n', [
         'uid: got missing; accepted: the node id nailgun writes, digits such as "5"',
         'vms_conf[0].id: got 1.5 (a decimal number); accepted: a whole number >= 1, '
         'unique on this node, e.g. 1']),
-    ('not YAML', 'vms_conf: [\n', ['{path}: got not YAML (while parsing a flow node, '
-                                  'line 2, column 1); accepted: a YAML mapping']),
-    ('unclosed quote', 'uid: "97\n', ['{path}: got not YAML (while scanning a quoted '
-                                      'scalar, line 2, column 1); accepted: a YAML mapping']),
+    ('not YAML', 'vms_conf: [\n', [
+        '{path}: got not YAML (while parsing a flow node, line 2, column 1); '
+        'accepted: a YAML mapping']),
+    ('unclosed quote', 'uid: "97\n', [
+        '{path}: got not YAML (while scanning a quoted scalar, line 2, column 1); '
+        'accepted: a YAML mapping']),
 ]
-
-
-@pytest.mark.parametrize('text,expected', [c[1:] for c in MESSAGES],
-                         ids=[c[0] for c in MESSAGES])
-def test_messages_are_literally_the_same_on_both_interpreters(tmp_path, text, expected):
-    path = os.path.join(str(tmp_path), 'astute.yaml')
-    assert problems_of(tmp_path, text) == [line.replace('{path}', path) for line in expected]
 
 
 # Issue 9, point 9: hostile astute.yaml files are refused by name, no traceback.
@@ -120,8 +116,8 @@ NO_ALIASES = 'a YAML mapping without anchors (&name) or aliases (*name)'
 HOSTILE = [
     ('alias bomb', BOMB, ['{path}: got a YAML anchor &a (line 2, column 4); accepted: '
                           + NO_ALIASES]),
-    ('one alias', 'uid: "97"\nfqdn: *x\n', ['{path}: got a YAML alias *x (line 2, '
-                                           'column 7); accepted: ' + NO_ALIASES]),
+    ('one alias', 'uid: "97"\nfqdn: *x\n', [
+        '{path}: got a YAML alias *x (line 2, column 7); accepted: ' + NO_ALIASES]),
     ('3000 deep', 'uid: "97"\nx: ' + '[' * 3000 + ']' * 3000 + '\n', [
         '{path}: got lists or mappings nested deeper than 100 levels (line 2, column 103); '
         'accepted: a YAML mapping']),
@@ -134,9 +130,11 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize('text,expected', [c[1:] for c in HOSTILE],
-                         ids=[c[0] for c in HOSTILE])
-def test_hostile_input_is_refused_by_name(tmp_path, text, expected):
+# The same words under both interpreters; hostile files refused by name.
+@pytest.mark.parametrize('text,expected', [c[1:] for c in MESSAGES + HOSTILE],
+                         ids=[c[0] for c in MESSAGES + HOSTILE])
+def test_each_problem_is_named_in_the_same_words_on_both_interpreters(tmp_path, text,
+                                                                      expected):
     path = os.path.join(str(tmp_path), 'astute.yaml')
     assert problems_of(tmp_path, text) == [line.replace('{path}', path) for line in expected]
 
