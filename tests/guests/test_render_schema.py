@@ -23,7 +23,8 @@ def rendered_xml(settings):
 
 
 @pytest.mark.skipif(not shutil.which('virt-xml-validate'), reason='needs libvirt-clients')
-@pytest.mark.parametrize('settings', [SETTINGS, {}, dict(SETTINGS, guest_cpu_model='hypervisor-default')])
+@pytest.mark.parametrize('settings', [
+    SETTINGS, {}, dict(SETTINGS, guest_cpu_model='hypervisor-default')])
 def test_rendered_xml_passes_libvirt_schema(tmp_path, settings):
     path = tmp_path / 'domain.xml'
     path.write_text(rendered_xml(settings))

@@ -3,7 +3,7 @@ graph matching the deployment tasks. (vermin and yamllint over the whole
 tree: tests/package/test_lint.py.)"""
 import yaml
 
-from guestlib import REPO, SCRIPTS, plugin_tasks
+from guestlib import REPO, plugin_tasks
 
 
 def test_guest_tasks_run_in_order_between_netconfig_and_deploy_end():
@@ -33,4 +33,3 @@ def test_spawn_guests_graph_holds_the_same_tasks_self_contained():
         assert task['parameters']['cmd'] == by_id[task['id']]['parameters']['cmd']
         assert task['parameters']['timeout'] == by_id[task['id']]['parameters']['timeout']
         assert task['parameters']['cwd'] == '/etc/fuel/plugins/reduced-footprint-1.0/'
-
