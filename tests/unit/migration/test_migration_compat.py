@@ -100,9 +100,9 @@ def test_run_timeout_kills_the_process_group_with_a_grandchild(tmp_path):
     pid_file, argv = grandchild_script(tmp_path)
     started = time.time()
     with pytest.raises(CommandError) as err:
-        Commands().run(argv, timeout=1)
+        Commands().run(argv, timeout=0.5)
     assert time.time() - started < 10
-    assert str(err.value).startswith('command failed (timed out after 1 s): '
+    assert str(err.value).startswith('command failed (timed out after 0.5 s): '
                                      'sh -c ')
     assert group_gone(read_pgid(pid_file))
 
@@ -111,7 +111,7 @@ def test_stream_timeout_kills_the_process_group_with_a_grandchild(tmp_path):
     pid_file, argv = grandchild_script(tmp_path)
     seen = []
     with pytest.raises(CommandError) as err:
-        Commands().stream(argv, seen.append, timeout=1)
+        Commands().stream(argv, seen.append, timeout=0.5)
     assert str(err.value).startswith('command failed (timed out): sh -c ')
     assert group_gone(read_pgid(pid_file))
 
@@ -132,14 +132,14 @@ def test_an_exception_in_the_caller_leaves_no_child(tmp_path, how):
     previous = signal.signal(signal.SIGALRM, _raise_alarm)
     started = time.time()
     try:
-        signal.alarm(1)
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
         with pytest.raises(Alarm):
             if how == 'run':
                 Commands().run(argv, timeout=120)
             else:
                 Commands().stream(argv, lambda text: None, timeout=120)
     finally:
-        signal.alarm(0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert time.time() - started < 10
     assert group_gone(read_pgid(pid_file))
