@@ -5,6 +5,7 @@ import subprocess
 
 import pytest
 
+from lab import zipapp as zipapp_build
 from lab.paths import REPO
 
 
@@ -27,3 +28,9 @@ def system_libvirt():
         'libvirtd does not answer on qemu:///system (tools/setup test starts '
         'it): ' + err.decode().strip())
     return 'qemu:///system'
+
+
+@pytest.fixture(scope='session')
+def zipapp(tmp_path_factory):
+    """rf-migrate-master built once per run (path as text), for every suite."""
+    return zipapp_build.build(tmp_path_factory.mktemp('rf-zipapp'))

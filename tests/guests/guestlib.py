@@ -11,10 +11,10 @@ import xml.etree.ElementTree as ET
 
 import yaml
 
-from lab import interpreters
+from lab import interpreters, paths
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-SCRIPTS = REPO / 'deployment_scripts'
+REPO = pathlib.Path(paths.REPO)
+SCRIPTS = pathlib.Path(paths.SCRIPTS)
 sys.path.insert(0, str(SCRIPTS))
 # The astute.yaml documents are shared with the unit tests (Python 2.7 too).
 sys.path.insert(0, str(REPO / 'tests' / 'unit' / 'guests'))

@@ -15,10 +15,9 @@ import time
 
 import yaml
 
-from lab import interpreters
+from lab import hostlab, interpreters, virt
 
 from . import guest
-from . import hostlab
 from . import master_config as cfg
 from . import master_root
 
@@ -32,15 +31,6 @@ SSH_PORT = 2299
 GUEST_NAME = 'rfb-master'
 IMAGES = pathlib.Path('/var/lib/libvirt/images/rfb-boot')
 SERVICES = HERE / 'fixtures' / 'master_services.py'
-
-
-def virt_type():
-    """'kvm' where KVM runs a stock guest kernel; 'qemu' (TCG) on hosts
-    whose /dev/kvm is PVM (kvm_pvm: only PVM-aware guest kernels run at
-    speed; a stock kernel spends minutes in BIOS/GRUB there)."""
-    if pathlib.Path('/sys/module/kvm_pvm').exists():
-        return 'qemu'
-    return 'kvm'
 
 
 class BootLab(object):
@@ -78,16 +68,14 @@ class BootLab(object):
     def _network(self):
         hostlab.make_bridge(cfg.ADMIN_BRIDGE, cfg.DESTINATION_ADDRESS + '/24')
         hostlab.make_netns(MASTER_NS, cfg.ADMIN_BRIDGE, MASTER_VETH,
-                       cfg.ADMIN['interface'], cfg.ADMIN['mac'],
-                       '%s/%d' % (cfg.ADMIN['ipaddress'], cfg.ADMIN['prefix']))
+                           cfg.ADMIN['interface'], cfg.ADMIN['mac'],
+                           '%s/%d' % (cfg.ADMIN['ipaddress'], cfg.ADMIN['prefix']))
         hostlab.make_netns(OPERATOR_NS, cfg.ADMIN_BRIDGE, OPERATOR_VETH, 'eth0',
-                       OPERATOR_MAC, cfg.OPERATOR_ADDRESS + '/24')
+                           OPERATOR_MAC, cfg.OPERATOR_ADDRESS + '/24')
 
     def _destination_sshd(self, client_pub):
-        self.sshd, host_pub = hostlab.start_sshd(
-            self.work / 'sshd', cfg.DESTINATION_ADDRESS, SSH_PORT, client_pub)
-        (self.work / 'destination_known_hosts').write_text(
-            hostlab.known_hosts_line(cfg.DESTINATION_ADDRESS, SSH_PORT, host_pub))
+        self.sshd = hostlab.Sshd(self.work / 'sshd', cfg.DESTINATION_ADDRESS, SSH_PORT)
+        self.sshd.start(client_pub)
 
     def _known_hosts(self):
         """The master's own host key: the copy must present the same one."""
@@ -107,7 +95,7 @@ class BootLab(object):
         conf = {
             'destination': cfg.DESTINATION_ADDRESS, 'ssh_port': SSH_PORT,
             'ssh_identity': str(self.key),
-            'ssh_known_hosts': str(self.work / 'destination_known_hosts'),
+            'ssh_known_hosts': str(self.sshd.known_hosts),
             'source_root': str(self.tree), 'work_dir': str(self.migration_work),
             'name': GUEST_NAME, 'disk_dir': str(IMAGES),
             'admin_bridge': cfg.ADMIN_BRIDGE, 'interim_address': INTERIM_ADDRESS,
@@ -117,7 +105,7 @@ class BootLab(object):
             'stop_commands': [self.services_argv('stop')],
             'start_commands': [self.services_argv('start')],
             'boot_loader': 'auto', 'boot_timeout': 600, 'poweroff': False,
-            'virt_type': virt_type(),
+            'virt_type': virt.guest_virt_type(),
         }
         conf.update(extra)
         path = self.work / 'migrate.yaml'
@@ -174,14 +162,14 @@ class BootLab(object):
             self.watch.stop()
         if self.serial:
             self.serial.stop()
-        guest.remove(GUEST_NAME)
+        virt.remove(GUEST_NAME)
         _detach_loops_under(IMAGES)
         hostlab.remove_netns(MASTER_NS)
         hostlab.remove_netns(OPERATOR_NS)
         for link in (MASTER_VETH, OPERATOR_VETH, cfg.ADMIN_BRIDGE):
             hostlab.remove_link(link)
-        hostlab.stop(self.sshd)
-        self.sshd = None
+        if self.sshd:
+            self.sshd.stop()
         hostlab.kill_listeners(cfg.DESTINATION_ADDRESS, SSH_PORT)
         shutil.rmtree(str(IMAGES), ignore_errors=True)
 
@@ -215,7 +203,7 @@ class OperatorWatch(threading.Thread):
             health = self.lab.operator.api('/health')
             who = None if health is None else (
                 'copy' if health.get('migrated') else 'old')
-            state = guest.state(GUEST_NAME)
+            state = virt.state(GUEST_NAME)
             self.samples.append((time.time(), who, state))
             self._halt.wait(1.0)
 

@@ -1,23 +1,8 @@
 """Fixtures of the boot proof (prefix rfb, subnet 10.99.0.0/24)."""
 import json
 import pathlib
-import subprocess
-import sys
-
-import pytest
-
-from . import boot_lab
 
 TIMES = pathlib.Path('/var/cache/reduced-footprint-tests/rfb-last-times.json')
-
-
-@pytest.fixture(scope='session')
-def zipapp(tmp_path_factory):
-    """The migration script as operators get it: one file."""
-    out = tmp_path_factory.mktemp('rfb-zipapp') / 'rf-migrate-master'
-    subprocess.check_call([sys.executable, str(boot_lab.REPO / 'migration' /
-                                               'build_zipapp.py'), str(out)])
-    return out
 
 
 def record_times(scenario, boot):

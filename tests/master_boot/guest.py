@@ -9,42 +9,10 @@ import threading
 import time
 import tty
 
-from . import hostlab
+from lab import hostlab
+from lab.virt import state, virsh
+
 from . import master_config
-
-URI = 'qemu:///system'
-
-
-def virsh(*args, **kw):
-    return hostlab.run(['virsh', '-c', URI] + list(args), **kw)
-
-
-def exists(name):
-    return hostlab.quiet(['virsh', '-c', URI, 'dominfo', name])
-
-
-def state(name):
-    rc, out = virsh('domstate', name, check=False)
-    return out.strip() if rc == 0 else 'absent'
-
-
-def destroy(name):
-    if state(name) not in ('shut off', 'absent'):
-        virsh('destroy', name, check=False)
-
-
-def remove(name):
-    """Stop and undefine; the disk files are removed by whoever made them."""
-    destroy(name)
-    if exists(name):
-        virsh('undefine', name, '--nvram', check=False)
-        if exists(name):
-            virsh('undefine', name, check=False)
-
-
-def disk_paths(name):
-    _rc, xml = virsh('dumpxml', name)
-    return re.findall(r"<source file='([^']+)'", xml)
 
 
 def boot_order_first_is_disk(name):
@@ -144,7 +112,7 @@ class Operator(object):
 
     def ssh(self, command, timeout=20):
         argv = hostlab.ssh_argv(self.key, self.known_hosts, self.address,
-                            timeout=5) + [command]
+                                timeout=5) + [command]
         return hostlab.nsrun(self.ns, argv, check=False, timeout=timeout)
 
     def ssh_answers(self):
@@ -152,7 +120,7 @@ class Operator(object):
 
     def api(self, path):
         return hostlab.http_get_json(self.ns, self.address, master_config.API_PORT,
-                                 path)
+                                     path)
 
     def answering(self):
         return self.api('/health') is not None and self.ssh_answers()

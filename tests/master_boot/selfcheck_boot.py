@@ -15,9 +15,9 @@ import sys
 import tempfile
 import time
 
-from . import boot_lab
+from lab import hostlab, virt
+
 from . import guest
-from . import hostlab
 from . import master_config as cfg
 from . import master_root
 
@@ -29,7 +29,7 @@ def make_image(root_tree, image, size='3G'):
     """Raw disk, one msdos partition, ext4, the root, grub in its MBR."""
     hostlab.run(['truncate', '-s', size, str(image)])
     hostlab.run(['parted', '-s', str(image), 'mklabel', 'msdos',
-             'mkpart', 'primary', 'ext4', '1MiB', '100%', 'set', '1', 'boot', 'on'])
+                 'mkpart', 'primary', 'ext4', '1MiB', '100%', 'set', '1', 'boot', 'on'])
     _rc, loop = hostlab.run(['losetup', '-f', '--show', '-P', str(image)])
     loop = loop.strip()
     _partition_node(loop)
@@ -84,7 +84,8 @@ def domain_xml(image):
     <serial type='pty'/><console type='pty'/>
   </devices>
 </domain>
-""".format(virt_type=boot_lab.virt_type(), name=NAME, image=image, mac=cfg.ADMIN['mac'], br=cfg.ADMIN_BRIDGE)
+""".format(virt_type=virt.guest_virt_type(), name=NAME, image=image,
+           mac=cfg.ADMIN['mac'], br=cfg.ADMIN_BRIDGE)
 
 
 def main():
@@ -111,16 +112,15 @@ def _check(work):
     t_image = time.monotonic()
     hostlab.make_bridge(cfg.ADMIN_BRIDGE, cfg.DESTINATION_ADDRESS + '/24')
     hostlab.make_netns('rfb-op', cfg.ADMIN_BRIDGE, 'rfb-o0', 'eth0',
-                   '52:54:00:99:00:03', cfg.OPERATOR_ADDRESS + '/24')
+                       '52:54:00:99:00:03', cfg.OPERATOR_ADDRESS + '/24')
     known = work / 'known_hosts'
     known.write_text(hostlab.known_hosts_line(
         cfg.ADMIN['ipaddress'], 22,
         (tree / 'etc/ssh/ssh_host_ed25519_key.pub').read_text()))
     (work / 'domain.xml').write_text(domain_xml(image))
-    guest.virsh('define', str(work / 'domain.xml'))
+    virt.virsh('define', str(work / 'domain.xml'))
     serial = guest.SerialLog(NAME, work / 'serial.log')
-    guest.virsh('start', NAME)
-    t_start = time.monotonic()
+    virt.virsh('start', NAME)
     serial.follow()
     operator = guest.Operator('rfb-op', key, known)
     try:
@@ -136,7 +136,7 @@ def _check(work):
 
 
 def _teardown(work):
-    guest.remove(NAME)
+    virt.remove(NAME)
     hostlab.remove_netns('rfb-op')
     hostlab.remove_link('rfb-o0')
     hostlab.remove_link(cfg.ADMIN_BRIDGE)

@@ -11,9 +11,10 @@ import time
 
 import pytest
 
+from lab import hostlab, virt
+
 from . import boot_lab
 from . import guest
-from . import hostlab
 from . import master_config as cfg
 from .conftest import record_times
 
@@ -44,11 +45,11 @@ def test_migration_finishes_and_says_done(migrated):
 
 def test_copy_boots_from_its_own_disk(migrated):
     assert migrated.exit_code == 0, migrated.failure_report()
-    _rc, xml = guest.virsh('dumpxml', '--inactive', boot_lab.GUEST_NAME)
+    _rc, xml = virt.virsh('dumpxml', '--inactive', boot_lab.GUEST_NAME)
     assert '<kernel>' not in xml, 'guest boots a kernel from outside its disk'
     assert guest.boot_order_first_is_disk(boot_lab.GUEST_NAME), xml
-    assert guest.disk_paths(boot_lab.GUEST_NAME) == [str(migrated.disk_path())]
-    _rc, info = guest.virsh('dominfo', boot_lab.GUEST_NAME)
+    assert virt.disk_paths(boot_lab.GUEST_NAME) == [str(migrated.disk_path())]
+    _rc, info = virt.virsh('dominfo', boot_lab.GUEST_NAME)
     assert 'Autostart:      enable' in info, info
     rc, out = migrated.operator.ssh(
         'hostname; findmnt -n -o SOURCE /; test -e %s && echo marked'
@@ -90,7 +91,7 @@ def test_old_master_left_the_admin_network(migrated):
     assert cfg.ADMIN['ipaddress'] not in addresses, addresses
     assert addresses == [boot_lab.INTERIM_ADDRESS], addresses
     _rc, link = hostlab.nsrun(boot_lab.MASTER_NS, ['ip', '-j', 'link', 'show',
-                                               cfg.ADMIN['interface']])
+                                                   cfg.ADMIN['interface']])
     assert json.loads(link)[0]['address'] != cfg.ADMIN['mac'], \
         'old master still uses the admin MAC the guest now has'
     _rc, events = hostlab.run(['cat', str(migrated.state / 'events')])
@@ -100,10 +101,10 @@ def test_old_master_left_the_admin_network(migrated):
 def test_second_boot_comes_up_the_same(migrated):
     assert migrated.exit_code == 0, migrated.failure_report()
     _rc, first_boot = migrated.operator.ssh('cat /proc/sys/kernel/random/boot_id')
-    guest.virsh('destroy', boot_lab.GUEST_NAME)
+    virt.virsh('destroy', boot_lab.GUEST_NAME)
     hostlab.wait_for(lambda: migrated.operator.api('/health') is None, 30,
-                 'the destroyed guest to stop answering')
-    guest.virsh('start', boot_lab.GUEST_NAME)
+                     'the destroyed guest to stop answering')
+    virt.virsh('start', boot_lab.GUEST_NAME)
     started = time.monotonic()
     try:
         migrated.operator.wait_answering(600, 'the guest after its second boot')

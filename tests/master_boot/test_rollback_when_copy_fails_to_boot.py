@@ -13,9 +13,9 @@ import time
 
 import pytest
 
+from lab import hostlab, virt
+
 from . import boot_lab
-from . import guest
-from . import hostlab
 from . import master_config as cfg
 from .conftest import record_times
 
@@ -42,7 +42,7 @@ def _measure_outage(bl, resumed):
     master answered again (for the closing figures; nothing asserted)."""
     try:
         hostlab.wait_for(lambda: bl.operator.api('/health') is not None, 60,
-                     'the old master after the rollback')
+                         'the old master after the rollback')
     except AssertionError:
         return
     now = time.time()
@@ -85,9 +85,9 @@ def test_run_reports_rollback(rolled_back):
 def test_guest_really_failed_to_boot_its_broken_entry(rolled_back):
     # The serial console shows why: GRUB could not load the kernel.
     hostlab.wait_for(lambda: MISSING_KERNEL in rolled_back.serial.tail(20000), 5,
-                 'GRUB error on the serial console')
-    assert guest.state(boot_lab.GUEST_NAME) == 'shut off'
-    _rc, info = guest.virsh('dominfo', boot_lab.GUEST_NAME)
+                     'GRUB error on the serial console')
+    assert virt.state(boot_lab.GUEST_NAME) == 'shut off'
+    _rc, info = virt.virsh('dominfo', boot_lab.GUEST_NAME)
     assert 'Autostart:      disable' in info, info
 
 
@@ -96,7 +96,7 @@ def test_old_master_takes_its_address_back(rolled_back):
     addresses = hostlab.netns_addresses(boot_lab.MASTER_NS)
     assert addresses == [cfg.ADMIN['ipaddress']], addresses
     _rc, link = hostlab.nsrun(boot_lab.MASTER_NS, ['ip', '-j', 'link', 'show',
-                                               cfg.ADMIN['interface']])
+                                                   cfg.ADMIN['interface']])
     assert json.loads(link)[0]['address'] == cfg.ADMIN['mac']
 
 
@@ -108,7 +108,7 @@ def test_old_master_serves_again_with_nothing_lost(rolled_back):
     # Its writer runs again: new records on top of all the old ones.
     before = len(rolled_back.ledger())
     hostlab.wait_for(lambda: len(rolled_back.ledger()) > before, 30,
-                 'the restarted writer to add a record')
+                     'the restarted writer to add a record')
     written = rolled_back.ledger()  # read first: all of it is served
     served = rolled_back.operator.api('/records')
     for name, text in rolled_back.written_before.items():

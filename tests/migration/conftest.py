@@ -1,5 +1,4 @@
 """Fixtures of the migration tests (prefix rfm, subnet 10.98.0.0/24)."""
-import os
 import subprocess
 import sys
 import uuid
@@ -7,7 +6,7 @@ import uuid
 import pytest
 
 import migration_lab as lab
-from lab import interpreters
+from lab import interpreters, virt
 
 sys.path.insert(0, str(lab.REPO / 'migration'))
 
@@ -24,11 +23,6 @@ def network_lab(system_libvirt, tmp_path_factory):
     finally:
         sshd.stop()
         lab.remove_network()
-
-
-@pytest.fixture(scope='session')
-def zipapp(tmp_path_factory):
-    return lab.build_zipapp(tmp_path_factory.mktemp('rfm-zipapp'))
 
 
 @pytest.fixture
@@ -60,7 +54,7 @@ def destination(network_lab):
     disk_dir.mkdir(parents=True)
     name = 'rfm-master-' + tag
     yield {'disk_dir': disk_dir, 'name': name}
-    lab.remove_domain(name)
+    virt.remove(name)
     lab.clean_disk_dir(disk_dir)
 
 
@@ -108,7 +102,7 @@ def migrate(zipapp, network_lab, master, destination, tmp_path, master_path):
                'services': 'commands', 'stop_commands': [master['stop']],
                'start_commands': [master['start']], 'boot_loader': 'none',
                'boot_timeout': 60, 'poweroff': False, 'api_port': 8000,
-               'virt_type': lab.guest_virt_type()}
+               'virt_type': virt.guest_virt_type()}
         cfg.update(extra)
         return lab.write_config(tmp_path / ('cfg-%s.yaml' % uuid.uuid4().hex),
                                 cfg)

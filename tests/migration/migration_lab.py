@@ -10,9 +10,10 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 
 import yaml
+
+from lab import hostlab, virt
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -21,15 +22,7 @@ ADMIN_BR, PUB_BR = 'rfm-adm', 'rfm-pub'
 HOST_IP, MASTER_IP, INTERIM_IP = '10.98.0.1', '10.98.0.2', '10.98.0.3'
 ADMIN_MAC, PUB_MAC = '52:54:00:98:00:02', '52:54:00:98:01:02'
 SSH_PORT = 2298
-URI = 'qemu:///system'
 IMAGES = pathlib.Path('/var/lib/libvirt/images')
-
-
-def guest_virt_type():
-    """kvm where KVM runs stock guests; qemu (TCG) on PVM hosts (kvm_pvm,
-    like the CI machines), where KVM pauses or crawls through a stock
-    guest's firmware."""
-    return 'qemu' if pathlib.Path('/sys/module/kvm_pvm').exists() else 'kvm'
 
 
 def sh(*argv, check=True, **kw):
@@ -42,86 +35,31 @@ def ns(*argv, check=True, netns=NETNS):
 
 
 def virsh(*argv, check=False):
-    return sh('virsh', '-c', URI, *argv, check=check)
+    return sh('virsh', '-c', virt.URI, *argv, check=check)
 
 
 def remove_network():
     for name in (NETNS, GUEST_NS):
-        sh('ip', 'netns', 'del', name, check=False)
+        hostlab.remove_netns(name)
     for link in ('rfm-m0', 'rfm-m1', 'rfm-g0', ADMIN_BR, PUB_BR):
-        sh('ip', 'link', 'del', link, check=False)
+        hostlab.remove_link(link)
 
 
 def make_network():
+    """The admin and public bridges, and the old master's netns on both."""
     remove_network()
-    for br in (ADMIN_BR, PUB_BR):
-        sh('ip', 'link', 'add', br, 'type', 'bridge')
-        sh('ip', 'link', 'set', br, 'up')
-    sh('ip', 'addr', 'add', HOST_IP + '/24', 'dev', ADMIN_BR)
-    sh('ip', 'netns', 'add', NETNS)
-    for host_end, inner, br, mac in (('rfm-m0', 'eth0', ADMIN_BR, ADMIN_MAC),
-                                     ('rfm-m1', 'eth1', PUB_BR, PUB_MAC)):
-        sh('ip', 'link', 'add', host_end, 'type', 'veth', 'peer', 'name',
-           'rfm-tmp', 'netns', NETNS)
-        ns('ip', 'link', 'set', 'rfm-tmp', 'name', inner)
-        ns('ip', 'link', 'set', inner, 'address', mac)
-        ns('ip', 'link', 'set', inner, 'up')
-        sh('ip', 'link', 'set', host_end, 'master', br)
-        sh('ip', 'link', 'set', host_end, 'up')
-    ns('ip', 'link', 'set', 'lo', 'up')
-    ns('ip', 'addr', 'add', MASTER_IP + '/24', 'dev', 'eth0')
+    hostlab.make_bridge(ADMIN_BR, HOST_IP + '/24')
+    hostlab.make_bridge(PUB_BR)
+    hostlab.make_netns(NETNS, ADMIN_BR, 'rfm-m0', 'eth0', ADMIN_MAC,
+                       MASTER_IP + '/24')
+    hostlab.add_nic(NETNS, PUB_BR, 'rfm-m1', 'eth1', PUB_MAC)
 
 
-class Sshd:
-    """Own sshd: own config, host key, authorized keys, known_hosts."""
+class Sshd(hostlab.Sshd):
+    """The destination's sshd: HOST_IP:SSH_PORT on the admin bridge."""
 
     def __init__(self, home):
-        self.home = pathlib.Path(home)
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.host_key = self.home / 'host_ed25519'
-        self.client_key = self.home / 'client_ed25519'
-        self.known_hosts = self.home / 'known_hosts'
-        self.empty_known_hosts = self.home / 'known_hosts.empty'
-        self.proc = None
-
-    def start(self):
-        for key in (self.host_key, self.client_key):
-            if not key.exists():
-                sh('ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', key)
-        auth = self.home / 'authorized_keys'
-        shutil.copy(str(self.client_key) + '.pub', auth)
-        pub = pathlib.Path(str(self.host_key) + '.pub').read_text().split()
-        self.known_hosts.write_text('[%s]:%d %s %s\n' % (
-            HOST_IP, SSH_PORT, pub[0], pub[1]))
-        self.empty_known_hosts.write_text('')
-        config = self.home / 'sshd_config'
-        config.write_text('\n'.join([
-            'Port %d' % SSH_PORT, 'ListenAddress %s' % HOST_IP,
-            'HostKey %s' % self.host_key, 'AuthorizedKeysFile %s' % auth,
-            'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-            'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no',
-            'PidFile %s' % (self.home / 'sshd.pid'), 'MaxStartups 50',
-            'MaxSessions 50', '']))
-        os.makedirs('/run/sshd', exist_ok=True)
-        self.proc = subprocess.Popen(['/usr/sbin/sshd', '-D', '-f',
-                                      str(config)])
-        for _ in range(100):
-            if sh('ssh-keyscan', '-p', SSH_PORT, HOST_IP,
-                  check=False).returncode == 0:
-                return
-            time.sleep(0.1)
-        raise RuntimeError('test sshd did not come up')
-
-    def stop(self):
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-
-def build_zipapp(target_dir):
-    out = pathlib.Path(target_dir) / 'rf-migrate-master'
-    sh(sys.executable, REPO / 'migration' / 'build_zipapp.py', out)
-    return out
+        super(Sshd, self).__init__(home, HOST_IP, SSH_PORT)
 
 
 def make_tree(root):
@@ -261,11 +199,6 @@ def clean_disk_dir(disk_dir):
     shutil.rmtree(disk_dir, ignore_errors=True)
 
 
-def remove_domain(name):
-    virsh('destroy', name)
-    virsh('undefine', name)
-
-
 def records(path):
     """(numbers of every 'rec' line, the number in the 'stop' line or None)
     in the order written."""
@@ -310,15 +243,9 @@ class StandIn(Watcher):
             time.sleep(0.3)
 
     def _start(self):
-        sh('ip', 'netns', 'add', GUEST_NS)
-        sh('ip', 'link', 'add', 'rfm-g0', 'type', 'veth', 'peer', 'name',
-           'eth0', 'netns', GUEST_NS)
-        sh('ip', 'link', 'set', 'rfm-g0', 'master', ADMIN_BR)
-        sh('ip', 'link', 'set', 'rfm-g0', 'up')
-        ns('ip', 'link', 'set', 'eth0', 'up', netns=GUEST_NS)
-        ns('ip', 'link', 'set', 'lo', 'up', netns=GUEST_NS)
-        ns('ip', 'addr', 'add', MASTER_IP + '/24', 'dev', 'eth0',
-           netns=GUEST_NS)
+        # The guest's answer at the admin address, with the admin MAC.
+        hostlab.make_netns(GUEST_NS, ADMIN_BR, 'rfm-g0', 'eth0', None,
+                           MASTER_IP + '/24')
         self.proc = subprocess.Popen(
             ['ip', 'netns', 'exec', GUEST_NS, sys.executable,
              str(HERE / 'responder.py'), str(self.api_port)])

@@ -5,7 +5,6 @@ pathlib (str(tmp_path) and os.path), no subprocess.run, no keyword-only
 arguments. The lab of tests/migration is not imported here."""
 from __future__ import absolute_import, division, print_function
 
-import os
 import sys
 
 from lab.paths import MIGRATION

@@ -14,22 +14,7 @@ if sys.version_info[0] < 3:
     pytest.skip('builds and runs the zipapp from Python 3',
                 allow_module_level=True)
 
-from lab import interpreters  # noqa: E402
-
-REPO = interpreters.REPO
-BUILD = os.path.join(REPO, 'migration', 'build_zipapp.py')
-
-
-def build(folder):
-    out = os.path.join(str(folder), 'rf-migrate-master')
-    subprocess.check_call([sys.executable, BUILD, out],
-                          stdout=subprocess.DEVNULL)
-    return out
-
-
-@pytest.fixture(scope='module')
-def zipapp(tmp_path_factory):
-    return build(tmp_path_factory.mktemp('rfm-zipapp'))
+from lab import interpreters, zipapp as zipapp_build  # noqa: E402
 
 
 def run(argv, path_value):
@@ -47,7 +32,7 @@ def test_the_build_is_a_sh_stub_then_a_zip_and_reproducible(zipapp, tmp_path):
         data = handle.read()
     assert data.startswith(b'#!/bin/sh\n')
     assert os.access(zipapp, os.X_OK)
-    with open(build(tmp_path), 'rb') as handle:
+    with open(zipapp_build.build(tmp_path), 'rb') as handle:
         assert handle.read() == data
 
 

@@ -1,9 +1,10 @@
 """The test's own network and hosts: bridge, network namespaces, an sshd for
 the destination, and the operator's checks from a namespace.
 
-Every resource is named rfb-* (shared machine) and every creator here has
-a matching remover that tolerates a half-made state, for teardown after a
-failure.
+Shared by the suites (tests/migration, tests/master_boot, tests/guests)
+and bench/. Each suite names its resources with its own prefix (rfm-, rfb-,
+rfg-), and every creator here has a matching remover that tolerates a
+half-made state, for teardown after a failure.
 """
 import json
 import os
@@ -59,13 +60,20 @@ def remove_link(name):
 def make_netns(ns, bridge, host_end, inner_name, mac, address_cidr):
     """A namespace with one NIC (inner_name, mac) whose peer is on bridge."""
     remove_netns(ns)
-    remove_link(host_end)
     run(['ip', 'netns', 'add', ns])
+    nsrun(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'])
+    nsrun(ns, ['ip', 'link', 'set', 'lo', 'up'])
+    add_nic(ns, bridge, host_end, inner_name, mac, address_cidr)
+
+
+def add_nic(ns, bridge, host_end, inner_name, mac=None, address_cidr=None):
+    """One more NIC in namespace ns: a veth pair, inner_name inside, host_end
+    on bridge."""
+    remove_link(host_end)
     run(['ip', 'link', 'add', host_end, 'type', 'veth', 'peer', 'name',
          inner_name, 'netns', ns])
-    nsrun(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'])
-    nsrun(ns, ['ip', 'link', 'set', inner_name, 'address', mac])
-    nsrun(ns, ['ip', 'link', 'set', 'lo', 'up'])
+    if mac:
+        nsrun(ns, ['ip', 'link', 'set', inner_name, 'address', mac])
     nsrun(ns, ['ip', 'link', 'set', inner_name, 'up'])
     if address_cidr:
         nsrun(ns, ['ip', 'addr', 'add', address_cidr, 'dev', inner_name])
@@ -130,30 +138,53 @@ def stop(proc, timeout=10):
 def make_keypair(path):
     path = pathlib.Path(path)
     if not path.exists():
-        run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'rfb-test',
+        run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'rf-test',
              '-f', str(path)])
     return path, pathlib.Path(str(path) + '.pub').read_text()
 
 
-def start_sshd(workdir, listen, port, authorized_key_text):
-    """An sshd of the test's own (own config, host key, authorized keys)."""
-    workdir = pathlib.Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    host_key, _ = make_keypair(workdir / 'ssh_host_ed25519_key')
-    (workdir / 'authorized_keys').write_text(authorized_key_text)
-    config = workdir / 'sshd_config'
-    config.write_text('\n'.join([
-        'Port %d' % port, 'ListenAddress %s' % listen,
-        'HostKey %s' % host_key, 'AuthorizedKeysFile %s/authorized_keys' % workdir,
-        'PidFile %s/sshd.pid' % workdir, 'PermitRootLogin prohibit-password',
-        'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
-        'UsePAM no', 'StrictModes no', 'UseDNS no',
-        'Subsystem sftp internal-sftp', '']))
-    pathlib.Path('/run/sshd').mkdir(exist_ok=True)
-    proc = spawn(['/usr/sbin/sshd', '-D', '-e', '-f', str(config)],
-                 workdir / 'sshd.log')
-    wait_for(lambda: tcp_open(listen, port), 20, 'sshd on %s:%d' % (listen, port))
-    return proc, pathlib.Path(str(host_key) + '.pub').read_text()
+class Sshd(object):
+    """An sshd of the test's own on listen:port: own config, host key and
+    client key (authorized), and a known_hosts file that trusts only its
+    host key. The suites' "virt node" over real ssh."""
+
+    def __init__(self, home, listen, port):
+        self.home = pathlib.Path(home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.listen, self.port = listen, port
+        self.host_key = self.home / 'ssh_host_ed25519_key'
+        self.client_key = self.home / 'client_ed25519'
+        self.known_hosts = self.home / 'known_hosts'
+        self.empty_known_hosts = self.home / 'known_hosts.empty'
+        self.proc = None
+
+    def start(self, authorized_key_text=None):
+        """Start it (authorizing our client key unless a key text is given);
+        returns the host's public key text once it answers."""
+        _, host_pub = make_keypair(self.host_key)
+        _, client_pub = make_keypair(self.client_key)
+        (self.home / 'authorized_keys').write_text(authorized_key_text or client_pub)
+        self.known_hosts.write_text(known_hosts_line(self.listen, self.port, host_pub))
+        self.empty_known_hosts.write_text('')
+        config = self.home / 'sshd_config'
+        config.write_text('\n'.join([
+            'Port %d' % self.port, 'ListenAddress %s' % self.listen,
+            'HostKey %s' % self.host_key,
+            'AuthorizedKeysFile %s' % (self.home / 'authorized_keys'),
+            'PidFile %s' % (self.home / 'sshd.pid'), 'PermitRootLogin prohibit-password',
+            'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
+            'UsePAM no', 'StrictModes no', 'UseDNS no', 'MaxStartups 50',
+            'MaxSessions 50', 'Subsystem sftp internal-sftp', '']))
+        pathlib.Path('/run/sshd').mkdir(exist_ok=True)
+        self.proc = spawn(['/usr/sbin/sshd', '-D', '-e', '-f', str(config)],
+                          self.home / 'sshd.log')
+        wait_for(lambda: tcp_open(self.listen, self.port), 20,
+                 'sshd on %s:%d' % (self.listen, self.port))
+        return host_pub
+
+    def stop(self):
+        stop(self.proc)
+        self.proc = None
 
 
 def kill_listeners(address, port):
