@@ -1,12 +1,12 @@
 """The one place that runs commands: argument lists, timeouts, LC_ALL=C,
-stderr in every error. Tests swap in a Recorder. Each command runs in its
-own process group: a timeout or an interruption kills the whole group."""
+stderr in every error. Each command runs in its own process group: a
+timeout or an interruption kills the whole group. (The unit tests swap in
+tests/unit/migration/recorder.py.)"""
 from __future__ import absolute_import, division, print_function
 
 import codecs
 import collections
 import os
-import shlex
 import threading
 import time
 
@@ -104,50 +104,6 @@ def _pump(argv, proc, on_output, deadline):
             on_output(text)
         if not chunk:
             return
-
-
-class Recorder(object):
-    """Test double: records argv lists and answers from (prefix, Result
-    fields) rules; the first rule whose prefix matches wins."""
-
-    def __init__(self, rules=None):
-        self.calls = []
-        self.rules = list(rules or [])
-
-    def answer(self, prefix, returncode=0, stdout='', stderr=''):
-        self.rules.append((list(prefix), returncode, stdout, stderr))
-
-    def _lookup(self, argv):
-        # A remote command is one quoted string at the end of the ssh argv:
-        # rules match its words too.
-        words = list(argv)
-        if argv and argv[0] == 'ssh':
-            words += [to_text(w) for w in shlex.split(
-                compat.to_native(argv[-1]))]
-        for prefix, code, out, err in self.rules:
-            if _contains(words, prefix):
-                return code, out, err
-        return 0, '', ''
-
-    def run(self, argv, timeout=120, input_bytes=None, ok_codes=(0,)):
-        self.calls.append(list(argv))
-        code, out, err = self._lookup(argv)
-        if ok_codes is not None and code not in ok_codes:
-            raise CommandError(argv, code, err)
-        return Result(argv, code, out, err)
-
-    def stream(self, argv, on_output, timeout, ok_codes=(0,)):
-        result = self.run(argv, timeout, None, ok_codes)
-        if result.stdout:
-            on_output(result.stdout)
-        return result
-
-
-def _contains(argv, prefix):
-    """True when prefix occurs as a contiguous run in argv (so a rule for
-    ['virsh', 'domstate'] matches the same call wrapped in ssh)."""
-    size = len(prefix)
-    return any(argv[i:i + size] == prefix for i in range(len(argv) - size + 1))
 
 
 class Remote(object):

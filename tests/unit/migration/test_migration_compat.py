@@ -14,7 +14,8 @@ import pytest
 
 from lab.processes import group_gone
 from master_migration import astute, compat, params
-from master_migration.commands import CommandError, Commands, Recorder, Remote
+from master_migration.commands import CommandError, Commands, Remote
+from recorder import Recorder
 
 MIGRATION_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__))))), 'migration')

@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from master_migration import netcfg, plan, runner, steps, switchover
-from master_migration.commands import CommandError, Recorder, Remote
+from master_migration.commands import CommandError, Remote
+from recorder import Recorder
 from master_migration.context import Context, StepFailed
 from master_migration.params import Params
 from master_migration.state import Lock, LockBusy, State

@@ -1,0 +1,54 @@
+"""The test double of master_migration.commands.Commands: records each
+argv and answers from rules. Kept out of the shipped script (Python 2.7
+and 3, like the unit suite)."""
+from __future__ import absolute_import, division, print_function
+
+import shlex
+
+from master_migration import compat
+from master_migration.commands import CommandError, Result
+from master_migration.compat import to_text
+
+
+class Recorder(object):
+    """Test double: records argv lists and answers from (prefix, Result
+    fields) rules; the first rule whose prefix matches wins."""
+
+    def __init__(self, rules=None):
+        self.calls = []
+        self.rules = list(rules or [])
+
+    def answer(self, prefix, returncode=0, stdout='', stderr=''):
+        self.rules.append((list(prefix), returncode, stdout, stderr))
+
+    def _lookup(self, argv):
+        # A remote command is one quoted string at the end of the ssh argv:
+        # rules match its words too.
+        words = list(argv)
+        if argv and argv[0] == 'ssh':
+            words += [to_text(w) for w in shlex.split(
+                compat.to_native(argv[-1]))]
+        for prefix, code, out, err in self.rules:
+            if _contains(words, prefix):
+                return code, out, err
+        return 0, '', ''
+
+    def run(self, argv, timeout=120, input_bytes=None, ok_codes=(0,)):
+        self.calls.append(list(argv))
+        code, out, err = self._lookup(argv)
+        if ok_codes is not None and code not in ok_codes:
+            raise CommandError(argv, code, err)
+        return Result(argv, code, out, err)
+
+    def stream(self, argv, on_output, timeout, ok_codes=(0,)):
+        result = self.run(argv, timeout, None, ok_codes)
+        if result.stdout:
+            on_output(result.stdout)
+        return result
+
+
+def _contains(argv, prefix):
+    """True when prefix occurs as a contiguous run in argv (so a rule for
+    ['virsh', 'domstate'] matches the same call wrapped in ssh)."""
+    size = len(prefix)
+    return any(argv[i:i + size] == prefix for i in range(len(argv) - size + 1))
