@@ -15,6 +15,7 @@ from master_migration.context import Context
 from master_migration.state import Lock, LockBusy, State
 
 EXIT_BAD_INPUT = 2
+ROLLBACK_STATUSES = ('rolling-back', 'rollback-incomplete')
 NOT_ON_CLI = ('destination', 'nics', 'stop_commands', 'start_commands',
               'systemd_units', 'docker_containers', 'poweroff',
               'poweroff_command', 'replace', 'remove_disk', 'exclude',
@@ -183,6 +184,11 @@ def with_lock(args, config, work_dir, lock):
         ctx = context_from_state(state, log, log_path)
         if args.rollback:
             return 0 if runner.rollback(ctx) else runner.EXIT_FAILED
+        if state.get('status') in ROLLBACK_STATUSES:
+            return fail(['a rollback of this run was started (%s in %s): '
+                         'finish it with --rollback; it cannot be resumed' %
+                         (state.get('status'), state_path)],
+                        runner.EXIT_INTERRUPTED)
         log.info('resuming the run of %s', time.strftime(
             '%Y-%m-%d %H:%M:%S UTC', time.gmtime(state['created'])))
     elif state is not None:

@@ -9,6 +9,7 @@ import time
 
 from master_migration import fixes, netcfg
 from master_migration.commands import CommandError
+from master_migration.compat import to_text
 from master_migration.context import URI, StepFailed
 from master_migration.steps import (GuestUnknown, detach, guest_autostart,
                                     guest_state)
@@ -159,8 +160,10 @@ def stop_guest_for_good(ctx):
             ctx.virsh('autostart', '--disable', p.name, ok_codes=None)
             state = guest_state(ctx)
         autostart = state is not None and guest_autostart(ctx)
-    except (GuestUnknown, CommandError) as exc:
-        reason = str(exc)
+    except Exception as exc:  # anything unconfirmed may leave it running
+        reason = to_text(exc)
+        if not isinstance(exc, (GuestUnknown, CommandError)):
+            reason = '%s: %s' % (type(exc).__name__, reason)
     else:
         if state in (None, 'shut off') and not autostart:
             return
