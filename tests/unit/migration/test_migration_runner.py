@@ -79,7 +79,7 @@ def make_ctx(tmp_path, recorder, **facts):
                      'admin_netmask': 24, 'admin_mac': '52:54:00:00:00:02',
                      'interim_address': '10.20.0.250', 'boot_timeout': 5,
                      'poweroff': False, 'work_dir': str(tmp_path),
-                     'sync_timeout': 60})
+                     'sync_timeout': 60, 'disk_size': 100 << 30})
     state = State(os.path.join(str(tmp_path), 'state.json'))
     state.data['facts'].update({'image': '/var/lib/nova/fuel_master.img',
                                 'mount_point': '/var/lib/nova/fuel_master.mnt',
@@ -663,3 +663,76 @@ def test_sigterm_and_sigint_during_a_rollback_do_not_cut_it_short(tmp_path):
     assert archived_state(tmp_path)['status'] == 'rolled-back'
     assert 'deferred until the rollback ended' in out
     assert 'Traceback' not in out
+
+
+# ---- issue 9 point 4: write errors on the destination -------------------
+
+IMAGE_SCRIPT = ['sh', '-s', '--', '/var/lib/nova/fuel_master.img']
+FLUSH = ['sh', '-s', '--', '/var/lib/nova/fuel_master.mnt', '/dev/loop3p1']
+FSCK = ['sh', '-s', '--', '/dev/loop3p1']
+NO_SPACE = ("sync: error syncing '/var/lib/nova/fuel_master.mnt': No space "
+            "left on device")
+
+
+def check_disk_calls(tmp_path, flush=(0, ''), fsck=(0, '')):
+    rec = Recorder()
+    rec.answer(FLUSH, returncode=flush[0], stderr=flush[1])
+    rec.answer(FSCK, returncode=fsck[0], stderr=fsck[1])
+    rec.answer(IMAGE_SCRIPT, stdout='/dev/loop3\n')  # attach (and detach)
+    ctx = make_ctx(tmp_path, rec)
+    try:
+        steps.check_disk(ctx)
+    finally:
+        ran = [shlex_words(c[-1])[3:] for c in rec.calls]
+    return ran
+
+
+def shlex_words(text):
+    import shlex
+    return shlex.split(text)
+
+
+def test_check_disk_flushes_unmounts_then_checks_read_only(tmp_path):
+    ran = check_disk_calls(tmp_path)
+    flush, fsck = ran.index(FLUSH), ran.index(FSCK)
+    detach = IMAGE_SCRIPT + ['/var/lib/nova/fuel_master.mnt']
+    assert flush < ran.index(detach) < fsck
+    assert ran[-1] == detach  # unmounted and detached for the switch-over
+
+
+def test_a_lost_write_fails_the_check_and_says_where(tmp_path):
+    with pytest.raises(StepFailed) as err:
+        check_disk_calls(tmp_path, flush=(1, NO_SPACE))
+    text = str(err.value)
+    assert 'a write to the image was lost' in text
+    assert 'No space left on device' in text and '/var/lib/nova' in text
+
+
+def test_errors_found_by_e2fsck_fail_the_check_and_detach(tmp_path):
+    with pytest.raises(StepFailed) as err:
+        check_disk_calls(tmp_path, fsck=(4, (
+            'Free blocks count wrong (164831, counted=170975).\nFix? no\n'
+            '/dev/loop3p1: ********** WARNING: Filesystem still has errors '
+            '**********')))
+    assert 'e2fsck -n found errors' in str(err.value)
+    assert 'still has errors' in str(err.value)
+
+
+def test_the_flush_and_check_scripts_run_under_sh():
+    from master_migration import remote_sh
+    for script in (remote_sh.FLUSH, remote_sh.FSCK):
+        assert subprocess.call(['sh', '-n', '-c', script]) == 0
+
+
+def test_resume_refuses_a_run_whose_rollback_started(tmp_path, capsys):
+    """A rollback stopped half-way (SIGKILL) is finished by --rollback;
+    resuming it would redo steps whose effects were partly undone."""
+    from master_migration import cli
+    ctx = make_ctx(tmp_path, Recorder())
+    ctx.state.data['params'] = {'name': 'fuel_master'}
+    ctx.state.set('status', 'rolling-back')
+    code = cli.main(['--work-dir', str(tmp_path), '--resume', '--foreground'])
+    assert code == runner.EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert 'a rollback of this run was started (rolling-back' in err
+    assert 'finish it with --rollback' in err
