@@ -4,6 +4,7 @@ from __future__ import absolute_import, division, print_function
 
 import json
 import os
+import signal
 import socket
 import time
 
@@ -22,8 +23,17 @@ class GuestTimeout(StepFailed):
     pass
 
 
+def pause_point(ctx, name):
+    """Test hook (the fault tests cut ssh at each point of the hand-over):
+    RFM_TEST_PAUSE=name stops the run here until it gets SIGCONT."""
+    if os.environ.get('RFM_TEST_PAUSE') == name:
+        ctx.log.info('paused at %s (RFM_TEST_PAUSE)', name)
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+
 def switch_over(ctx):
     p, f = ctx.params, ctx.facts
+    pause_point(ctx, 'switch-start')
     detach(ctx)
     if 'admin_routes' not in f:
         f['admin_routes'] = netcfg.routes(ctx.commands, p.admin_interface)
@@ -35,9 +45,11 @@ def switch_over(ctx):
     ctx.log.info('old master: %s released, now %s (MAC %s) on %s',
                  p.admin_address, p.interim_address,
                  fixes.interim_mac(p.admin_mac), p.admin_interface)
+    pause_point(ctx, 'address-moved')
     ctx.virsh('autostart', p.name)
     if guest_state(ctx) != 'running':
         ctx.virsh('start', p.name)
+    pause_point(ctx, 'guest-started')
     ctx.log.info('guest %s started on %s; waiting up to %d s for ssh and '
                  'port %d on %s', p.name, p.destination, p.boot_timeout,
                  p.api_port, p.admin_address)
@@ -156,6 +168,7 @@ def stop_guest_for_good(ctx):
         state = guest_state(ctx)
         if state not in (None, 'shut off'):
             ctx.virsh('destroy', p.name, ok_codes=None)
+            pause_point(ctx, 'rollback-destroyed')
         if state is not None:
             ctx.virsh('autostart', '--disable', p.name, ok_codes=None)
             state = guest_state(ctx)
