@@ -15,6 +15,7 @@ from master_migration.context import Context
 from master_migration.state import Lock, LockBusy, State
 
 EXIT_BAD_INPUT = 2
+ROLLBACK_STATUSES = ('rolling-back', 'rollback-incomplete')
 NOT_ON_CLI = ('destination', 'nics', 'stop_commands', 'start_commands',
               'systemd_units', 'docker_containers', 'poweroff',
               'poweroff_command', 'replace', 'remove_disk', 'exclude',
@@ -176,15 +177,9 @@ def with_lock(args, config, work_dir, lock):
                                       state['params']['admin_address']))
         return 0
     if args.rollback or args.resume:
-        if state is None:
-            write_line('no interrupted run in %s: nothing to %s' % (
-                work_dir, 'roll back' if args.rollback else 'resume'))
-            return 0 if args.rollback else EXIT_BAD_INPUT
-        ctx = context_from_state(state, log, log_path)
-        if args.rollback:
-            return 0 if runner.rollback(ctx) else runner.EXIT_FAILED
-        log.info('resuming the run of %s', time.strftime(
-            '%Y-%m-%d %H:%M:%S UTC', time.gmtime(state['created'])))
+        ctx, code = from_state(args, state, work_dir, log, log_path)
+        if ctx is None:
+            return code
     elif state is not None:
         running = [k for k, v in state['steps'].items()
                    if v.get('status') == 'running'] or ['?']
@@ -200,6 +195,26 @@ def with_lock(args, config, work_dir, lock):
         detach(log, log_path)
         lock.note_pid()
     return runner.run(ctx, args.stop_after)
+
+
+def from_state(args, state, work_dir, log, log_path):
+    """--rollback (done here) or --resume: (context to run on, None) or
+    (None, exit code)."""
+    if state is None:
+        write_line('no interrupted run in %s: nothing to %s' % (
+            work_dir, 'roll back' if args.rollback else 'resume'))
+        return None, 0 if args.rollback else EXIT_BAD_INPUT
+    if args.resume and state.get('status') in ROLLBACK_STATUSES:
+        return None, fail(['a rollback of this run was started (%s in %s): '
+                           'finish it with --rollback; it cannot be resumed'
+                           % (state.get('status'), state.path)],
+                          runner.EXIT_INTERRUPTED)
+    ctx = context_from_state(state, log, log_path)
+    if args.rollback:
+        return None, 0 if runner.rollback(ctx) else runner.EXIT_FAILED
+    log.info('resuming the run of %s', time.strftime(
+        '%Y-%m-%d %H:%M:%S UTC', time.gmtime(state['created'])))
+    return ctx, None
 
 
 def context_from_state(state, log, log_path):

@@ -35,8 +35,11 @@ STEPS = [
     Step('post_migrate', 'fstab, mtab, NIC names, marker, GRUB on the copy',
          ('final_sync',), lambda p: 3600, postmigrate.post_migrate, None,
          None),
+    Step('check_disk', 'flush the copy, fail on a lost write, unmount, '
+         'e2fsck -n', ('post_migrate',), lambda p: 5400, steps.check_disk,
+         None, None),
     Step('switch_over', 'hand over the admin address, start the guest, wait '
-         'for ssh and the API, done markers', ('post_migrate',),
+         'for ssh and the API, done markers', ('check_disk',),
          lambda p: p.boot_timeout + 600, switchover.switch_over,
          switchover.undo_switch, None),
 ]
@@ -44,6 +47,7 @@ STEP_IDS = [s.id for s in STEPS]
 
 # Rough rates for the estimate printed before anything was measured.
 VERIFY_BYTES_PER_S = 150 * 1000 * 1000
+FSCK_BYTES_PER_S = 500 * 1000 * 1000
 POST_MIGRATE_S = {'auto': 60, 'none': 5}
 BOOT_S = 90
 
@@ -56,6 +60,8 @@ def expected_downtime(params, facts):
         parts.append(('checksum verification', facts.get('data_bytes', 0) /
                       float(VERIFY_BYTES_PER_S) + facts.get('scan_seconds', 0)))
     parts.append(('post-migrate fixes', POST_MIGRATE_S[params.boot_loader]))
+    parts.append(('flush and e2fsck -n of the copy', 10 + facts.get(
+        'data_bytes', 0) / float(FSCK_BYTES_PER_S)))
     parts.append(('guest boot until ssh and API answer', BOOT_S))
     return parts
 

@@ -65,6 +65,27 @@ for dev in $(losetup -j "$img" | cut -d: -f1); do
 done
 '''
 
+# $1 mount point  $2 its device (/dev/loopNp1). Fails on a lost write:
+# sync -f reports writeback errors (coreutils 8.24+ and Linux 5.8+; older
+# ones get a plain sync and the e2fsck after it), ext4 counts its errors.
+FLUSH = r'''set -u
+mnt=$1 part=${2##*/}
+if sync --help 2>&1 | grep -q -- '--file-system'; then
+  sync -f "$mnt" || exit 1
+else
+  sync
+fi
+count=/sys/fs/ext4/$part/errors_count
+if [ -r "$count" ] && [ "$(cat "$count")" != 0 ]; then
+  echo "ext4 on $part met $(cat "$count") error(s)" >&2; exit 1
+fi
+'''
+
+# $1 root partition (/dev/loopNp1): a read-only check, unmounted.
+FSCK = r'''set -u
+e2fsck -n -f "$1" >&2
+'''
+
 # $1 mount point  $2 loop device  $3 root uuid
 # GRUB 2 from the copy itself, in a chroot whose /dev is a private tmpfs
 # holding only what grub needs, including the by-uuid link udev would make
@@ -121,8 +142,8 @@ echo "boot loader installed, config $cfg"
 # $1 folder. Prints: tools missing, then df -Pk of the folder.
 PROBE = r'''set -u
 dir=$1
-for tool in qemu-img losetup partx parted mkfs.ext4 mkswap mount umount \
-    mountpoint rsync virsh chroot; do
+for tool in qemu-img losetup partx parted mkfs.ext4 e2fsck mkswap mount \
+    umount mountpoint rsync virsh chroot; do
   command -v "$tool" >/dev/null 2>&1 || echo "missing-tool $tool"
 done
 if [ -d "$dir" ]; then df -Pk "$dir" | sed -n '2p' | sed 's/^/df /'

@@ -2,8 +2,10 @@
 file, rolls back on failure, prints the summary."""
 from __future__ import absolute_import, division, print_function
 
+import contextlib
 import signal
 import time
+import traceback
 
 from master_migration import steps, switchover
 from master_migration.commands import CommandError
@@ -35,6 +37,34 @@ def install_signal_handlers():
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.signal(signal.SIGTERM, _on_term)
     signal.signal(signal.SIGINT, _on_term)
+
+
+@contextlib.contextmanager
+def signals_deferred(ctx):
+    """A rollback runs to its end: SIGTERM/SIGINT are noted and logged after
+    it (half a rollback can leave two masters, or none); no step alarm
+    fires in it. Only SIGKILL stops it; --rollback then finishes it."""
+    caught = []
+    signal.alarm(0)
+    wanted = (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)
+    before = dict((s, signal.signal(s, lambda n, f: caught.append(n)))
+                  for s in wanted)
+    try:
+        yield caught
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+        if [n for n in caught if n != signal.SIGALRM]:
+            ctx.log.warning('signal %s came during the rollback: it was '
+                            'deferred until the rollback ended', ', '.join(
+                                str(n) for n in caught))
+
+
+def describe_error(exc):
+    """Our own errors say what to do; anything else is named by type."""
+    if isinstance(exc, (StepFailed, CommandError, EnvironmentError)):
+        return to_text(exc)
+    return 'unexpected %s: %s' % (type(exc).__name__, to_text(exc))
 
 
 def run_step(ctx, step):
@@ -82,8 +112,9 @@ def run(ctx, stop_after=None):
                       'continue with --resume or undo with --rollback',
                       exc, current, ctx.state.path)
         return EXIT_INTERRUPTED
-    except (StepFailed, CommandError, EnvironmentError) as exc:
-        ctx.log.error('step %s failed: %s', current, to_text(exc))
+    except Exception as exc:  # any error: recorded, then rolled back
+        signal.alarm(0)
+        step_failed(ctx, current, exc)
         rollback(ctx)
         summary(ctx)
         return EXIT_FAILED
@@ -93,13 +124,23 @@ def run(ctx, stop_after=None):
     return EXIT_DONE
 
 
+def step_failed(ctx, step_id, exc):
+    text = describe_error(exc)
+    ctx.log.error('step %s failed: %s', step_id, text)
+    if not isinstance(exc, (StepFailed, CommandError)):
+        ctx.log.debug('%s', to_text(traceback.format_exc()))
+    ctx.state.mark_failed(step_id, text)
+    ctx.state.set('error', {'step': step_id, 'message': text})
+
+
 def _undo(ctx, what, action, failures):
     try:
         result = action(ctx)
         if result:
             failures.extend(result)
-    except (StepFailed, CommandError, EnvironmentError) as exc:
-        ctx.log.error('rollback: %s failed: %s', what, to_text(exc))
+    except Exception as exc:  # the other undos still run
+        ctx.log.error('rollback: %s failed: %s', what, describe_error(exc))
+        ctx.log.debug('%s', to_text(traceback.format_exc()))
         failures.append(what)
 
 
@@ -107,6 +148,22 @@ def rollback(ctx):
     """Before the switch-over: services back first (the master serves
     again soonest), then remove what was made on the destination. After
     it: stop the guest, take the address back, services back."""
+    with signals_deferred(ctx):
+        ctx.state.set('status', 'rolling-back')
+        failures = undo_all(ctx)
+        if failures is None:
+            return False
+        if failures:
+            ctx.state.set('status', 'rollback-incomplete')
+            ctx.log.error('rollback incomplete: %s; fix that and run '
+                          '--rollback again', ', '.join(failures))
+            return False
+        return rolled_back(ctx)
+
+
+def undo_all(ctx):
+    """The undo actions in order; what failed, or None when the guest may
+    still hold the admin address (nothing more may be undone then)."""
     failures = []
     switched = bool(ctx.state.get('switch_started'))
     ctx.log.warning('rolling back (%s the switch-over)',
@@ -117,20 +174,20 @@ def rollback(ctx):
         except switchover.RollbackIncomplete as exc:
             ctx.state.set('status', 'rollback-incomplete')
             ctx.log.error('rollback incomplete: %s', to_text(exc))
-            return False
-        except (StepFailed, CommandError, EnvironmentError) as exc:
+            return None
+        except Exception as exc:  # the guest is off: services come back
             ctx.log.error('rollback: give the admin address back failed: '
-                          '%s', to_text(exc))
+                          '%s', describe_error(exc))
             failures.append('give the admin address back')
     _undo(ctx, 'restart services', steps.undo_services, failures)
     if not switched:
         _undo(ctx, 'detach the disk', steps.undo_disk, failures)
         _undo(ctx, 'undefine the guest', steps.undo_define, failures)
-    if failures:
-        ctx.state.set('status', 'rollback-incomplete')
-        ctx.log.error('rollback incomplete: %s; fix that and run '
-                      '--rollback again', ', '.join(failures))
-        return False
+    return failures
+
+
+def rolled_back(ctx):
+    switched = bool(ctx.state.get('switch_started'))
     ctx.state.set('status', 'rolled-back')
     where = ctx.state.archive('rolled-back')
     ctx.log.warning('rolled back: the old master serves again; state moved '

@@ -143,6 +143,11 @@ class State(object):
                       'duration': now - entry.get('started', now)})
         self.save()
 
+    def mark_failed(self, step_id, error):
+        entry = self.data['steps'].setdefault(step_id, {})
+        entry.update({'status': 'failed', 'error': error})
+        self.save()
+
     def archive(self, suffix):
         target = '%s.%s.%d' % (self.path, suffix, int(time.time()))
         os.rename(self.path, target)

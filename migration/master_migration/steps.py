@@ -117,6 +117,42 @@ def prepare_disk(ctx):
     ctx.log.info('disk %s: msdos label, p1 ext4 %s UUID %s%s, mounted at %s',
                  ctx.image, fixes.ROOT_LABEL, f['root_uuid'],
                  ', p2 swap' if f.get('swap_uuid') else '', f['mount_point'])
+    ctx.log.info('disk %s: a sparse raw file of %s; preflight found room '
+                 'for all of it, not reserved: check_disk catches a write '
+                 'lost if the folder fills meanwhile', ctx.image,
+                 human_bytes(p.disk_size))
+
+
+def check_disk(ctx):
+    """Every write reached the image (flushed, no write error) and the
+    copy's filesystem checks clean unmounted, before the switch-over."""
+    dev = ensure_mounted(ctx)
+    try:
+        ctx.remote.sh(remote_sh.FLUSH, [ctx.facts['mount_point'], dev + 'p1'],
+                      timeout=1800)
+    except CommandError as exc:
+        raise StepFailed(disk_fault(ctx, 'a write to the image was lost',
+                                    exc))
+    detach(ctx)
+    dev = attach(ctx)
+    try:
+        ctx.remote.sh(remote_sh.FSCK, [dev + 'p1'], timeout=3600)
+    except CommandError as exc:
+        raise StepFailed(disk_fault(ctx, 'e2fsck -n found errors in the '
+                                    'copy', exc))
+    finally:
+        detach(ctx)
+    ctx.log.info('disk %s: flushed with no write error, unmounted, e2fsck '
+                 '-n found it clean', ctx.image)
+
+
+def disk_fault(ctx, what, exc):
+    p = ctx.params
+    tail = (exc.stderr.strip().splitlines() or [exc.describe()])[-3:]
+    return ('the copy on %s is not whole: %s (%s). Is %s full there? Free '
+            'space (the image needs up to %s) and run again' % (
+                p.destination, what, ' / '.join(tail), p.disk_dir,
+                human_bytes(p.disk_size)))
 
 
 def undo_disk(ctx):

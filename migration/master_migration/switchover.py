@@ -4,11 +4,13 @@ from __future__ import absolute_import, division, print_function
 
 import json
 import os
+import signal
 import socket
 import time
 
 from master_migration import fixes, netcfg
 from master_migration.commands import CommandError
+from master_migration.compat import to_text
 from master_migration.context import URI, StepFailed
 from master_migration.steps import (GuestUnknown, detach, guest_autostart,
                                     guest_state)
@@ -21,8 +23,17 @@ class GuestTimeout(StepFailed):
     pass
 
 
+def pause_point(ctx, name):
+    """Test hook (the fault tests cut ssh at each point of the hand-over):
+    RFM_TEST_PAUSE=name stops the run here until it gets SIGCONT."""
+    if os.environ.get('RFM_TEST_PAUSE') == name:
+        ctx.log.info('paused at %s (RFM_TEST_PAUSE)', name)
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+
 def switch_over(ctx):
     p, f = ctx.params, ctx.facts
+    pause_point(ctx, 'switch-start')
     detach(ctx)
     if 'admin_routes' not in f:
         f['admin_routes'] = netcfg.routes(ctx.commands, p.admin_interface)
@@ -34,9 +45,11 @@ def switch_over(ctx):
     ctx.log.info('old master: %s released, now %s (MAC %s) on %s',
                  p.admin_address, p.interim_address,
                  fixes.interim_mac(p.admin_mac), p.admin_interface)
+    pause_point(ctx, 'address-moved')
     ctx.virsh('autostart', p.name)
     if guest_state(ctx) != 'running':
         ctx.virsh('start', p.name)
+    pause_point(ctx, 'guest-started')
     ctx.log.info('guest %s started on %s; waiting up to %d s for ssh and '
                  'port %d on %s', p.name, p.destination, p.boot_timeout,
                  p.api_port, p.admin_address)
@@ -155,12 +168,15 @@ def stop_guest_for_good(ctx):
         state = guest_state(ctx)
         if state not in (None, 'shut off'):
             ctx.virsh('destroy', p.name, ok_codes=None)
+            pause_point(ctx, 'rollback-destroyed')
         if state is not None:
             ctx.virsh('autostart', '--disable', p.name, ok_codes=None)
             state = guest_state(ctx)
         autostart = state is not None and guest_autostart(ctx)
-    except (GuestUnknown, CommandError) as exc:
-        reason = str(exc)
+    except Exception as exc:  # anything unconfirmed may leave it running
+        reason = to_text(exc)
+        if not isinstance(exc, (GuestUnknown, CommandError)):
+            reason = '%s: %s' % (type(exc).__name__, reason)
     else:
         if state in (None, 'shut off') and not autostart:
             return

@@ -1,7 +1,9 @@
 """Kill the run in every step and resume it; preflight refusals that
 change nothing; the dry run; the zipapp on its own."""
+import json
 import os
 import shutil
+import signal
 import subprocess
 
 import pytest
@@ -195,41 +197,174 @@ class TwoMastersWatch(lab.Watcher):
             time.sleep(0.2)
 
 
-def test_ssh_lost_during_rollback_never_gives_two_masters(
-        migrate, master, destination, network_lab):
-    """sshd of the virt node stops while the run waits for the guest (it
-    never answers: no stand-in): the rollback cannot confirm the guest is
-    off, so the old master keeps the interim address and says how to
-    finish; --rollback with ssh back finishes."""
+# Issue 9 point 1: ssh to the virt node is cut at each point of the
+# hand-over and of its rollback (the run pauses there: RFM_TEST_PAUSE).
+SSH_CUT_AT = {
+    # point: (the old master holds the admin address after the failed run,
+    #         the guest is left defined)
+    'switch-start': (True, False),        # before the address moves
+    'address-moved': (False, True),       # before virsh start
+    'guest-started': (False, True),       # during the wait
+    'rollback-destroyed': (False, True),  # between destroy and autostart off
+}
+
+
+def run_with_ssh_cut_at(migrate, network_lab, point, monkeypatch):
+    """Run (no stand-in: the guest never answers), stop sshd of the virt
+    node while the run is paused at point, let it go on; the output."""
+    monkeypatch.setenv('RFM_TEST_PAUSE', point)
+    proc = migrate.start({'boot_timeout': 8})
+    seen = []
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if 'paused at %s' % point in line:
+                network_lab.stop()
+                network_lab.proc = None
+                os.killpg(proc.pid, signal.SIGCONT)
+        proc.wait()
+    finally:
+        lab.kill_group(proc)  # nothing left paused if the test failed
+        if network_lab.proc is None:
+            network_lab.start()
+        monkeypatch.delenv('RFM_TEST_PAUSE')
+    output = ''.join(seen)
+    assert 'paused at %s' % point in output, output
+    assert proc.returncode == 1, output
+    return output
+
+
+@pytest.mark.parametrize('point', sorted(SSH_CUT_AT))
+def test_ssh_lost_at_each_point_of_the_switch_over_never_gives_two_masters(
+        point, migrate, master, destination, network_lab, monkeypatch):
+    """The rollback cannot confirm the guest is off: the old master keeps
+    the interim address and says how to finish; --rollback with ssh back
+    finishes. The admin address never has two holders."""
     name = destination['name']
+    master_keeps, defined = SSH_CUT_AT[point]
     with TwoMastersWatch(name) as watch:
-        proc = migrate.start({'boot_timeout': 8})
-        seen = []
-        try:
-            for line in proc.stdout:
-                seen.append(line)
-                if 'waiting up to' in line and network_lab.proc:
-                    network_lab.stop()
-                    network_lab.proc = None
-            proc.wait()
-        finally:
-            if network_lab.proc is None:
-                network_lab.start()
-        output = ''.join(seen)
-        assert proc.returncode == 1, output
+        output = run_with_ssh_cut_at(migrate, network_lab, point,
+                                     monkeypatch)
         assert 'rollback incomplete' in output
-        assert 'virsh -c qemu:///system destroy %s' % name in output
-        assert 'rf-migrate-master --rollback' in output
-        assert lab.MASTER_IP + '/' not in lab.master_addresses()
-        assert lab.INTERIM_IP + '/24' in lab.master_addresses()
         assert lab.state_of(master['work'])['status'] == \
             'rollback-incomplete'
+        held = lab.master_addresses()
+        assert (lab.MASTER_IP + '/24' in held) == master_keeps, held
+        if not master_keeps:
+            assert lab.INTERIM_IP + '/24' in held
+            assert 'virsh -c qemu:///system destroy %s' % name in output
+            assert 'rf-migrate-master --rollback' in output
         finished = migrate(None, '--rollback')
         assert finished.returncode == 0, finished.stderr
     assert watch.both == [], 'admin address held by the master and guest'
     assert lab.MASTER_IP + '/24' in lab.master_addresses()
     assert lab.master_mac() == lab.ADMIN_MAC
-    assert lab.virsh('domstate', name).stdout.strip() == 'shut off'
-    assert 'disable' in lab.virsh('dominfo', name).stdout.split(
-        'Autostart:')[1].split('\n')[0]
+    assert writer_running(master)
+    if defined:
+        assert lab.virsh('domstate', name).stdout.strip() == 'shut off'
+        assert 'disable' in lab.virsh('dominfo', name).stdout.split(
+            'Autostart:')[1].split('\n')[0]
+    else:
+        assert lab.virsh('domstate', name).returncode != 0
+
+
+# ---- issue 9 point 4: the virt node's disk fills up during the run ------
+
+@pytest.fixture
+def small_disk_dir(destination, tmp_path):
+    """The disk folder on an 800 MiB ext4 loop filesystem of its own: room
+    for a 600 MiB image at preflight, and a disk a test can fill."""
+    backing = tmp_path / 'virt-node-disk.img'
+    mnt = destination['disk_dir'] / 'small-fs'
+    mnt.mkdir()
+    lab.sh('truncate', '-s', '800M', backing)
+    lab.sh('mkfs.ext4', '-q', '-m', '0', backing)
+    lab.sh('mount', '-o', 'loop', backing, mnt)
+    yield mnt
+    for inner in sorted(lab.mounts_under(str(mnt) + '/'), reverse=True):
+        lab.sh('umount', '-l', inner, check=False)
+    for image in mnt.glob('*.img'):
+        for dev in lab.loops_of(image):
+            lab.sh('losetup', '-d', dev, check=False)
+    lab.sh('umount', mnt, check=False)
+
+
+def fill_up(folder):
+    """Another user of the virt node's disk takes all its free space."""
+    st = os.statvfs(str(folder))
+    lab.sh('fallocate', '-l', str(st.f_bavail * st.f_frsize - (8 << 20)),
+           folder / 'filler')
+    lab.sh('dd', 'if=/dev/zero', 'of=%s' % (folder / 'filler-rest'), 'bs=4k',
+           check=False)
+    lab.sh('sync', '-f', folder, check=False)
+
+
+def test_disk_full_on_the_virt_node_rolls_back_with_a_clear_message(
+        migrate, master, destination, small_disk_dir):
+    """Preflight finds room for the whole image; the disk then fills up
+    while the warm sync runs. The copy's writes are lost in the loop
+    device's page cache: check_disk's flush sees it, the run rolls back
+    before the switch-over. Before: it switched over to the broken copy."""
+    name = destination['name']
+    extra = {'disk_dir': str(small_disk_dir), 'disk_size': '600M',
+             'remove_disk': True}
+    with lab.StandIn(name, 8000), lab.AddressWatch() as watch:
+        proc = migrate.start(extra)
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if 'step warm_sync: start' in line:
+                fill_up(small_disk_dir)
+        proc.wait()
+    output = ''.join(seen)
+    assert proc.returncode == 1, output
+    assert 'is not whole: a write to the image was lost' in output, output
+    assert 'Is %s full there?' % small_disk_dir in output
+    # syncfs reports the writeback error the loop device met
+    assert 'No space left on device' in output or \
+        'Input/output error' in output
+    assert 'rolled back: the old master serves again' in output
+    assert not watch.seen_released, 'switched over to a broken copy'
+    assert writer_running(master)
+    assert lab.MASTER_IP + '/24' in lab.master_addresses()
+    assert lab.virsh('domstate', name).returncode != 0
+    assert not (small_disk_dir / (name + '.img')).exists()
+    assert lab.mounts_under(str(small_disk_dir) + '/') == []
+    archived = list(master['work'].glob('state.json.rolled-back.*'))
+    saved = json.loads(archived[0].read_text())
+    assert saved['steps']['check_disk']['status'] == 'failed'
+    assert 'a write to the image was lost' in saved['error']['message']
+
+
+# ---- issue 9 point 5: no child outlives its step ------------------------
+
+def rsync_processes(*paths):
+    """Processes whose command line names rsync and one of paths."""
+    found = []
+    for pid in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as handle:
+                argv = handle.read().decode('utf-8', 'replace').split('\0')
+        except OSError:
+            continue
+        if any(a.endswith('rsync') for a in argv[:2]) and any(
+                str(p) in a for p in paths for a in argv):
+            found.append((pid, argv))
+    return found
+
+
+def test_a_sync_timeout_leaves_no_rsync_and_rolls_back(
+        migrate, master, destination):
+    """sync_timeout 10 s against a warm sync slowed to 300 KB/s: the run
+    kills rsync's process group (rsync and its ssh; the server side ends
+    with the connection) and rolls back."""
+    result = migrate({'sync_timeout': 10, 'rsync_options': ['--bwlimit=300'],
+                      'remove_disk': True})
+    assert result.returncode == 1, result.stderr
+    assert 'step warm_sync failed' in result.stderr
+    assert 'timed out' in result.stderr
+    assert 'rolled back: the old master serves again' in result.stderr
+    assert rsync_processes(master['root'], destination['disk_dir']) == []
+    assert lab.mounts_under(destination['disk_dir']) == []
+    assert list(destination['disk_dir'].iterdir()) == []
     assert writer_running(master)

@@ -80,7 +80,7 @@ def make_ctx(tmp_path, recorder, **facts):
                      'admin_netmask': 24, 'admin_mac': '52:54:00:00:00:02',
                      'interim_address': '10.20.0.250', 'boot_timeout': 5,
                      'poweroff': False, 'work_dir': str(tmp_path),
-                     'sync_timeout': 60})
+                     'sync_timeout': 60, 'disk_size': 100 << 30})
     state = State(os.path.join(str(tmp_path), 'state.json'))
     state.data['facts'].update({'image': '/var/lib/nova/fuel_master.img',
                                 'mount_point': '/var/lib/nova/fuel_master.mnt',
@@ -531,3 +531,209 @@ def test_space_is_checked_for_the_whole_image_not_the_data(tmp_path):
     problems = []
     preflight.check_space(ctx, problems)
     assert problems == []
+
+
+# ---- issue 9 point 5: signals and unexpected errors in a rollback --------
+
+def services_stopped_ctx(tmp_path, rec, start=(('svc', 'start'),)):
+    ctx = make_ctx(tmp_path, rec)
+    ctx.state.set('services', {'stop': [['svc', 'stop']],
+                               'start': [list(a) for a in start]})
+    ctx.state.set('services_stopped', True)
+    return ctx
+
+
+def archived_state(tmp_path):
+    import glob
+    found = glob.glob(os.path.join(str(tmp_path), 'state.json.rolled-back.*'))
+    assert len(found) == 1, found
+    return json.loads(open(found[0]).read())
+
+
+def test_an_unexpected_error_in_a_step_is_recorded_and_rolled_back(
+        tmp_path, monkeypatch):
+    def parse(ctx):
+        int('12 GiB')  # a parser's ValueError: no type the runner knows
+    monkeypatch.setattr(runner, 'STEPS', [
+        plan.Step('a', 'a', (), lambda p: 10, parse, None, None)])
+    rec = Recorder()
+    ctx = services_stopped_ctx(tmp_path, rec)
+    assert runner.run(ctx) == runner.EXIT_FAILED
+    assert ['svc', 'start'] in rec.calls
+    saved = archived_state(tmp_path)
+    assert saved['status'] == 'rolled-back'
+    assert saved['steps']['a']['status'] == 'failed'
+    assert "unexpected ValueError: invalid literal for int()" in \
+        saved['error']['message'] and saved['error']['step'] == 'a'
+    assert any('step a failed: unexpected ValueError' in l
+               for l in ctx.log.lines)
+
+
+def raising(exc):
+    def action(*args):
+        raise exc
+    return action
+
+
+def assert_rollback_incomplete(ctx, logged):
+    assert not runner.rollback(ctx)
+    assert State.load(ctx.state.path).get('status') == 'rollback-incomplete'
+    assert any(logged in l for l in ctx.log.lines), ctx.log.lines
+
+
+def test_an_unexpected_error_in_an_undo_still_restarts_services(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(steps, 'undo_disk', raising(KeyError('loop_device')))
+    rec = Recorder()
+    ctx = services_stopped_ctx(tmp_path, rec)
+    ctx.state.set('image_created', True)
+    assert_rollback_incomplete(
+        ctx, "detach the disk failed: unexpected KeyError: 'loop_device'")
+    assert ['svc', 'start'] in rec.calls
+    assert any('rm -f /var/lib/nova/fuel_master.xml' in c[-1]
+               for c in rec.calls)  # the next undo still ran
+
+
+def test_an_unexpected_error_while_stopping_the_guest_keeps_the_address(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(switchover, 'guest_state', raising(
+        ValueError('virsh printed something unexpected')))
+    rec = Recorder()
+    ctx = switched_ctx(tmp_path, rec)
+    assert_rollback_incomplete(ctx, 'ValueError: virsh printed')
+    assert not [c for c in rec.calls if c[:3] == ['ip', 'addr', 'add']]
+
+
+ROLLBACK_SCRIPT = r'''
+import logging, os, sys
+sys.path.insert(0, %(migration)r)
+from master_migration import plan, runner
+from master_migration.commands import Commands, Recorder
+from master_migration.context import Context, StepFailed
+from master_migration.params import Params
+from master_migration.state import State
+work = %(work)r
+
+class LocalAndRecorded(Recorder):
+    """Local commands really run; ssh to the virt node is recorded."""
+    def run(self, argv, timeout=120, input_bytes=None, ok_codes=(0,)):
+        if argv[0] == 'ssh':
+            return Recorder.run(self, argv, timeout, input_bytes, ok_codes)
+        return Commands().run(argv, timeout, input_bytes, ok_codes)
+
+def fail(ctx):
+    raise StepFailed('the final sync failed')
+
+logging.basicConfig(stream=sys.stdout, level=logging.INFO)
+state = State(os.path.join(work, 'state.json'))
+state.data['facts'].update({'image': '/n/m.img', 'mount_point': '/n/m.mnt',
+                            'xml_path': '/n/m.xml', 'domain_uuid': 'u-1'})
+state.data['services'] = {'stop': [], 'start': [
+    ['sh', '-c', 'touch "$0"/first-started; sleep 3', work],
+    ['touch', os.path.join(work, 'second-started')]]}
+state.data['services_stopped'] = True
+params = Params({'destination': 'virt', 'ssh_port': 22, 'ssh_user': 'root',
+                 'ssh_identity': None, 'ssh_known_hosts': None, 'name': 'm',
+                 'remove_disk': False, 'work_dir': work})
+ctx = Context(params, state.data['facts'], state, LocalAndRecorded(),
+              logging.getLogger('t'))
+ctx.log_path = os.path.join(work, 'log')
+runner.STEPS = [plan.Step('final_sync', 't', (), lambda p: 60, fail, None,
+                          None)]
+sys.exit(runner.run(ctx))
+'''
+
+
+def test_sigterm_and_sigint_during_a_rollback_do_not_cut_it_short(tmp_path):
+    """Before: the SIGTERM handler raised inside the rollback, the second
+    service was never started and the state stayed 'running'."""
+    import signal
+    import time
+    script = ROLLBACK_SCRIPT % {'migration': MIGRATION_DIR,
+                                'work': str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, '-c', script],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    started = os.path.join(str(tmp_path), 'first-started')
+    while not os.path.exists(started) and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGINT)
+    out = proc.communicate()[0].decode('utf-8', 'replace')
+    assert proc.returncode == runner.EXIT_FAILED, out
+    assert os.path.exists(os.path.join(str(tmp_path), 'second-started')), out
+    assert archived_state(tmp_path)['status'] == 'rolled-back'
+    assert 'deferred until the rollback ended' in out
+    assert 'Traceback' not in out
+
+
+# ---- issue 9 point 4: write errors on the destination -------------------
+
+IMAGE_SCRIPT = ['sh', '-s', '--', '/var/lib/nova/fuel_master.img']
+FLUSH = ['sh', '-s', '--', '/var/lib/nova/fuel_master.mnt', '/dev/loop3p1']
+FSCK = ['sh', '-s', '--', '/dev/loop3p1']
+NO_SPACE = ("sync: error syncing '/var/lib/nova/fuel_master.mnt': No space "
+            "left on device")
+
+
+def check_disk_calls(tmp_path, flush=(0, ''), fsck=(0, '')):
+    rec = Recorder()
+    rec.answer(FLUSH, returncode=flush[0], stderr=flush[1])
+    rec.answer(FSCK, returncode=fsck[0], stderr=fsck[1])
+    rec.answer(IMAGE_SCRIPT, stdout='/dev/loop3\n')  # attach (and detach)
+    ctx = make_ctx(tmp_path, rec)
+    try:
+        steps.check_disk(ctx)
+    finally:
+        ran = [shlex_words(c[-1])[3:] for c in rec.calls]
+    return ran
+
+
+def shlex_words(text):
+    import shlex
+    return shlex.split(text)
+
+
+def test_check_disk_flushes_unmounts_then_checks_read_only(tmp_path):
+    ran = check_disk_calls(tmp_path)
+    flush, fsck = ran.index(FLUSH), ran.index(FSCK)
+    detach = IMAGE_SCRIPT + ['/var/lib/nova/fuel_master.mnt']
+    assert flush < ran.index(detach) < fsck
+    assert ran[-1] == detach  # unmounted and detached for the switch-over
+
+
+def test_a_lost_write_fails_the_check_and_says_where(tmp_path):
+    with pytest.raises(StepFailed) as err:
+        check_disk_calls(tmp_path, flush=(1, NO_SPACE))
+    text = str(err.value)
+    assert 'a write to the image was lost' in text
+    assert 'No space left on device' in text and '/var/lib/nova' in text
+
+
+def test_errors_found_by_e2fsck_fail_the_check_and_detach(tmp_path):
+    with pytest.raises(StepFailed) as err:
+        check_disk_calls(tmp_path, fsck=(4, (
+            'Free blocks count wrong (164831, counted=170975).\nFix? no\n'
+            '/dev/loop3p1: ********** WARNING: Filesystem still has errors '
+            '**********')))
+    assert 'e2fsck -n found errors' in str(err.value)
+    assert 'still has errors' in str(err.value)
+
+
+def test_the_flush_and_check_scripts_run_under_sh():
+    from master_migration import remote_sh
+    for script in (remote_sh.FLUSH, remote_sh.FSCK):
+        assert subprocess.call(['sh', '-n', '-c', script]) == 0
+
+
+def test_resume_refuses_a_run_whose_rollback_started(tmp_path, capsys):
+    """A rollback stopped half-way (SIGKILL) is finished by --rollback;
+    resuming it would redo steps whose effects were partly undone."""
+    from master_migration import cli
+    ctx = make_ctx(tmp_path, Recorder())
+    ctx.state.data['params'] = {'name': 'fuel_master'}
+    ctx.state.set('status', 'rolling-back')
+    code = cli.main(['--work-dir', str(tmp_path), '--resume', '--foreground'])
+    assert code == runner.EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert 'a rollback of this run was started (rolling-back' in err
+    assert 'finish it with --rollback' in err
