@@ -607,8 +607,10 @@ def test_an_unexpected_error_while_stopping_the_guest_keeps_the_address(
 ROLLBACK_SCRIPT = r'''
 import logging, os, sys
 sys.path.insert(0, %(migration)r)
+sys.path.insert(0, %(here)r)
 from master_migration import plan, runner
-from master_migration.commands import Commands, Recorder
+from master_migration.commands import Commands
+from recorder import Recorder
 from master_migration.context import Context, StepFailed
 from master_migration.params import Params
 from master_migration.state import State
@@ -649,8 +651,8 @@ def test_sigterm_and_sigint_during_a_rollback_do_not_cut_it_short(tmp_path):
     service was never started and the state stayed 'running'."""
     import signal
     import time
-    script = ROLLBACK_SCRIPT % {'migration': MIGRATION_DIR,
-                                'work': str(tmp_path)}
+    script = ROLLBACK_SCRIPT % {'migration': MIGRATION_DIR, 'work': str(tmp_path),
+                                'here': os.path.dirname(os.path.abspath(__file__))}
     proc = subprocess.Popen([sys.executable, '-c', script],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     started = os.path.join(str(tmp_path), 'first-started')
