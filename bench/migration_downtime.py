@@ -119,20 +119,25 @@ def timed(argv, input_bytes=None):
     return time.time() - started, result.stdout.decode('utf-8', 'replace')
 
 
-def rsync_sync(source, rsh, mnt, extra=()):
+def rsync_sync(source, rsh, mnt, extra=(), input_bytes=None):
     seconds, out = timed(rsyncing.sync_argv(str(source), [], rsh,
-                                            '127.0.0.1:%s' % mnt, extra))
+                                            '127.0.0.1:%s' % mnt, extra),
+                         input_bytes)
     return seconds, rsyncing.sent_files(rsyncing.itemized(out.split('\n')))
 
 
 def checksum_pass(source, rsh, mnt, rounds=3):
-    """As the checksum_pass step: until a round sends nothing."""
+    """As the checksum_pass step: all files, then what the round before
+    sent, until a round sends nothing."""
     started = time.time()
+    extra, listed = ['--checksum', '--itemize-changes'], None
     for number in range(1, rounds + 1):
-        sent = rsync_sync(source, rsh, mnt,
-                          ['--checksum', '--itemize-changes'])[1]
+        sent = rsync_sync(source, rsh, mnt, extra, listed)[1]
         if not sent:
             break
+        extra = ['--checksum', '--itemize-changes', '--from0',
+                 '--files-from=-']
+        listed = rsyncing.files_from_input(sent)
     return time.time() - started, number, sent
 
 

@@ -21,6 +21,7 @@ STAT_LINES = {
     'deleted': re.compile(r'^Number of deleted files: ([\d,]+)'),
 }
 VANISHED = 24  # "some files vanished before they could be transferred"
+PARTIAL = 23  # "partial transfer due to error", e.g. a listed name is gone
 
 
 def source_path(source_root):

@@ -166,7 +166,7 @@ def shared_ssh(ctx):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def sync(ctx, label, extra=(), rsh=None):
+def sync(ctx, label, extra=(), rsh=None, ok_codes=(0, rsyncing.VANISHED)):
     """One rsync into the copy; returns its stats and its itemized lines
     (when extra asks for --itemize-changes)."""
     p = ctx.params
@@ -178,7 +178,7 @@ def sync(ctx, label, extra=(), rsh=None):
     reporter = rsyncing.ProgressReporter(ctx.log, label)
     started = time.time()
     ctx.commands.stream(argv, reporter.feed, p.sync_timeout,
-                        ok_codes=(0, rsyncing.VANISHED))
+                        ok_codes=ok_codes)
     stats = reporter.finish()
     stats['seconds'] = time.time() - started
     ctx.log.info('%s: %d of %d files sent, %s of %s, %.1f s', label,
@@ -199,23 +199,39 @@ ITEMIZE = ['--itemize-changes']
 
 def checksum_pass(ctx):
     """Before the stop: every byte of the warm copy compared with the
-    source (rsync --checksum) and what differs sent again, until a round
-    sends nothing. What the last round sent is checksummed again while the
-    services are stopped."""
+    source (rsync --checksum) and what differs sent again; then what a
+    round sent is compared again, until a round sends nothing. What the
+    last round sent is checksummed again while the services are stopped."""
     if ctx.params.verify != 'checksum':
         ctx.log.info('checksum pass skipped (--verify none)')
         return
     ensure_mounted(ctx)
+    sent = None
     for number in range(1, CHECKSUM_ROUNDS + 1):
-        sent = rsyncing.sent_files(sync(
-            ctx, 'checksum pass %d (services running)' % number,
-            ['--checksum'] + ITEMIZE)[1])
+        sent = checksum_round(ctx, number, sent)
         if not sent:
             break
     ctx.state.set('unsettled', sent)
     ctx.log.info('checksum pass: %s', 'copy equals source' if not sent else
                  '%d file(s) still changing, checked again after the stop'
                  % len(sent))
+
+
+def checksum_round(ctx, number, names):
+    """Round 1 compares every file; a later one only what the round before
+    sent (the rest was equal then; changed since, it has a new mtime or
+    size for the final sync's quick check). Names the master deleted
+    meanwhile are no error (exit 23) here: the final sync deletes them."""
+    extra, codes = ['--checksum'] + ITEMIZE, (0, rsyncing.VANISHED)
+    if names is not None:
+        path = os.path.join(ctx.params.work_dir, 'checksum-round.list')
+        with open(path, 'wb') as handle:
+            handle.write(rsyncing.files_from_input(names))
+        extra += ['--from0', '--files-from=' + path]
+        codes += (rsyncing.PARTIAL,)
+    return rsyncing.sent_files(sync(
+        ctx, 'checksum pass %d (services running)' % number, extra,
+        ok_codes=codes)[1])
 
 
 def final_sync(ctx):
