@@ -80,7 +80,8 @@ class Image:
         sh('mount', '-o', 'loop', self.path, self.mnt)
 
     def close(self):
-        subprocess.run(['umount', str(self.mnt)])
+        if self.mnt.is_mount():
+            subprocess.run(['umount', str(self.mnt)])
 
 
 class Sshd:

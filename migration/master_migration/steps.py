@@ -140,8 +140,21 @@ def undo_disk(ctx):
 def sync_excludes(ctx):
     """The copy's excludes, plus the files the post-migrate fixes wrote:
     kept as fixed (refresh_fixes re-applies them from the source)."""
-    return copy_excludes(ctx.params) + [
-        '/' + n for n in ctx.state.get('fixed_paths', [])]
+    return copy_excludes(ctx.params) + fixed_excludes(
+        ctx.params.source_root, ctx.state.get('fixed_paths', []))
+
+
+def fixed_excludes(source_root, fixed):
+    """Anchored patterns for the fixed files; where a folder of them is
+    not on the source (grub's modules, a new rules.d), the folder itself:
+    --delete would try to remove it and say so."""
+    out = set()
+    for name in fixed:
+        parts = name.split('/')
+        missing = [i for i in range(1, len(parts)) if not os.path.isdir(
+            os.path.join(source_root, *parts[:i]))]
+        out.add('/' + '/'.join(parts[:missing[0]] if missing else parts))
+    return sorted(out)
 
 
 @contextlib.contextmanager

@@ -48,6 +48,20 @@ def test_final_delta_touching_boot_inputs_is_found():
         'boot/vmlinuz-2', 'lib/modules/1/kernel/x.ko', 'etc/default/grub']
 
 
+def test_fixed_files_kept_out_of_the_final_sync(tmp_path):
+    """Files the fixes wrote are excluded one by one; a folder the fixes
+    made (not on the source) as a whole, so --delete leaves it alone."""
+    from master_migration import steps
+    root = str(tmp_path)
+    os.makedirs(os.path.join(root, 'boot', 'grub'))
+    os.makedirs(os.path.join(root, 'etc'))
+    assert steps.fixed_excludes(root, [
+        'etc/fstab', 'etc/udev/rules.d/70-x.rules', 'boot/grub/grub.cfg',
+        'boot/grub/i386-pc/core.img', 'boot/grub/i386-pc/ext2.mod']) == [
+        '/boot/grub/grub.cfg', '/boot/grub/i386-pc', '/etc/fstab',
+        '/etc/udev']
+
+
 def test_fstab_without_swap_partition_has_no_swap_line():
     out = fixes.rewrite_fstab(FSTAB, 'r', None)
     assert ' swap sw ' not in out
