@@ -69,7 +69,8 @@ done
 # GRUB 2 from the copy itself, in a chroot whose /dev is a private tmpfs
 # holding only what grub needs, including the by-uuid link udev would make
 # (without it grub-mkconfig writes root=/dev/loopNp1). Prints "wrote PATH"
-# for each file it changed in the copy (the final sync must keep them).
+# for each file (or new empty folder) it changed in the copy: the final
+# sync must keep them.
 BOOT_LOADER = r'''set -eu
 mnt=$1 dev=$2 uuid=$3
 part=${dev}p1
@@ -117,7 +118,8 @@ fi
 if grep -q '/dev/loop' "$cfg"; then
   echo "$cfg names the loop device /dev/loop*; it would not boot" >&2; exit 4
 fi
-find "$mnt" -xdev ! -type d -cnewer "$stamp" -printf 'wrote %P\n'
+find "$mnt" -xdev \( ! -type d -o -type d -empty \) -cnewer "$stamp" \
+  -printf 'wrote %P\n'
 echo "boot loader installed, config $cfg"
 '''
 
