@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Downtime of rf-migrate-master's two-phase sync against the old tool's
 one-pass stop-then-copy, and full-sync throughput against `cp -a`, on a
-generated data set (~1 GB, tens of thousands of files, ~1% changing while
-the warm sync runs). Everything measured in this run, on this disk.
+generated data set (~1 GB, tens of thousands of files; 1% of them rewritten
+every 3 s while the "services" run: warm sync and checksum pass). Three
+runs by default; everything measured in this run, on this disk.
 
 The copies use the script's own rsync command lines (master_migration.
 rsyncing) over real ssh (own sshd on 127.0.0.1:2298) into loop-mounted
 ext4 images, as on a virt node.
 
     python3 bench/migration_downtime.py [--files 30000] [--megabytes 1024]
+                                        [--runs 3]
 """
 import argparse
 import os
@@ -51,19 +53,21 @@ def generate(root, files, megabytes, seed=42):
     return paths
 
 
-def change_some(paths, fraction, seed, stop_after_s):
-    """The 'services' writing while the warm sync runs: rewrite a fraction of
-    the files, spread over the sync."""
+def change_some(paths, fraction, seed, period_s, stop):
+    """The 'services' writing until they are stopped: rewrite a fraction of
+    the files every period_s seconds (same size, new bytes)."""
     rng = random.Random(seed)
     chosen = rng.sample(paths, int(len(paths) * fraction))
-    pause = stop_after_s / max(1, len(chosen))
-    changed_bytes = 0
-    for path in chosen:
+    pause = period_s / max(1, len(chosen))
+    changes = changed_bytes = 0
+    while not stop.is_set():
+        path = chosen[changes % len(chosen)]
         data = os.urandom(path.stat().st_size)
         path.write_bytes(data)
+        changes += 1
         changed_bytes += len(data)
         time.sleep(pause)
-    return len(chosen), changed_bytes
+    return changes, changed_bytes
 
 
 class Image:
@@ -76,7 +80,8 @@ class Image:
         sh('mount', '-o', 'loop', self.path, self.mnt)
 
     def close(self):
-        subprocess.run(['umount', str(self.mnt)])
+        if self.mnt.is_mount():
+            subprocess.run(['umount', str(self.mnt)])
 
 
 class Sshd:
@@ -107,24 +112,47 @@ class Sshd:
         self.proc.wait()
 
 
-def timed(argv):
+def timed(argv, input_bytes=None):
     started = time.time()
-    result = subprocess.run(argv, capture_output=True, text=True)
+    result = subprocess.run(argv, capture_output=True, input=input_bytes)
     if result.returncode not in (0, rsyncing.VANISHED):
         raise RuntimeError('%s: %s' % (argv[:3], result.stderr))
-    return time.time() - started, result.stdout
+    return time.time() - started, result.stdout.decode('utf-8', 'replace')
 
 
-def rsync_sync(source, rsh, mnt):
-    return timed(rsyncing.sync_argv(str(source), [], rsh,
-                                    '127.0.0.1:%s' % mnt))
+def rsync_sync(source, rsh, mnt, extra=(), input_bytes=None):
+    seconds, out = timed(rsyncing.sync_argv(str(source), [], rsh,
+                                            '127.0.0.1:%s' % mnt, extra),
+                         input_bytes)
+    return seconds, rsyncing.sent_files(rsyncing.itemized(out.split('\n')))
 
 
-def rsync_verify(source, rsh, mnt):
-    seconds, out = timed(rsyncing.verify_argv(str(source), [], rsh,
-                                              '127.0.0.1:%s' % mnt))
-    assert not rsyncing.differences(out), 'copy differs after final sync'
-    return seconds
+def checksum_pass(source, rsh, mnt, rounds=3):
+    """As the checksum_pass step: all files, then what the round before
+    sent, until a round sends nothing."""
+    started = time.time()
+    extra, listed = ['--checksum', '--itemize-changes'], None
+    for number in range(1, rounds + 1):
+        sent = rsync_sync(source, rsh, mnt, extra, listed)[1]
+        if not sent:
+            break
+        extra = ['--checksum', '--itemize-changes', '--from0',
+                 '--files-from=-']
+        listed = rsyncing.files_from_input(sent)
+    return time.time() - started, number, sent
+
+
+def verify(source, rsh, mnt, names):
+    """As steps.verify: quick check of all, checksums of the names."""
+    target = '127.0.0.1:%s' % mnt
+    quick_s, out = timed(rsyncing.verify_argv(str(source), [], rsh, target,
+                                              checksum=False))
+    present = [n for n in names if os.path.lexists(source / n)]
+    listed_s, listed = timed(
+        rsyncing.listed_verify_argv(str(source), rsh, target),
+        rsyncing.files_from_input(present)) if present else (0.0, '')
+    assert not rsyncing.differences(out + listed), 'copy differs'
+    return quick_s, listed_s
 
 
 def main():
@@ -132,6 +160,7 @@ def main():
     parser.add_argument('--files', type=int, default=30000)
     parser.add_argument('--megabytes', type=int, default=1024)
     parser.add_argument('--changing', type=float, default=0.01)
+    parser.add_argument('--runs', type=int, default=3)
     args = parser.parse_args()
     work = pathlib.Path(tempfile.mkdtemp(prefix='rfm-bench-', dir='/var/tmp'))
     cleanup = []
@@ -143,53 +172,92 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
+def two_phase(paths, source, rsh, mnt, args, seed):
+    """Warm sync and checksum pass while the 'services' write, then the
+    downtime: final sync + verification."""
+    stop = threading.Event()
+    box = {}
+    writer = threading.Thread(target=lambda: box.update(changes=change_some(
+        paths, args.changing, seed, 3.0, stop)))
+    writer.start()
+    warm_s, _ = rsync_sync(source, rsh, mnt)
+    check_s, rounds, unsettled = checksum_pass(source, rsh, mnt)
+    stop.set()
+    writer.join()
+    # as steps.shared_ssh: one ssh connection for the stopped phase
+    started = time.time()
+    control = ['-o', 'ControlPath=%s' % (pathlib.Path(mnt).parent / 'ctl')]
+    sh(*(rsh.split() + control + ['-o', 'ControlMaster=yes', '-o',
+                                  'ControlPersist=600', '127.0.0.1', 'true']))
+    shared = ' '.join([rsh] + control + ['-o', 'ControlMaster=no'])
+    connect_s = time.time() - started
+    final_s, sent = rsync_sync(source, shared, mnt, ['--itemize-changes'])
+    quick_s, listed_s = verify(source, shared, mnt,
+                               sorted(set(unsettled + sent)))
+    sh(*(rsh.split() + control + ['-O', 'exit', '127.0.0.1']))
+    return {'warm': warm_s, 'check': check_s, 'rounds': rounds,
+            'connect': connect_s, 'final': final_s, 'quick': quick_s,
+            'listed': listed_s, 'listed_files': len(set(unsettled + sent)),
+            'downtime': connect_s + final_s + quick_s + listed_s,
+            'changes': box['changes']}
+
+
+def spread(values):
+    values = sorted(values)
+    return 'min %.2f / median %.2f / max %.2f' % (
+        values[0], values[len(values) // 2], values[-1])
+
+
 def run(args, work, cleanup):
     source = work / 'source'
     started = time.time()
     paths = generate(source, args.files, args.megabytes)
     total = sum(p.stat().st_size for p in paths)
+    mib = total / 2 ** 20
     print('data set: %d files, %.0f MiB (generated in %.1f s)' % (
-        len(paths), total / 2 ** 20, time.time() - started))
+        len(paths), mib, time.time() - started))
     (work / 'ssh-home').mkdir()
     sshd = Sshd(work / 'ssh-home')
     cleanup.append(sshd.close)
-    images = {}
-    for name in ('twophase', 'onepass', 'cp'):
-        images[name] = Image(work, name, 3)
-        cleanup.append(images[name].close)
-    sh('sync')
-
-    # Two-phase: warm sync while ~1% changes, then stop, final + verify.
-    warm_box = {}
-    warm = threading.Thread(target=lambda: warm_box.update(
-        zip(('seconds', 'out'), rsync_sync(source, sshd.rsh,
-                                           images['twophase'].mnt))))
-    warm.start()
-    changed, changed_bytes = change_some(paths, args.changing, 7, 3.0)
-    warm.join()
-    final_s, _ = rsync_sync(source, sshd.rsh, images['twophase'].mnt)
-    verify_s = rsync_verify(source, sshd.rsh, images['twophase'].mnt)
-    two_phase = final_s + verify_s
-    # One pass, the old tool's way: everything stopped for the whole copy.
-    one_pass, _ = rsync_sync(source, sshd.rsh, images['onepass'].mnt)
+    results = []
+    for number in range(1, args.runs + 1):
+        two = Image(work, 'twophase%d' % number, 3)
+        one = Image(work, 'onepass%d' % number, 3)
+        cleanup += [two.close, one.close]
+        sh('sync')
+        r = two_phase(paths, source, sshd.rsh, two.mnt, args, number)
+        # One pass, the old tool's way: everything stopped for the whole copy.
+        r['onepass'] = rsync_sync(source, sshd.rsh, one.mnt)[0]
+        r['ratio'] = r['downtime'] / r['onepass']
+        results.append(r)
+        for image in (two, one):
+            image.close()
+            image.path.unlink()
+        print('run %d: warm sync %.1f s (%.0f MiB/s); checksum pass %.1f s '
+              '(%d round(s)); %d rewrites while serving' % (
+                  number, r['warm'], mib / r['warm'], r['check'],
+                  r['rounds'], r['changes'][0]))
+        print('  downtime two-phase: ssh connection %.2f s + final sync '
+              '%.2f s + quick check %.2f s + checksums of %d sent files '
+              '%.2f s = %.2f s' % (r['connect'], r['final'], r['quick'],
+                                   r['listed_files'], r['listed'],
+                                   r['downtime']))
+        print('  one-pass (stop, then copy everything): %.2f s; ratio '
+              'two-phase / one-pass %.3f' % (r['onepass'], r['ratio']))
+    print('over %d runs: two-phase downtime %s s; one-pass %s s; ratio %s'
+          % (len(results), spread([r['downtime'] for r in results]),
+             spread([r['onepass'] for r in results]),
+             spread([r['ratio'] for r in results])))
+    cp = Image(work, 'cp', 3)
+    cleanup.append(cp.close)
     sh('sync')
     cp_started = time.time()
-    sh('cp', '-a', str(source) + '/.', images['cp'].mnt)
+    sh('cp', '-a', str(source) + '/.', cp.mnt)
     sh('sync')
     cp_s = time.time() - cp_started
-    mib = total / 2 ** 20
-    print('changed during the warm sync: %d files, %.1f MiB' % (
-        changed, changed_bytes / 2 ** 20))
-    print('warm sync (services running): %.1f s, %.0f MiB/s' % (
-        warm_box['seconds'], mib / warm_box['seconds']))
-    print('two-phase downtime: final sync %.1f s + checksum verification '
-          '%.1f s = %.1f s' % (final_s, verify_s, two_phase))
-    print('one-pass downtime (stop, then copy everything): %.1f s' % one_pass)
-    print('downtime ratio one-pass / two-phase: %.1fx (%.1fx without the '
-          'verification pass)' % (one_pass / two_phase, one_pass / final_s))
-    print('full sync over ssh: %.0f MiB/s; cp -a on the same disk: %.1f s, '
-          '%.0f MiB/s; throughput rsync/cp: %.2f' % (
-              mib / one_pass, cp_s, mib / cp_s, cp_s / one_pass))
+    print('cp -a on the same disk: %.1f s, %.0f MiB/s (rsync one-pass: '
+          '%.0f MiB/s)' % (cp_s, mib / cp_s,
+                           mib / results[-1]['onepass']))
 
 
 if __name__ == '__main__':

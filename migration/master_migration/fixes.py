@@ -70,6 +70,21 @@ def rewrite_fstab(text, root_uuid, swap_uuid=None):
     return '\n'.join(out) + '\n'
 
 
+# A final-sync change under these makes the boot loader step run again.
+BOOT_INPUTS = ('boot/', 'lib/modules/', 'usr/lib/modules/',
+               'etc/default/grub', 'etc/dracut.conf', 'etc/initramfs-tools/',
+               'etc/kernel/')
+
+
+def boot_inputs_touched(items):
+    """Names among rsync's itemized (code, name) pairs that the boot
+    loader, initramfs or GRUB config depend on. A folder whose only change
+    is its time (the fixes wrote into it) does not count."""
+    return [name for code, name in items
+            if name.startswith(BOOT_INPUTS) and
+            (code[1:2] != 'd' or code.startswith('*'))]
+
+
 def udev_net_rules(nics):
     """Pin each carried NIC's old name to its (unchanged) MAC address."""
     lines = ['# Written by rf-migrate-master: the guest NICs carry the old '

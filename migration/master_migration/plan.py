@@ -26,17 +26,27 @@ STEPS = [
     Step('warm_sync', 'rsync everything while the master serves',
          ('prepare_disk',), lambda p: p.sync_timeout + 60, steps.warm_sync,
          None, None),
+    Step('checksum_pass', 'compare every byte of the warm copy (rsync '
+         '--checksum), send what differs again until quiet',
+         ('warm_sync',), lambda p: 4 * p.sync_timeout + 60,
+         steps.checksum_pass, None, None),
+    Step('post_migrate', 'make the copy boot while the master serves: '
+         'fstab, mtab, NIC names, marker, GRUB + initramfs',
+         ('checksum_pass',), lambda p: 3600, postmigrate.post_migrate, None,
+         None),
     Step('stop_services', 'stop the master services in order (downtime '
-         'starts)', ('warm_sync',), lambda p: 1800, steps.stop_services,
+         'starts)', ('post_migrate',), lambda p: 1800, steps.stop_services,
          steps.undo_services, None),
-    Step('final_sync', 'rsync what changed, with deletions, then verify by '
-         'checksums', ('stop_services',), lambda p: 2 * p.sync_timeout + 60,
+    Step('final_sync', 'rsync what changed (keeping the fixes), with '
+         'deletions, then verify: quick check of all, checksums of what '
+         'was sent', ('stop_services',), lambda p: 2 * p.sync_timeout + 60,
          steps.final_sync, None, None),
-    Step('post_migrate', 'fstab, mtab, NIC names, marker, GRUB on the copy',
-         ('final_sync',), lambda p: 3600, postmigrate.post_migrate, None,
+    Step('refresh_fixes', 'cheap fixes again from the source; GRUB and '
+         'initramfs again only if the final sync touched their inputs',
+         ('final_sync',), lambda p: 3600, postmigrate.refresh_fixes, None,
          None),
     Step('check_disk', 'flush the copy, fail on a lost write, unmount, '
-         'e2fsck -n', ('post_migrate',), lambda p: 5400, steps.check_disk,
+         'e2fsck -n', ('refresh_fixes',), lambda p: 5400, steps.check_disk,
          None, None),
     Step('switch_over', 'hand over the admin address, start the guest, wait '
          'for ssh and the API, done markers', ('check_disk',),
@@ -45,10 +55,10 @@ STEPS = [
 ]
 STEP_IDS = [s.id for s in STEPS]
 
-# Rough rates for the estimate printed before anything was measured.
-VERIFY_BYTES_PER_S = 150 * 1000 * 1000
+# Rough figures for the estimate printed before anything was measured.
+# GRUB and initramfs run again only when the final sync touched /boot
+POST_MIGRATE_S = {'auto': 10, 'none': 5}
 FSCK_BYTES_PER_S = 500 * 1000 * 1000
-POST_MIGRATE_S = {'auto': 60, 'none': 5}
 BOOT_S = 90
 
 
@@ -57,9 +67,9 @@ def expected_downtime(params, facts):
              ('final sync (file list scan as measured)',
               facts.get('scan_seconds', 0) * 1.5 + 5)]
     if params.verify == 'checksum':
-        parts.append(('checksum verification', facts.get('data_bytes', 0) /
-                      float(VERIFY_BYTES_PER_S) + facts.get('scan_seconds', 0)))
-    parts.append(('post-migrate fixes', POST_MIGRATE_S[params.boot_loader]))
+        parts.append(('verification (quick check)',
+                      facts.get('scan_seconds', 0) + 2))
+    parts.append(('fixes refreshed', POST_MIGRATE_S[params.boot_loader]))
     parts.append(('flush and e2fsck -n of the copy', 10 + facts.get(
         'data_bytes', 0) / float(FSCK_BYTES_PER_S)))
     parts.append(('guest boot until ssh and API answer', BOOT_S))

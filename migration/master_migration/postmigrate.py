@@ -1,13 +1,17 @@
-"""Step 6: make the copy boot as a guest. Writes only into the copy on the
-destination; originals come from the source tree, so a second run after a
-kill gives the same result."""
+"""Make the copy boot as a guest: once during the warm phase, refreshed
+after the final sync. Writes only into the copy on the destination;
+originals come from the source tree, so a second run after a kill gives the
+same result."""
 from __future__ import absolute_import, division, print_function
 
+import io
 import os
+import tarfile
 import time
 
 from master_migration import fixes, remote_sh, template
 from master_migration import __version__
+from master_migration.compat import to_bytes, to_native
 from master_migration.steps import ensure_mounted
 
 
@@ -24,44 +28,104 @@ def in_copy(ctx, relpath):
     return os.path.join(ctx.facts['mount_point'], relpath)
 
 
+# Written by the cheap fixes; kept out of the final sync and re-applied
+# from the source after it.
+CHEAP_FIXED = ['etc/fstab', 'etc/fstab.rf-premigrate', 'etc/mtab',
+               'etc/motd', 'etc/rf-migrated-master',
+               'etc/udev/rules.d/70-rf-migrated-net.rules']
+
+
 def post_migrate(ctx):
+    """During the warm phase: the copy made bootable as it is now."""
     dev = ensure_mounted(ctx)
-    ctx.remote.run(['mkdir', '-p', in_copy(ctx, 'etc/udev/rules.d')])
-    fix_fstab(ctx)
-    ctx.remote.run(['ln', '-sfn', '../proc/self/mounts',
-                    in_copy(ctx, 'etc/mtab')])
-    ctx.remote.write_file(
-        in_copy(ctx, 'etc/udev/rules.d/70-rf-migrated-net.rules'),
-        fixes.udev_net_rules(template.guest_nics(ctx.params, ctx.facts)))
-    write_marker(ctx)
-    if ctx.params.boot_loader == 'auto':
-        out = ctx.remote.sh(remote_sh.BOOT_LOADER, [
-            ctx.facts['mount_point'], dev, ctx.facts['root_uuid']],
-            timeout=1800).stdout
-        ctx.log.info('%s', out.strip().splitlines()[-1] if out.strip()
-                     else 'boot loader installed')
+    cheap_fixes(ctx)
+    boot_loader(ctx, dev)
+
+
+def refresh_fixes(ctx):
+    """After the final sync: the cheap fixes again; the boot loader again
+    only when the final sync touched what it depends on."""
+    dev = ensure_mounted(ctx)
+    cheap_fixes(ctx)
+    touched = ctx.state.get('final_boot_inputs', [])
+    fstab_changed = (ctx.params.boot_loader == 'auto' and
+                     read_source(ctx, 'etc/fstab') !=
+                     ctx.state.get('boot_loader_fstab'))
+    if touched or fstab_changed:
+        ctx.log.info('boot files changed since the warm phase (%s): boot '
+                     'loader again', ', '.join(touched[:5]) or 'etc/fstab')
+        boot_loader(ctx, dev)
     else:
-        ctx.log.info('boot loader left as it is (--boot-loader none)')
+        ctx.log.info('boot loader, initramfs and GRUB config kept from the '
+                     'warm phase (the final sync touched none of their '
+                     'inputs)')
+
+
+def note_fixed(ctx, paths):
+    ctx.state.set('fixed_paths', sorted(set(
+        ctx.state.get('fixed_paths', []) + list(paths))))
+
+
+def cheap_fixes(ctx):
+    """fstab by UUID, mtab, NIC names by MAC, marker and motd: one tar
+    stream into the copy (one ssh round trip, inside the downtime)."""
+    note_fixed(ctx, CHEAP_FIXED)
+    ctx.remote.run(['tar', '-x', '-C', ctx.facts['mount_point'], '-f', '-'],
+                   input_bytes=tar_bytes(cheap_fix_files(ctx)))
     ctx.log.info('copy fixed for the guest: fstab by UUID, mtab, NIC names '
                  'by MAC, marker /%s', 'etc/rf-migrated-master')
 
 
-def fix_fstab(ctx):
-    original = read_source(ctx, 'etc/fstab') or ''
-    ctx.remote.write_file(in_copy(ctx, 'etc/fstab.rf-premigrate'), original)
-    ctx.remote.write_file(in_copy(ctx, 'etc/fstab'), fixes.rewrite_fstab(
-        original, ctx.facts['root_uuid'], ctx.facts.get('swap_uuid')))
-
-
-def write_marker(ctx):
+def cheap_fix_files(ctx):
+    """relative path -> text, or -> ('link', target)."""
     p = ctx.params
+    original = read_source(ctx, 'etc/fstab') or ''
     date = time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())
-    ctx.remote.write_file(in_copy(ctx, 'etc/rf-migrated-master'),
-                          fixes.marker_text({
-                              'tool': 'rf-migrate-master %s' % __version__,
-                              'source_address': p.admin_address,
-                              'source_mac': p.admin_mac,
-                              'destination': p.destination,
-                              'guest': p.name, 'date': date}))
-    ctx.remote.write_file(in_copy(ctx, 'etc/motd'), fixes.motd_text(
-        read_source(ctx, 'etc/motd'), p.name, p.destination, date))
+    return {
+        'etc/fstab.rf-premigrate': original,
+        'etc/fstab': fixes.rewrite_fstab(original, ctx.facts['root_uuid'],
+                                         ctx.facts.get('swap_uuid')),
+        'etc/mtab': ('link', '../proc/self/mounts'),
+        'etc/udev/rules.d/70-rf-migrated-net.rules': fixes.udev_net_rules(
+            template.guest_nics(p, ctx.facts)),
+        'etc/rf-migrated-master': fixes.marker_text({
+            'tool': 'rf-migrate-master %s' % __version__,
+            'source_address': p.admin_address, 'source_mac': p.admin_mac,
+            'destination': p.destination, 'guest': p.name, 'date': date}),
+        'etc/motd': fixes.motd_text(read_source(ctx, 'etc/motd'), p.name,
+                                    p.destination, date)}
+
+
+def tar_bytes(files):
+    """A tar archive of root-owned 0644 files and symlinks."""
+    out = io.BytesIO()
+    archive = tarfile.open(fileobj=out, mode='w')
+    for name in sorted(files):
+        info = tarfile.TarInfo(to_native(name))
+        info.mtime, info.mode, info.uid, info.gid = time.time(), 0o644, 0, 0
+        if isinstance(files[name], tuple):
+            info.type, info.linkname = tarfile.SYMTYPE, files[name][1]
+            archive.addfile(info)
+        else:
+            data = to_bytes(files[name])
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    archive.close()
+    return out.getvalue()
+
+
+def boot_loader(ctx, dev):
+    if ctx.params.boot_loader != 'auto':
+        ctx.log.info('boot loader left as it is (--boot-loader none)')
+        return
+    fstab = read_source(ctx, 'etc/fstab')
+    out = ctx.remote.sh(remote_sh.BOOT_LOADER, [
+        ctx.facts['mount_point'], dev, ctx.facts['root_uuid']],
+        timeout=1800).stdout
+    lines = out.strip().splitlines()
+    note_fixed(ctx, [line[len('wrote '):] for line in lines
+                     if line.startswith('wrote ')])
+    ctx.state.set('boot_loader_fstab', fstab)
+    ctx.log.info('%s', lines[-1] if lines else 'boot loader installed')
+
+

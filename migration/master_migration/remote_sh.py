@@ -89,16 +89,19 @@ e2fsck -n -f "$1" >&2
 # $1 mount point  $2 loop device  $3 root uuid
 # GRUB 2 from the copy itself, in a chroot whose /dev is a private tmpfs
 # holding only what grub needs, including the by-uuid link udev would make
-# (without it grub-mkconfig writes root=/dev/loopNp1).
+# (without it grub-mkconfig writes root=/dev/loopNp1). Prints "wrote PATH"
+# for each file (or new empty folder) it changed in the copy: the final
+# sync must keep them.
 BOOT_LOADER = r'''set -eu
 mnt=$1 dev=$2 uuid=$3
 part=${dev}p1
+stamp=$(mktemp)
 cleanup() {
   for p in "$mnt/sys" "$mnt/proc" "$mnt/dev"; do
     if mountpoint -q "$p" 2>/dev/null; then umount "$p" || umount -l "$p"; fi
   done
 }
-trap cleanup EXIT
+trap 'cleanup; rm -f "$stamp"' EXIT
 cleanup
 mkdir -p "$mnt/dev" "$mnt/proc" "$mnt/sys"
 mount -t tmpfs -o mode=0755,size=16m rfm-chroot-dev "$mnt/dev"
@@ -136,6 +139,8 @@ fi
 if grep -q '/dev/loop' "$cfg"; then
   echo "$cfg names the loop device /dev/loop*; it would not boot" >&2; exit 4
 fi
+find "$mnt" -xdev \( ! -type d -o -type d -empty \) -cnewer "$stamp" \
+  -printf 'wrote %P\n'
 echo "boot loader installed, config $cfg"
 '''
 

@@ -21,6 +21,7 @@ STAT_LINES = {
     'deleted': re.compile(r'^Number of deleted files: ([\d,]+)'),
 }
 VANISHED = 24  # "some files vanished before they could be transferred"
+PARTIAL = 23  # "partial transfer due to error", e.g. a listed name is gone
 
 
 def source_path(source_root):
@@ -53,11 +54,24 @@ def sync_argv(source_root, patterns, rsh, target, extra=(),
             excludes(patterns) + [source_path(source_root), target + '/'])
 
 
-def verify_argv(source_root, patterns, rsh, target):
-    """Must print nothing: any itemized line is a difference."""
-    return (BASE + ['--delete', '--dry-run', '--checksum',
-                    '--itemize-changes', '-e', rsh] + excludes(patterns) +
-            [source_path(source_root), target + '/'])
+def verify_argv(source_root, patterns, rsh, target, checksum=True):
+    """Must print nothing: any itemized line is a difference. Without
+    checksum: rsync's quick check (size, mtime, mode, owner, links)."""
+    return (BASE + ['--delete', '--dry-run', '--itemize-changes'] +
+            (['--checksum'] if checksum else []) + ['-e', rsh] +
+            excludes(patterns) + [source_path(source_root), target + '/'])
+
+
+def listed_verify_argv(source_root, rsh, target):
+    """Checksums of the files named on stdin (NUL-separated, relative to
+    the source root); must print nothing."""
+    return (BASE + ['--dry-run', '--checksum', '--itemize-changes',
+                    '--from0', '--files-from=-', '-e', rsh,
+                    source_path(source_root), target + '/'])
+
+
+def files_from_input(names):
+    return b''.join(n.encode('utf-8') + b'\0' for n in names)
 
 
 def parse_stats(text):
@@ -126,3 +140,35 @@ def describe_progress(progress):
 
 def differences(itemized):
     return [line for line in itemized.splitlines() if line.strip()]
+
+
+# An --itemize-changes line: YXcstpoguax then the name ("*deleting  name"
+# for a deletion); rsync writes unprintable name bytes as \#ooo.
+ITEMIZED = re.compile(r'^([<>ch.][fdLDS][^ ]{7,10}|\*deleting) +(.+)$')
+ESCAPED = re.compile(br'\\#([0-7]{3})')
+UNREADABLE = u'\ufffd'  # a name that is not UTF-8: no listed check for it
+
+
+def unescape(name):
+    raw = ESCAPED.sub(lambda m: bytes(bytearray([int(m.group(1), 8)])),
+                      name.encode('utf-8'))
+    return raw.decode('utf-8', 'replace')
+
+
+def itemized(lines):
+    """(code, name) of each itemized line (progress text around it is
+    dropped); a link's ' -> target' is cut off."""
+    out = []
+    for line in lines:
+        match = ITEMIZED.match(line.split('\r')[-1])
+        if match:
+            name = match.group(2)
+            if match.group(1)[1] == 'L':
+                name = name.split(' -> ')[0]
+            out.append((match.group(1), unescape(name).rstrip('/')))
+    return out
+
+
+def sent_files(items):
+    """Regular files whose content rsync sent."""
+    return [name for code, name in items if code[:2] in ('<f', '>f')]

@@ -218,8 +218,20 @@ def summary(ctx):
         lines.append('  downtime (services stopped until the guest '
                      'answered): %s' % human_seconds(
                          s.get('guest_answered') - s.get('downtime_started')))
+        lines += boot_lines(ctx)
     lines.append('  log: %s' % ctx.log_path)
     ctx.log.info('\n'.join(lines))
+
+
+def boot_lines(ctx):
+    s = ctx.state
+    if not s.get('guest_started'):
+        return []
+    boot = s.get('guest_answered') - s.get('guest_started')
+    return ['  of which the guest\'s boot (%s): %s; without it: %s' % (
+        'qemu/TCG' if ctx.params.virt_type == 'qemu' else 'kvm',
+        human_seconds(boot), human_seconds(
+            s.get('guest_answered') - s.get('downtime_started') - boot))]
 
 
 def poweroff(ctx):

@@ -1,11 +1,16 @@
-"""Steps 2-8 and their undo actions. Each is safe to run again after a
-kill (it checks before it acts); none writes to the old master's data."""
+"""The steps after preflight and their undo actions. Each is safe to run
+again after a kill (it checks before it acts); none writes to the old
+master's data."""
 from __future__ import absolute_import, division, print_function
 
+import contextlib
+import os
+import shutil
+import tempfile
 import time
 
 from master_migration import fixes, remote_sh, rsyncing, services, template
-from master_migration.commands import CommandError
+from master_migration.commands import CommandError, shell_words
 from master_migration.compat import to_text
 from master_migration.context import StepFailed, copy_excludes
 from master_migration.units import human_bytes
@@ -168,45 +173,157 @@ def undo_disk(ctx):
 
 # ---- syncs ------------------------------------------------------------
 
-def sync(ctx, label):
+def sync_excludes(ctx):
+    """The copy's excludes, plus the files the post-migrate fixes wrote:
+    kept as fixed (refresh_fixes re-applies them from the source)."""
+    return copy_excludes(ctx.params) + fixed_excludes(
+        ctx.params.source_root, ctx.state.get('fixed_paths', []))
+
+
+def fixed_excludes(source_root, fixed):
+    """Anchored patterns for the fixed files; where a folder of them is
+    not on the source (grub's modules, a new rules.d), the folder itself:
+    --delete would try to remove it and say so."""
+    out = set()
+    for name in fixed:
+        parts = name.split('/')
+        missing = [i for i in range(1, len(parts)) if not os.path.isdir(
+            os.path.join(source_root, *parts[:i]))]
+        out.add('/' + '/'.join(parts[:missing[0]] if missing else parts))
+    return sorted(out)
+
+
+@contextlib.contextmanager
+def shared_ssh(ctx):
+    """The rsync -e command for a few rsync runs over one ssh connection
+    (a master kept while they run): the final sync and its verification
+    run while the services are stopped and each new connection costs a
+    handshake. Falls back to one connection each if ssh cannot share."""
+    folder = tempfile.mkdtemp(prefix='rfm-ssh-')  # short: socket path limit
+    opts = ctx.remote.ssh_options() + ['-o', 'ControlPath=' + os.path.join(
+        folder, 'c')]
+    shared = ctx.commands.run(opts + [
+        '-o', 'ControlMaster=yes', '-o', 'ControlPersist=600',
+        ctx.remote.host, 'true'], timeout=60, ok_codes=None).returncode == 0
+    try:
+        yield shell_words(opts + ['-o', 'ControlMaster=no']) if shared \
+            else ctx.remote.rsync_shell()
+    finally:
+        if shared:
+            ctx.commands.run(opts + ['-O', 'exit', ctx.remote.host],
+                             ok_codes=None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def sync(ctx, label, extra=(), rsh=None, ok_codes=(0, rsyncing.VANISHED)):
+    """One rsync into the copy; returns its stats and its itemized lines
+    (when extra asks for --itemize-changes)."""
     p = ctx.params
     argv = rsyncing.sync_argv(
-        p.source_root, copy_excludes(p), ctx.remote.rsync_shell(),
-        ctx.remote.rsync_target(ctx.facts['mount_point']), p.rsync_options,
+        p.source_root, sync_excludes(ctx), rsh or ctx.remote.rsync_shell(),
+        ctx.remote.rsync_target(ctx.facts['mount_point']),
+        list(p.rsync_options) + list(extra),
         ctx.facts.get('rsync_progress', '--info=progress2'))
     reporter = rsyncing.ProgressReporter(ctx.log, label)
     started = time.time()
     ctx.commands.stream(argv, reporter.feed, p.sync_timeout,
-                        ok_codes=(0, rsyncing.VANISHED))
+                        ok_codes=ok_codes)
     stats = reporter.finish()
     stats['seconds'] = time.time() - started
     ctx.log.info('%s: %d of %d files sent, %s of %s, %.1f s', label,
                  stats.get('files_transferred', 0), stats.get('files', 0),
                  human_bytes(stats.get('transferred_bytes', 0)),
                  human_bytes(stats.get('total_bytes', 0)), stats['seconds'])
-    return stats
+    return stats, rsyncing.itemized(reporter.text)
 
 
 def warm_sync(ctx):
     ensure_mounted(ctx)
-    ctx.state.set('warm_stats', sync(ctx, 'warm sync (services running)'))
+    ctx.state.set('warm_stats', sync(ctx, 'warm sync (services running)')[0])
+
+
+CHECKSUM_ROUNDS = 3
+ITEMIZE = ['--itemize-changes']
+
+
+def checksum_pass(ctx):
+    """Before the stop: every byte of the warm copy compared with the
+    source (rsync --checksum) and what differs sent again; then what a
+    round sent is compared again, until a round sends nothing. What the
+    last round sent is checksummed again while the services are stopped."""
+    if ctx.params.verify != 'checksum':
+        ctx.log.info('checksum pass skipped (--verify none)')
+        return
+    ensure_mounted(ctx)
+    sent = None
+    for number in range(1, CHECKSUM_ROUNDS + 1):
+        sent = checksum_round(ctx, number, sent)
+        if not sent:
+            break
+    ctx.state.set('unsettled', sent)
+    ctx.log.info('checksum pass: %s', 'copy equals source' if not sent else
+                 '%d file(s) still changing, checked again after the stop'
+                 % len(sent))
+
+
+def checksum_round(ctx, number, names):
+    """Round 1 compares every file; a later one only what the round before
+    sent (the rest was equal then; changed since, it has a new mtime or
+    size for the final sync's quick check). Names the master deleted
+    meanwhile are no error (exit 23) here: the final sync deletes them."""
+    extra, codes = ['--checksum'] + ITEMIZE, (0, rsyncing.VANISHED)
+    if names is not None:
+        path = os.path.join(ctx.params.work_dir, 'checksum-round.list')
+        with open(path, 'wb') as handle:
+            handle.write(rsyncing.files_from_input(names))
+        extra += ['--from0', '--files-from=' + path]
+        codes += (rsyncing.PARTIAL,)
+    return rsyncing.sent_files(sync(
+        ctx, 'checksum pass %d (services running)' % number, extra,
+        ok_codes=codes)[1])
 
 
 def final_sync(ctx):
     ensure_mounted(ctx)
-    ctx.state.set('final_stats', sync(ctx, 'final sync (services stopped)'))
+    with shared_ssh(ctx) as rsh:
+        final_sync_over(ctx, rsh)
+
+
+def final_sync_over(ctx, rsh):
+    stats, items = sync(ctx, 'final sync (services stopped)', ITEMIZE, rsh)
+    ctx.state.set('final_stats', stats)
+    # a union: a re-run after a kill must still check what the first sent
+    ctx.state.set('final_sent', sorted(set(
+        ctx.state.get('final_sent', []) + rsyncing.sent_files(items))))
+    ctx.state.set('final_boot_inputs', sorted(set(
+        ctx.state.get('final_boot_inputs', []) +
+        fixes.boot_inputs_touched(items))))
     if ctx.params.verify == 'checksum':
-        verify(ctx)
+        verify(ctx, rsh)
 
 
-def verify(ctx):
+def verify(ctx, rsh):
+    """Quick check of every file (size, mtime, mode, owner, links) plus
+    checksums of the files sent since the checksum pass."""
     p = ctx.params
     started = time.time()
-    argv = rsyncing.verify_argv(
-        p.source_root, copy_excludes(p), ctx.remote.rsync_shell(),
-        ctx.remote.rsync_target(ctx.facts['mount_point']))
-    out = ctx.commands.run(argv, timeout=p.sync_timeout,
-                           ok_codes=(0, rsyncing.VANISHED)).stdout
+    target = ctx.remote.rsync_target(ctx.facts['mount_point'])
+    names = sorted(set(ctx.state.get('unsettled', []) +
+                       ctx.state.get('final_sent', [])) -
+                   set(ctx.state.get('fixed_paths', [])))
+    # a name that is not UTF-8 cannot be listed: checksum everything then
+    everything = any(rsyncing.UNREADABLE in n for n in names)
+    out = ctx.commands.run(rsyncing.verify_argv(
+        p.source_root, sync_excludes(ctx), rsh, target,
+        checksum=everything), timeout=p.sync_timeout,
+        ok_codes=(0, rsyncing.VANISHED)).stdout
+    present = [] if everything else [n for n in names if os.path.lexists(
+        os.path.join(p.source_root, n))]
+    if present:
+        out += ctx.commands.run(
+            rsyncing.listed_verify_argv(p.source_root, rsh, target),
+            timeout=p.sync_timeout, ok_codes=(0, rsyncing.VANISHED),
+            input_bytes=rsyncing.files_from_input(present)).stdout
     diffs = rsyncing.differences(out)
     if diffs:
         raise StepFailed('verification: the copy differs from the source in '
@@ -214,8 +331,9 @@ def verify(ctx):
                          'the master: add it to the services to stop' % (
                              len(diffs), '; '.join(diffs[:5])))
     ctx.state.set('verify_seconds', time.time() - started)
-    ctx.log.info('verification: copy equals source (checksums of every file, '
-                 'owners, modes, ACLs, xattrs, hard links), %.1f s',
+    ctx.log.info('verification: copy equals source (every file by size, '
+                 'mtime, owner, mode, ACLs, xattrs, hard links; the %d sent '
+                 'since the checksum pass by checksum), %.1f s', len(present),
                  time.time() - started)
 
 

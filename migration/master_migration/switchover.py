@@ -49,6 +49,7 @@ def switch_over(ctx):
     ctx.virsh('autostart', p.name)
     if guest_state(ctx) != 'running':
         ctx.virsh('start', p.name)
+    ctx.state.set('guest_started', time.time())
     pause_point(ctx, 'guest-started')
     ctx.log.info('guest %s started on %s; waiting up to %d s for ssh and '
                  'port %d on %s', p.name, p.destination, p.boot_timeout,

@@ -24,6 +24,14 @@ def record_times(scenario, boot):
         if state.get('guest_answered') and state.get('downtime_started'):
             figures['downtime_s'] = round(
                 state['guest_answered'] - state['downtime_started'], 1)
+        if state.get('guest_answered') and state.get('guest_started'):
+            figures['guest_boot_s'] = round(
+                state['guest_answered'] - state['guest_started'], 1)
+            if 'downtime_s' in figures:
+                figures['downtime_without_boot_s'] = round(
+                    figures['downtime_s'] - figures['guest_boot_s'], 1)
+    figures['guest_type'] = {'qemu': 'qemu/TCG'}.get(boot_lab.virt_type(),
+                                                     'kvm')
     if boot.watch:
         figures.update({k: round(v, 1) for k, v in boot.watch.figures().items()})
     figures = {k: (round(v, 1) if isinstance(v, float) else v)

@@ -74,6 +74,16 @@ def test_copy_boot_config_names_its_own_disk(migrated):
                    for fields in active), fstab
 
 
+def test_copy_made_bootable_before_the_stop(migrated):
+    """GRUB and the initramfs ran while the master served; with no boot
+    file changed after that, the stopped phase does not run them again."""
+    assert migrated.exit_code == 0, migrated.failure_report()
+    out = migrated.output
+    assert out.index('boot loader installed') < out.index('downtime starts')
+    assert out.count('boot loader installed') == 1, out[-4000:]
+    assert 'kept from the warm phase' in out, out[-4000:]
+
+
 def test_copy_serves_every_record_at_the_admin_address(migrated):
     assert migrated.exit_code == 0, migrated.failure_report()
     written = migrated.ledger()

@@ -36,6 +36,32 @@ def test_fstab_root_and_swap_by_uuid_other_disks_merged():
            'ext4 defaults 0 2' in out
 
 
+def test_final_delta_touching_boot_inputs_is_found():
+    """A new kernel, its modules or a deleted one count; a folder whose time
+    changed because the fixes wrote into it does not, nor other files."""
+    items = [('.d..t......', 'boot/grub'), ('>f+++++++++', 'boot/vmlinuz-2'),
+             ('cd+++++++++', 'usr/lib/modules/2'),
+             ('*deleting', 'lib/modules/1/kernel/x.ko'),
+             ('>f.st......', 'var/log/messages'),
+             ('>f..t......', 'etc/default/grub'), ('.d..t......', 'boot')]
+    assert fixes.boot_inputs_touched(items) == [
+        'boot/vmlinuz-2', 'lib/modules/1/kernel/x.ko', 'etc/default/grub']
+
+
+def test_fixed_files_kept_out_of_the_final_sync(tmp_path):
+    """Files the fixes wrote are excluded one by one; a folder the fixes
+    made (not on the source) as a whole, so --delete leaves it alone."""
+    from master_migration import steps
+    root = str(tmp_path)
+    os.makedirs(os.path.join(root, 'boot', 'grub'))
+    os.makedirs(os.path.join(root, 'etc'))
+    assert steps.fixed_excludes(root, [
+        'etc/fstab', 'etc/udev/rules.d/70-x.rules', 'boot/grub/grub.cfg',
+        'boot/grub/i386-pc/core.img', 'boot/grub/i386-pc/ext2.mod']) == [
+        '/boot/grub/grub.cfg', '/boot/grub/i386-pc', '/etc/fstab',
+        '/etc/udev']
+
+
 def test_fstab_without_swap_partition_has_no_swap_line():
     out = fixes.rewrite_fstab(FSTAB, 'r', None)
     assert ' swap sw ' not in out
@@ -133,6 +159,27 @@ def test_sync_command_keeps_everything():
     assert argv[-2:] == ['/', 'h:/mnt/x/']
     verify = rsyncing.verify_argv('/src/', [], 'ssh', 'h:/m')
     assert {'--dry-run', '--checksum', '--itemize-changes'} <= set(verify)
+    quick = rsyncing.verify_argv('/src/', [], 'ssh', 'h:/m', checksum=False)
+    assert '--checksum' not in quick and '--dry-run' in quick
+    listed = rsyncing.listed_verify_argv('/src/', 'ssh', 'h:/m')
+    assert {'--checksum', '--from0', '--files-from=-'} <= set(listed)
+
+
+def test_itemized_output_names_what_was_sent():
+    """Names as rsync prints them (escaped, after a progress line, links,
+    deletions) come back as paths; only regular files count as sent."""
+    out = [u'<f+++++++++ var/log/a b.log',
+           u'   1,234  10%  1.00MB/s  0:00:01\r>f.st...... etc/x\\#012y',
+           u'*deleting   var/old/', u'cL+++++++++ etc/l -> target',
+           u'.d..t...... boot/', u'>f..t...... caf\\#303\\#251',
+           u'Number of files: 3']
+    items = rsyncing.itemized(out)
+    assert [n for _, n in items] == [u'var/log/a b.log', u'etc/x\ny',
+                                     u'var/old', u'etc/l', u'boot', u'caf\xe9']
+    assert rsyncing.sent_files(items) == [u'var/log/a b.log', u'etc/x\ny',
+                                          u'caf\xe9']
+    assert rsyncing.files_from_input([u'a', u'caf\xe9']) == \
+        b'a\0caf\xc3\xa9\0'
 
 
 def sample_params(**extra):
@@ -204,7 +251,7 @@ def test_plan_lists_steps_in_order_and_downtime():
                                        []))
     assert '1000 files, 1.5 GiB' in text
     assert text.index('preflight') < text.index('warm_sync') < \
-        text.index('stop_services') < text.index('final_sync') < \
+        text.index('checksum_pass') < text.index('stop_services') < text.index('final_sync') < \
         text.index('switch_over')
     assert 'expected downtime: about' in text
     assert 'systemctl stop nailgun' in text
