@@ -68,7 +68,7 @@ def load_astute(path):
             text = handle.read().decode('utf-8')
     except (IOError, OSError) as exc:
         raise AstuteError('%s: cannot read: %s' % (path, exc.strerror or
-                                                      to_text(exc)))
+                                                   to_text(exc)))
     return parse_astute(text, path)
 
 

@@ -231,7 +231,7 @@ FIELDS = [
     ('ssh_identity', None, _opt_path, 'ssh private key'),
     ('ssh_known_hosts', None, _opt_path, 'known_hosts file'),
     ('exclude', DEFAULT_EXCLUDES, _excludes, 'rsync exclude patterns '
-                                           '(added to the defaults)'),
+     '(added to the defaults)'),
     ('services', 'auto', _choice('auto', 'systemd', 'docker', 'commands'),
      'how to stop the master services'),
     ('stop_commands', [], _argv_list, 'stop commands (services: commands)'),
@@ -246,9 +246,9 @@ FIELDS = [
     ('sync_timeout', 14400, _int_range(10, 604800), 'seconds per sync'),
     ('rsync_options', [], _string_list, 'extra rsync options'),
     ('space_margin', '1G', _size(0, '1G'), 'free space kept on the virt '
-                                          'node'),
+     'node'),
     ('work_dir', '/var/lib/rf-migrate-master', _abs_path, 'state, lock, '
-                                                         'log'),
+     'log'),
     ('poweroff', True, _bool, 'power off the old master at the end'),
     ('poweroff_command', [['poweroff']], _argv_list, 'how to power off'),
     ('replace', False, _bool, 'replace an existing stopped guest'),

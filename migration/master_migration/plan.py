@@ -96,7 +96,7 @@ def format_plan(params, facts, services_plan=None):
         else ''))
     for nic in template.guest_nics(p, f):
         lines.append('  NIC %s %s -> bridge %s' % (nic['interface'],
-                                                  nic['mac'], nic['bridge']))
+                                                   nic['mac'], nic['bridge']))
     lines.append('  after the switch-over the old master uses %s' %
                  p.interim_address)
     if services_plan is not None:

@@ -127,5 +127,3 @@ def boot_loader(ctx, dev):
                      if line.startswith('wrote ')])
     ctx.state.set('boot_loader_fstab', fstab)
     ctx.log.info('%s', lines[-1] if lines else 'boot loader installed')
-
-

@@ -75,7 +75,7 @@ def run_step(ctx, step):
     missing = [n for n in step.needs if not state.is_done(n)]
     if missing:
         raise StepFailed('step %s needs %s first' % (step.id,
-                                                      ', '.join(missing)))
+                                                     ', '.join(missing)))
     if state.step(step.id).get('status') == 'running' and step.done_check \
             and step.done_check(ctx):
         ctx.log.info('step %s: found already done', step.id)

@@ -2,6 +2,8 @@
 import json
 import pathlib
 
+from lab import virt
+
 TIMES = pathlib.Path('/var/cache/reduced-footprint-tests/rfb-last-times.json')
 
 
@@ -30,8 +32,7 @@ def record_times(scenario, boot):
             if 'downtime_s' in figures:
                 figures['downtime_without_boot_s'] = round(
                     figures['downtime_s'] - figures['guest_boot_s'], 1)
-    figures['guest_type'] = {'qemu': 'qemu/TCG'}.get(boot_lab.virt_type(),
-                                                     'kvm')
+    figures['guest_type'] = {'qemu': 'qemu/TCG'}.get(virt.guest_virt_type(), 'kvm')
     if boot.watch:
         figures.update({k: round(v, 1) for k, v in boot.watch.figures().items()})
     figures = {k: (round(v, 1) if isinstance(v, float) else v)

@@ -79,8 +79,8 @@ def small_tmpfs(destination):
     ('too little space', 'not enough space in'),
 ])
 def test_preflight_refuses_and_changes_nothing(fault, expected, migrate,
-                                                master, destination,
-                                                network_lab, request):
+                                               master, destination,
+                                               network_lab, request):
     before = lab.manifest(master['root'], skip=['var/lib/writer'])
     extra = {
         'bad destination': {'destination': '10.98.0.77'},

@@ -65,7 +65,7 @@ def assert_guest_definition(name, disk_dir):
 
 
 def test_migration_moves_master_with_nothing_lost(migrate, master,
-                                                   destination, tmp_path):
+                                                  destination, tmp_path):
     name, disk_dir = destination['name'], destination['disk_dir']
     powered_off = tmp_path / 'powered-off'
     with lab.StandIn(name, 8000), lab.AddressWatch() as watch:
@@ -104,7 +104,7 @@ def writer_running(master):
 
 
 def test_guest_that_never_answers_is_rolled_back(migrate, master,
-                                                  destination, tmp_path):
+                                                 destination, tmp_path):
     """No stand-in here: the copied tree is no OS, so the guest never
     answers; the old master must take its address back and serve again."""
     name, disk_dir = destination['name'], destination['disk_dir']
@@ -158,7 +158,7 @@ def wait_gone(pid, seconds=120):
 
 
 def test_run_goes_to_background_and_finishes_there(zipapp, migrate, master,
-                                                    destination, master_path):
+                                                   destination, master_path):
     """The operator's ssh session drops when the address moves: after
     preflight the run detaches (own session) and finishes on its own."""
     import os

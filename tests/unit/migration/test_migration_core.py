@@ -26,7 +26,7 @@ def test_fstab_root_and_swap_by_uuid_other_disks_merged():
     out = fixes.rewrite_fstab(FSTAB, 'root-uuid', 'swap-uuid').splitlines()
     assert out[2] == 'UUID=root-uuid / ext4 defaults 0 1'
     assert out[3] == 'UUID=swap-uuid none swap sw 0 0'
-    active = [l for l in out if l and not l.startswith('#')]
+    active = [line for line in out if line and not line.startswith('#')]
     assert active == ['UUID=root-uuid / ext4 defaults 0 1',
                       'UUID=swap-uuid none swap sw 0 0',
                       'proc /proc proc defaults 0 0',

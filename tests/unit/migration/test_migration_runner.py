@@ -147,8 +147,8 @@ def test_a_failing_step_rolls_back_and_says_why(tmp_path, monkeypatch):
     rec = Recorder()
     ctx = make_ctx(tmp_path, rec)
     assert runner.run(ctx) == runner.EXIT_FAILED
-    assert any('step a failed: disk on fire' in l for l in ctx.log.lines)
-    assert any('rolled back' in l for l in ctx.log.lines)
+    assert any('step a failed: disk on fire' in line for line in ctx.log.lines)
+    assert any('rolled back' in line for line in ctx.log.lines)
 
 
 def test_step_timeout_stops_the_step(tmp_path, monkeypatch):
@@ -160,7 +160,7 @@ def test_step_timeout_stops_the_step(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, 'STEPS', fake)
     ctx = make_ctx(tmp_path, Recorder())
     assert runner.run(ctx) == runner.EXIT_FAILED
-    assert any('past its timeout' in l for l in ctx.log.lines)
+    assert any('past its timeout' in line for line in ctx.log.lines)
 
 
 def test_switch_over_moves_address_and_mac_with_exact_commands(tmp_path):
@@ -332,7 +332,7 @@ def test_guest_wait_rides_out_a_short_ssh_failure(tmp_path, monkeypatch):
     monkeypatch.setattr(switchover, 'http_answers', lambda a, p: True)
     switchover.wait_for_guest(ctx)  # before: "guest is None ... instead of
     assert sum('domstate' in c[-1] for c in rec.calls) >= 3      # running"
-    assert any('retrying' in l for l in ctx.log.lines)
+    assert any('retrying' in line for line in ctx.log.lines)
 
 
 def test_guest_wait_gives_up_when_ssh_stays_down(tmp_path, monkeypatch):
@@ -565,8 +565,8 @@ def test_an_unexpected_error_in_a_step_is_recorded_and_rolled_back(
     assert saved['steps']['a']['status'] == 'failed'
     assert "unexpected ValueError: invalid literal for int()" in \
         saved['error']['message'] and saved['error']['step'] == 'a'
-    assert any('step a failed: unexpected ValueError' in l
-               for l in ctx.log.lines)
+    assert any('step a failed: unexpected ValueError' in line
+               for line in ctx.log.lines)
 
 
 def raising(exc):
@@ -578,7 +578,7 @@ def raising(exc):
 def assert_rollback_incomplete(ctx, logged):
     assert not runner.rollback(ctx)
     assert State.load(ctx.state.path).get('status') == 'rollback-incomplete'
-    assert any(logged in l for l in ctx.log.lines), ctx.log.lines
+    assert any(logged in line for line in ctx.log.lines), ctx.log.lines
 
 
 def test_an_unexpected_error_in_an_undo_still_restarts_services(
