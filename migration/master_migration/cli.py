@@ -92,7 +92,7 @@ def setup_logging(log_path, to_terminal=True):
     return log
 
 
-def detach(log, log_path):
+def go_to_background(log, log_path):
     """Go on in the background, immune to the operator's ssh session
     dropping when the admin address moves."""
     sys.stdout.flush()
@@ -192,7 +192,7 @@ def with_lock(args, config, work_dir, lock):
         if ctx is None:
             return code
     if not args.foreground:
-        detach(log, log_path)
+        go_to_background(log, log_path)
         lock.note_pid()
     return runner.run(ctx, args.stop_after)
 

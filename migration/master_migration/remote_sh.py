@@ -52,7 +52,7 @@ if ! mountpoint -q "$mnt"; then mount -t ext4 "${dev}p1" "$mnt"; fi
 '''
 
 # $1 image  $2 mount point. Safe to run when nothing is attached.
-DETACH = r'''set -eu
+RELEASE_DISK = r'''set -eu
 img=$1 mnt=$2
 for p in "$mnt/sys" "$mnt/proc" "$mnt/dev"; do
   if mountpoint -q "$p" 2>/dev/null; then umount "$p"; fi

@@ -101,13 +101,14 @@ def ensure_mounted(ctx):
     return dev
 
 
-def detach(ctx):
-    ctx.remote.sh(remote_sh.DETACH, [ctx.image, ctx.facts['mount_point']])
+def release_disk(ctx):
+    """Unmount the copy and free its loop device (nothing attached: no-op)."""
+    ctx.remote.sh(remote_sh.RELEASE_DISK, [ctx.image, ctx.facts['mount_point']])
 
 
 def prepare_disk(ctx):
     p, f = ctx.params, ctx.facts
-    detach(ctx)  # a run killed here before leaves it half made: start over
+    release_disk(ctx)  # a run killed here before leaves it half made: start over
     ctx.state.set('image_created', True)
     layout = f['layout']
     ctx.remote.sh(remote_sh.CREATE_IMAGE, [
@@ -138,7 +139,7 @@ def check_disk(ctx):
     except CommandError as exc:
         raise StepFailed(disk_fault(ctx, 'a write to the image was lost',
                                     exc))
-    detach(ctx)
+    release_disk(ctx)
     dev = attach(ctx)
     try:
         ctx.remote.sh(remote_sh.FSCK, [dev + 'p1'], timeout=3600)
@@ -146,7 +147,7 @@ def check_disk(ctx):
         raise StepFailed(disk_fault(ctx, 'e2fsck -n found errors in the '
                                     'copy', exc))
     finally:
-        detach(ctx)
+        release_disk(ctx)
     ctx.log.info('disk %s: flushed with no write error, unmounted, e2fsck '
                  '-n found it clean', ctx.image)
 
@@ -161,7 +162,7 @@ def disk_fault(ctx, what, exc):
 
 
 def undo_disk(ctx):
-    detach(ctx)
+    release_disk(ctx)
     if ctx.params.remove_disk and ctx.state.get('image_created'):
         ctx.remote.run(['rm', '-f', ctx.image])
         ctx.log.info('rollback: disk image %s removed (--remove-disk)',

@@ -1,4 +1,4 @@
-"""Step 7: the old master hands its admin address to the guest, the guest
+"""switch_over: the old master hands its admin address to the guest, the guest
 starts, and the run waits until it answers. Undo gives everything back."""
 from __future__ import absolute_import, division, print_function
 
@@ -12,7 +12,7 @@ from master_migration import fixes, netcfg
 from master_migration.commands import CommandError
 from master_migration.compat import to_text
 from master_migration.context import URI, StepFailed
-from master_migration.steps import (GuestUnknown, detach, guest_autostart,
+from master_migration.steps import (GuestUnknown, guest_autostart, release_disk,
                                     guest_state)
 
 # How long the switch-over rides out ssh failures to the virt node.
@@ -34,7 +34,7 @@ def pause_point(ctx, name):
 def switch_over(ctx):
     p, f = ctx.params, ctx.facts
     pause_point(ctx, 'switch-start')
-    detach(ctx)
+    release_disk(ctx)
     if 'admin_routes' not in f:
         f['admin_routes'] = netcfg.routes(ctx.commands, p.admin_interface)
     ctx.state.set('switch_started', time.time())
