@@ -300,3 +300,53 @@ def kill_group(proc):
     except ProcessLookupError:
         pass
     proc.wait()
+
+
+# -- what the suites assert about a run ---------------------------------------
+
+CHANGED_BY_POST_MIGRATE = ['etc/fstab', 'etc/fstab.rf-premigrate',
+                           'etc/mtab', 'etc/motd', 'etc/rf-migrated-master',
+                           'etc/udev']
+EXCLUDED_CONTENT = ['proc/cpuinfo', 'tmp/junk', 'run/pidfile']
+
+
+def assert_exact_copy(master, image, mnt, source_moved_on=False):
+    # After a rollback the writer runs again: its folder moved on (records
+    # are then checked as a prefix instead).
+    moved = ['var/lib/writer'] if source_moved_on else []
+    source = manifest(master['root'], skip=EXCLUDED_CONTENT +
+                      CHANGED_BY_POST_MIGRATE + moved)
+    with Mounted(image, mnt) as copy_root:
+        copy = manifest(copy_root, skip=['lost+found'] +
+                        CHANGED_BY_POST_MIGRATE + moved)
+        sparse = (copy_root / 'var/lib/fuel/sparse.img').stat()
+        copy_records = records(copy_root / 'var/lib/writer/records.log')
+        fstab = (copy_root / 'etc/fstab').read_text()
+        mtab_target = (copy_root / 'etc/mtab').readlink()
+        marker = (copy_root / 'etc/rf-migrated-master').read_text()
+    source_links = hardlink_groups(source)  # strips the group keys
+    assert hardlink_groups(copy) == source_links == [
+        ['etc/hard-c', 'var/lib/fuel/hard-a', 'var/lib/fuel/hard-b']]
+    assert sorted(set(source) ^ set(copy)) == []
+    differing = [k for k in source if source[k] != copy[k]]
+    assert differing == []
+    assert sparse.st_blocks * 512 < 1 << 20, 'sparse file was filled'
+    assert 'UUID=' in fstab.splitlines()[2] and ' / ext4 ' in fstab
+    assert str(mtab_target) == '../proc/self/mounts'
+    assert 'source_address=%s' % MASTER_IP in marker
+    return copy_records
+
+
+def assert_records_complete(copy_records, source_log):
+    recs, stops = copy_records
+    assert stops, 'the writer was never stopped before the final sync'
+    assert recs == list(range(1, stops[-1] + 1)), 'records lost or reordered'
+    source_recs, _ = records(source_log)
+    assert source_recs[:len(recs)] == recs
+
+
+def writer_running(master):
+    before = records(master['root'] / 'var/lib/writer/records.log')[0]
+    time.sleep(0.5)
+    after = records(master['root'] / 'var/lib/writer/records.log')[0]
+    return len(after) > len(before)

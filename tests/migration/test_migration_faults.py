@@ -9,12 +9,11 @@ import subprocess
 import pytest
 
 import migration_lab as lab
-from test_migration_real import (assert_exact_copy, assert_records_complete,
-                                 writer_running)
 
 pytestmark = [pytest.mark.kvm, pytest.mark.slow]
-KILL_AT = ['define_guest', 'prepare_disk', 'warm_sync', 'stop_services',
-           'final_sync', 'post_migrate', 'switch_over']
+KILL_AT = ['define_guest', 'prepare_disk', 'warm_sync', 'checksum_pass',
+           'post_migrate', 'stop_services', 'final_sync', 'refresh_fixes',
+           'check_disk', 'switch_over']
 
 
 def run_until_step_starts(proc, step):
@@ -47,10 +46,10 @@ def test_kill_during_step_then_resume_finishes_with_nothing_lost(
     assert resumed.returncode == 0, resumed.stderr
     assert 'resuming the run' in resumed.stderr
     lab.virsh('destroy', name)
-    copy_records = assert_exact_copy(master, disk_dir / (name + '.img'),
-                                     tmp_path / 'mnt')
-    assert_records_complete(copy_records, master['root'] /
-                            'var/lib/writer/records.log')
+    copy_records = lab.assert_exact_copy(master, disk_dir / (name + '.img'),
+                                         tmp_path / 'mnt')
+    lab.assert_records_complete(copy_records, master['root'] /
+                                'var/lib/writer/records.log')
 
 
 def no_change_anywhere(master, destination, before):
@@ -58,7 +57,7 @@ def no_change_anywhere(master, destination, before):
     assert list(destination['disk_dir'].iterdir()) == []
     assert not (master['work'] / 'state.json').exists()
     assert lab.MASTER_IP + '/24' in lab.master_addresses()
-    assert writer_running(master)
+    assert lab.writer_running(master)
     assert lab.manifest(master['root'], skip=['var/lib/writer']) == before
 
 
@@ -105,7 +104,7 @@ def test_preflight_refuses_and_changes_nothing(fault, expected, migrate,
 def no_change_space(master, destination, before):
     assert lab.virsh('domstate', destination['name']).returncode != 0
     assert not (master['work'] / 'state.json').exists()
-    assert writer_running(master)
+    assert lab.writer_running(master)
     assert lab.manifest(master['root'], skip=['var/lib/writer']) == before
 
 
@@ -162,13 +161,12 @@ def test_stop_after_post_migrate_leaves_copy_mounted_then_resume(
 
 def test_kill_then_rollback_restores_master_and_cleans_destination(
         migrate, master, destination):
-    from test_migration_real import writer_running
     extra = {'remove_disk': True}
     run_until_step_starts(migrate.start(extra), 'final_sync')
-    assert not writer_running(master)  # killed with the services stopped
+    assert not lab.writer_running(master)  # killed with the services stopped
     result = migrate(extra, '--rollback')
     assert result.returncode == 0, result.stderr
-    assert writer_running(master)
+    assert lab.writer_running(master)
     assert lab.MASTER_IP + '/24' in lab.master_addresses()
     assert lab.virsh('domstate', destination['name']).returncode != 0
     assert list(destination['disk_dir'].iterdir()) == []
@@ -259,7 +257,7 @@ def test_ssh_lost_at_each_point_of_the_switch_over_never_gives_two_masters(
     assert watch.both == [], 'admin address held by the master and guest'
     assert lab.MASTER_IP + '/24' in lab.master_addresses()
     assert lab.master_mac() == lab.ADMIN_MAC
-    assert writer_running(master)
+    assert lab.writer_running(master)
     if defined:
         assert lab.virsh('domstate', name).stdout.strip() == 'shut off'
         assert 'disable' in lab.virsh('dominfo', name).stdout.split(
@@ -325,7 +323,7 @@ def test_disk_full_on_the_virt_node_rolls_back_with_a_clear_message(
         'Input/output error' in output
     assert 'rolled back: the old master serves again' in output
     assert not watch.seen_released, 'switched over to a broken copy'
-    assert writer_running(master)
+    assert lab.writer_running(master)
     assert lab.MASTER_IP + '/24' in lab.master_addresses()
     assert lab.virsh('domstate', name).returncode != 0
     assert not (small_disk_dir / (name + '.img')).exists()
@@ -367,4 +365,4 @@ def test_a_sync_timeout_leaves_no_rsync_and_rolls_back(
     assert rsync_processes(master['root'], destination['disk_dir']) == []
     assert lab.mounts_under(destination['disk_dir']) == []
     assert list(destination['disk_dir'].iterdir()) == []
-    assert writer_running(master)
+    assert lab.writer_running(master)

@@ -8,46 +8,6 @@ import migration_lab as lab
 
 pytestmark = [pytest.mark.kvm, pytest.mark.slow]
 
-CHANGED_BY_POST_MIGRATE = ['etc/fstab', 'etc/fstab.rf-premigrate',
-                           'etc/mtab', 'etc/motd', 'etc/rf-migrated-master',
-                           'etc/udev']
-EXCLUDED_CONTENT = ['proc/cpuinfo', 'tmp/junk', 'run/pidfile']
-
-
-def assert_exact_copy(master, image, mnt, source_moved_on=False):
-    # After a rollback the writer runs again: its folder moved on (records
-    # are then checked as a prefix instead).
-    moved = ['var/lib/writer'] if source_moved_on else []
-    source = lab.manifest(master['root'], skip=EXCLUDED_CONTENT +
-                          CHANGED_BY_POST_MIGRATE + moved)
-    with lab.Mounted(image, mnt) as copy_root:
-        copy = lab.manifest(copy_root, skip=['lost+found'] +
-                            CHANGED_BY_POST_MIGRATE + moved)
-        sparse = (copy_root / 'var/lib/fuel/sparse.img').stat()
-        copy_records = lab.records(copy_root / 'var/lib/writer/records.log')
-        fstab = (copy_root / 'etc/fstab').read_text()
-        mtab_target = (copy_root / 'etc/mtab').readlink()
-        marker = (copy_root / 'etc/rf-migrated-master').read_text()
-    source_links = lab.hardlink_groups(source)  # strips the group keys
-    assert lab.hardlink_groups(copy) == source_links == [
-        ['etc/hard-c', 'var/lib/fuel/hard-a', 'var/lib/fuel/hard-b']]
-    assert sorted(set(source) ^ set(copy)) == []
-    differing = [k for k in source if source[k] != copy[k]]
-    assert differing == []
-    assert sparse.st_blocks * 512 < 1 << 20, 'sparse file was filled'
-    assert 'UUID=' in fstab.splitlines()[2] and ' / ext4 ' in fstab
-    assert str(mtab_target) == '../proc/self/mounts'
-    assert 'source_address=%s' % lab.MASTER_IP in marker
-    return copy_records
-
-
-def assert_records_complete(copy_records, source_log):
-    recs, stops = copy_records
-    assert stops, 'the writer was never stopped before the final sync'
-    assert recs == list(range(1, stops[-1] + 1)), 'records lost or reordered'
-    source_recs, _ = lab.records(source_log)
-    assert source_recs[:len(recs)] == recs
-
 
 def guest_xml(name):
     return ET.fromstring(lab.virsh('dumpxml', name, check=True).stdout)
@@ -87,20 +47,12 @@ def test_migration_moves_master_with_nothing_lost(migrate, master,
     assert 'downtime (services stopped until the guest answered)' in \
         result.stderr
     lab.virsh('destroy', name)
-    copy_records = assert_exact_copy(master, disk_dir / (name + '.img'),
-                                     tmp_path / 'mnt')
-    assert_records_complete(copy_records, master['root'] /
-                            'var/lib/writer/records.log')
+    copy_records = lab.assert_exact_copy(master, disk_dir / (name + '.img'),
+                                         tmp_path / 'mnt')
+    lab.assert_records_complete(copy_records, master['root'] /
+                                'var/lib/writer/records.log')
     again = migrate()
     assert again.returncode == 0 and 'already done' in again.stdout
-
-
-def writer_running(master):
-    before = lab.records(master['root'] / 'var/lib/writer/records.log')[0]
-    import time
-    time.sleep(0.5)
-    after = lab.records(master['root'] / 'var/lib/writer/records.log')[0]
-    return len(after) > len(before)
 
 
 def test_guest_that_never_answers_is_rolled_back(migrate, master,
@@ -116,14 +68,14 @@ def test_guest_that_never_answers_is_rolled_back(migrate, master,
     assert lab.MASTER_IP + '/24' in lab.master_addresses()
     assert lab.INTERIM_IP + '/' not in lab.master_addresses()
     assert lab.master_mac() == lab.ADMIN_MAC
-    assert writer_running(master)
+    assert lab.writer_running(master)
     assert lab.virsh('domstate', name).stdout.strip() == 'shut off'
     assert 'disable' in lab.virsh('dominfo', name).stdout.split(
         'Autostart:')[1].split('\n')[0]
-    copy_records = assert_exact_copy(master, disk_dir / (name + '.img'),
-                                     tmp_path / 'mnt', source_moved_on=True)
-    assert_records_complete(copy_records, master['root'] /
-                            'var/lib/writer/records.log')
+    copy_records = lab.assert_exact_copy(master, disk_dir / (name + '.img'),
+                                         tmp_path / 'mnt', source_moved_on=True)
+    lab.assert_records_complete(copy_records, master['root'] /
+                                'var/lib/writer/records.log')
 
 
 def test_failure_before_switch_over_leaves_master_serving_and_dest_clean(
@@ -133,7 +85,7 @@ def test_failure_before_switch_over_leaves_master_serving_and_dest_clean(
     result = migrate({'stop_commands': failing_stop, 'remove_disk': True})
     assert result.returncode == 1
     assert 'cannot stop the fake unit' in result.stderr
-    assert writer_running(master)
+    assert lab.writer_running(master)
     assert lab.MASTER_IP + '/24' in lab.master_addresses()
     assert lab.virsh('domstate', destination['name']).returncode != 0
     assert list(destination['disk_dir'].iterdir()) == []
