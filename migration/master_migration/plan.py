@@ -8,9 +8,14 @@ from master_migration import template
 from master_migration.units import human_bytes, human_seconds
 
 # id, what it does, ids it needs, timeout (from params), run, undo,
-# done_check (None: re-run it; every step is safe to run again).
+# done_check (None: re-run it; every step is safe to run again), what the
+# undo does (for the log), and whether a rollback after the switch-over
+# keeps what the step made (the stopped guest and its disk, for inspection).
+# The runner runs the rows forward and rolls back through their undo in
+# reverse order.
 Step = collections.namedtuple('Step', 'id title needs timeout run undo '
-                                      'done_check')
+                                      'done_check undo_title kept_after_switch')
+Step.__new__.__defaults__ = (None, False)
 
 STEPS = [
     Step('preflight', 'check ssh, libvirt, bridges, space, memory, name, '
@@ -19,10 +24,10 @@ STEPS = [
     Step('define_guest', 'define the guest from the XML template (old MACs, '
          'disk first, VNC on 127.0.0.1), not started', ('preflight',),
          lambda p: 300, steps.define_guest, steps.undo_define,
-         steps.guest_is_ours),
+         steps.guest_is_ours, 'undefine the guest', True),
     Step('prepare_disk', 'raw image, msdos partitions, ext4 on the virt '
          'node (loop device), mounted', ('define_guest',), lambda p: 1800,
-         steps.prepare_disk, steps.undo_disk, None),
+         steps.prepare_disk, steps.undo_disk, None, 'release the disk', True),
     Step('warm_sync', 'rsync everything while the master serves',
          ('prepare_disk',), lambda p: p.sync_timeout + 60, steps.warm_sync,
          None, None),
@@ -36,7 +41,7 @@ STEPS = [
          None),
     Step('stop_services', 'stop the master services in order (downtime '
          'starts)', ('post_migrate',), lambda p: 1800, steps.stop_services,
-         steps.undo_services, None),
+         steps.undo_services, None, 'restart services'),
     Step('final_sync', 'rsync what changed (keeping the fixes), with '
          'deletions, then verify: quick check of all, checksums of what '
          'was sent', ('stop_services',), lambda p: 2 * p.sync_timeout + 60,
@@ -51,7 +56,7 @@ STEPS = [
     Step('switch_over', 'hand over the admin address, start the guest, wait '
          'for ssh and the API, done markers', ('check_disk',),
          lambda p: p.boot_timeout + 600, switchover.switch_over,
-         switchover.undo_switch, None),
+         switchover.undo_switch, None, 'give the admin address back'),
 ]
 STEP_IDS = [s.id for s in STEPS]
 

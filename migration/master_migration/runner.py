@@ -7,7 +7,7 @@ import signal
 import time
 import traceback
 
-from master_migration import steps, switchover
+from master_migration import switchover
 from master_migration.commands import CommandError
 from master_migration.compat import to_text
 from master_migration.context import StepFailed
@@ -138,6 +138,8 @@ def _undo(ctx, what, action, failures):
         result = action(ctx)
         if result:
             failures.extend(result)
+    except switchover.RollbackIncomplete:
+        raise  # the guest may hold the address: stop here
     except Exception as exc:  # the other undos still run
         ctx.log.error('rollback: %s failed: %s', what, describe_error(exc))
         ctx.log.debug('%s', to_text(traceback.format_exc()))
@@ -145,9 +147,10 @@ def _undo(ctx, what, action, failures):
 
 
 def rollback(ctx):
-    """Before the switch-over: services back first (the master serves
-    again soonest), then remove what was made on the destination. After
-    it: stop the guest, take the address back, services back."""
+    """Undo through the step table in reverse: before the switch-over the
+    services come back first (the master serves again soonest), then what
+    was made on the destination goes; after it, the guest stops, the
+    address comes back, then the services (guest and disk are kept)."""
     with signals_deferred(ctx):
         ctx.state.set('status', 'rolling-back')
         failures = undo_all(ctx)
@@ -162,27 +165,22 @@ def rollback(ctx):
 
 
 def undo_all(ctx):
-    """The undo actions in order; what failed, or None when the guest may
-    still hold the admin address (nothing more may be undone then)."""
+    """Each step's undo, last step first (so the services come back before
+    what was made on the destination goes). What failed, or None when the
+    guest may still hold the admin address: nothing more may be undone."""
     failures = []
     switched = bool(ctx.state.get('switch_started'))
     ctx.log.warning('rolling back (%s the switch-over)',
                     'after' if switched else 'before')
-    if switched:
+    for step in reversed(STEPS):
+        if step.undo is None or (switched and step.kept_after_switch):
+            continue
         try:
-            switchover.undo_switch(ctx)
+            _undo(ctx, step.undo_title or 'undo ' + step.id, step.undo, failures)
         except switchover.RollbackIncomplete as exc:
             ctx.state.set('status', 'rollback-incomplete')
             ctx.log.error('rollback incomplete: %s', to_text(exc))
             return None
-        except Exception as exc:  # the guest is off: services come back
-            ctx.log.error('rollback: give the admin address back failed: '
-                          '%s', describe_error(exc))
-            failures.append('give the admin address back')
-    _undo(ctx, 'restart services', steps.undo_services, failures)
-    if not switched:
-        _undo(ctx, 'detach the disk', steps.undo_disk, failures)
-        _undo(ctx, 'undefine the guest', steps.undo_define, failures)
     return failures
 
 

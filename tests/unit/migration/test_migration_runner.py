@@ -554,8 +554,8 @@ def test_an_unexpected_error_in_a_step_is_recorded_and_rolled_back(
         tmp_path, monkeypatch):
     def parse(ctx):
         int('12 GiB')  # a parser's ValueError: no type the runner knows
-    monkeypatch.setattr(runner, 'STEPS', [
-        plan.Step('a', 'a', (), lambda p: 10, parse, None, None)])
+    monkeypatch.setattr(runner, 'STEPS', after_services_stop(
+        plan.Step('a', 'a', (), lambda p: 10, parse, None, None)))
     rec = Recorder()
     ctx = services_stopped_ctx(tmp_path, rec)
     assert runner.run(ctx) == runner.EXIT_FAILED
@@ -567,6 +567,11 @@ def test_an_unexpected_error_in_a_step_is_recorded_and_rolled_back(
         saved['error']['message'] and saved['error']['step'] == 'a'
     assert any('step a failed: unexpected ValueError' in line
                for line in ctx.log.lines)
+
+
+def after_services_stop(*rows):
+    """The real stop_services row (its undo restarts them), then rows."""
+    return [s._replace(needs=()) for s in plan.STEPS if s.id == 'stop_services'] + list(rows)
 
 
 def raising(exc):
@@ -583,12 +588,14 @@ def assert_rollback_incomplete(ctx, logged):
 
 def test_an_unexpected_error_in_an_undo_still_restarts_services(
         tmp_path, monkeypatch):
-    monkeypatch.setattr(steps, 'undo_disk', raising(KeyError('loop_device')))
+    monkeypatch.setattr(runner, 'STEPS', [
+        s._replace(undo=raising(KeyError('loop_device'))) if s.id == 'prepare_disk' else s
+        for s in plan.STEPS])
     rec = Recorder()
     ctx = services_stopped_ctx(tmp_path, rec)
     ctx.state.set('image_created', True)
     assert_rollback_incomplete(
-        ctx, "detach the disk failed: unexpected KeyError: 'loop_device'")
+        ctx, "release the disk failed: unexpected KeyError: 'loop_device'")
     assert ['svc', 'start'] in rec.calls
     assert any('rm -f /var/lib/nova/fuel_master.xml' in c[-1]
                for c in rec.calls)  # the next undo still ran
@@ -640,8 +647,8 @@ params = Params({'destination': 'virt', 'ssh_port': 22, 'ssh_user': 'root',
 ctx = Context(params, state.data['facts'], state, LocalAndRecorded(),
               logging.getLogger('t'))
 ctx.log_path = os.path.join(work, 'log')
-runner.STEPS = [plan.Step('final_sync', 't', (), lambda p: 60, fail, None,
-                          None)]
+runner.STEPS = [s._replace(needs=()) for s in plan.STEPS if s.id == 'stop_services']
+runner.STEPS.append(plan.Step('final_sync', 't', (), lambda p: 60, fail, None, None))
 sys.exit(runner.run(ctx))
 '''
 
@@ -739,3 +746,21 @@ def test_resume_refuses_a_run_whose_rollback_started(tmp_path, capsys):
     err = capsys.readouterr().err
     assert 'a rollback of this run was started (rolling-back' in err
     assert 'finish it with --rollback' in err
+
+
+def test_rollback_undoes_the_table_in_reverse_and_keeps_what_the_switch_keeps(
+        tmp_path, monkeypatch):
+    undone = []
+
+    def row(step_id, kept=False):
+        return plan.Step(step_id, step_id, (), lambda p: 10, lambda ctx: None,
+                         lambda ctx: undone.append(step_id), None, 'undo ' + step_id, kept)
+    monkeypatch.setattr(runner, 'STEPS', [row('a', kept=True), row('b'), row('c')])
+    ctx = make_ctx(tmp_path, Recorder())
+    assert runner.rollback(ctx)
+    assert undone == ['c', 'b', 'a']
+    del undone[:]
+    ctx = make_ctx(tmp_path, Recorder())
+    ctx.state.set('switch_started', 1.0)
+    assert runner.rollback(ctx)
+    assert undone == ['c', 'b']  # a's guest and disk stay for inspection
