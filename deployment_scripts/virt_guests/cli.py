@@ -204,9 +204,10 @@ def _observe(hypervisor, conn, disk_paths):
         raise Unavailable(compat.to_text(error))
 
 
-def _new_disk_bytes(desired, actions):
+def _new_disks(desired, actions):
+    """Full sizes of the images the plan creates."""
     creating = set(a.name for a in actions if a.kind == planning.CREATE_DISK)
-    return sum(size for want, size in desired.wants if want.name in creating)
+    return [size for want, size in desired.wants if want.name in creating]
 
 
 def _assume_kvm_fixed(facts):
@@ -238,7 +239,10 @@ def survey(args, desired, for_plan):
     if for_plan:
         facts, note = _assume_kvm_fixed(facts)
         notes = [note] if note else []
-    problems = host.check_host(desired.spec, facts, _new_disk_bytes(desired, actions))
+    new_disks = _new_disks(desired, actions)
+    problems = host.check_host(desired.spec, facts, new_disks)
+    for text in host.disk_warnings(desired.spec, facts, new_disks):
+        LOG.warning('warning: %s', text)
     return hypervisor, conn, actions, problems, notes
 
 
@@ -345,6 +349,8 @@ def cmd_apply(args):
         LOG.error('refused, nothing was changed: %s', text)
     if problems:
         return HOST_REFUSED
+    for text in hypervisor.tighten_disks(desired.disk_paths()):
+        LOG.info('fixed: %s', text)
     _log_plan(actions)
     if not planning.changes(actions):
         LOG.info('nothing to do: %d guest(s) already defined, running, autostart on; '

@@ -24,6 +24,10 @@ KVM_PATH = '/dev/kvm'
 QEMU_CONF = '/etc/libvirt/qemu.conf'
 DEFAULT_QEMU_USER = 'libvirt-qemu'  # Debian and Ubuntu builds of libvirt
 GIB = 1024 ** 3
+# A new qcow2 image holds its header, L1 and refcount tables: under 1 MiB
+# up to a few TiB of virtual size (qemu-img measure says ~0.4 MiB for 70G).
+QCOW2_NEW_IMAGE_BYTES = 1024 ** 2
+QCOW2_GROWTH_MARGIN_BYTES = GIB  # room for the guests' first writes
 
 
 def parse_meminfo(text):
@@ -38,7 +42,7 @@ def parse_qemu_user(text):
     return match.group(1) if match else DEFAULT_QEMU_USER
 
 
-def _gib(nbytes):
+def gib_text(nbytes):
     return '%.1f GiB' % (nbytes / float(GIB))
 
 
@@ -83,8 +87,8 @@ def check_memory(guests, settings, mem_total_kib):
         return []
     return ['memory: guests need %s plus %s kept for the host, the node has %s: '
             'short by %s (lower mem, host_reserved_mem_gib, or allow over-commit)'
-            % (_gib(guests_bytes), _gib(reserve_bytes), _gib(have_bytes),
-               _gib(guests_bytes + reserve_bytes - have_bytes))]
+            % (gib_text(guests_bytes), gib_text(reserve_bytes), gib_text(have_bytes),
+               gib_text(guests_bytes + reserve_bytes - have_bytes))]
 
 
 def check_cpus(guests, cpu_count):
@@ -95,21 +99,51 @@ def check_cpus(guests, cpu_count):
             for guest in guests if guest.cpu > cpu_count]
 
 
-def check_disk(new_disk_bytes, free_bytes, disk_dir):
-    if new_disk_bytes <= free_bytes:
+def check_disk(new_disks, free_bytes, settings):
+    """Raw images (or strict_disk_space): their full size must be free.
+    qcow2: what they take now (metadata) plus room to grow; the over-commit
+    is a warning (disk_warnings)."""
+    full = sum(new_disks)
+    if settings.disk_format == 'raw' or settings.strict_disk_space:
+        if full <= free_bytes:
+            return []
+        why = '' if settings.disk_format == 'raw' else ', strict_disk_space is on'
+        return ['disk space in %s: new %s images need %s (full size%s), %s free: short by %s'
+                % (settings.disk_dir, settings.disk_format, gib_text(full), why,
+                   gib_text(free_bytes), gib_text(full - free_bytes))]
+    if not new_disks:
         return []
-    return ['disk space in %s: new images need %s (full size), %s free: short by %s'
-            % (disk_dir, _gib(new_disk_bytes), _gib(free_bytes),
-               _gib(new_disk_bytes - free_bytes))]
+    metadata = len(new_disks) * QCOW2_NEW_IMAGE_BYTES
+    if metadata + QCOW2_GROWTH_MARGIN_BYTES <= free_bytes:
+        return []
+    return ['disk space in %s: new qcow2 images need %s now (%d MiB of metadata) plus '
+            '%s to grow, %s free: short by %s'
+            % (settings.disk_dir, gib_text(metadata), metadata // 1024 ** 2,
+               gib_text(QCOW2_GROWTH_MARGIN_BYTES), gib_text(free_bytes),
+               gib_text(metadata + QCOW2_GROWTH_MARGIN_BYTES - free_bytes))]
 
 
-def check_host(spec, facts, new_disk_bytes):
-    """Every reason this node cannot take the guests, as sentences."""
+def disk_warnings(spec, facts, new_disks):
+    """The qcow2 over-commit, when the new images could outgrow the disk."""
+    settings, full = spec.settings, sum(new_disks)
+    if settings.disk_format == 'raw' or settings.strict_disk_space:
+        return []
+    if full <= facts.disk_free_bytes:
+        return []
+    return ['disk space in %s: qcow2 images may grow to %s, %s free: over-committed by '
+            '%s (guests pause if the disk fills; strict_disk_space refuses this)'
+            % (settings.disk_dir, gib_text(full), gib_text(facts.disk_free_bytes),
+               gib_text(full - facts.disk_free_bytes))]
+
+
+def check_host(spec, facts, new_disks):
+    """Every reason this node cannot take the guests, as sentences.
+    new_disks: the full sizes (bytes) of the images apply would create."""
     return (check_kvm(facts.kvm, facts.qemu_user, facts.qemu_groups)
             + check_bridges(spec.settings, facts.bridges, spec.node.scheme_bridges)
             + check_memory(spec.guests, spec.settings, facts.mem_total_kib)
             + check_cpus(spec.guests, facts.cpu_count)
-            + check_disk(new_disk_bytes, facts.disk_free_bytes, spec.settings.disk_dir))
+            + check_disk(new_disks, facts.disk_free_bytes, spec.settings))
 
 
 def read_kvm(path=KVM_PATH):

@@ -13,6 +13,7 @@ import collections
 import json
 import logging
 import os
+import stat
 
 import libvirt
 
@@ -23,6 +24,7 @@ from . import plan as planning
 from . import render
 
 LOG = logging.getLogger('virt-guests')
+PRIVATE = 0o600  # guest images: qemu's user (by dynamic_ownership) only
 Result = collections.namedtuple('Result', 'name ok done error undone')
 STATE_NAMES = {
     libvirt.VIR_DOMAIN_NOSTATE: 'no state', libvirt.VIR_DOMAIN_RUNNING: 'running',
@@ -178,16 +180,40 @@ def retire(conn, uuid, actions):
 
 
 def create_disk(path, disk_format, disk_bytes):
-    """A new image; O_EXCL so an image that appeared meanwhile is kept."""
+    """A new image, 0600 (it holds the guest's secrets); libvirt's
+    dynamic_ownership gives it to qemu's user at start. O_EXCL so an image
+    that appeared meanwhile is kept."""
     # exist_ok: guests created in parallel may make the directory at once.
     compat.makedirs(os.path.dirname(path), 0o755)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    # qemu-img reuses the file it is given, so the mode set here stays.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE)
+    try:
+        os.fchmod(descriptor, PRIVATE)  # whatever the umask
+    finally:
+        os.close(descriptor)
     try:
         commands.check(['qemu-img', 'create', '-q', '-f', disk_format, path,
                         str(disk_bytes)], timeout=300)
     except commands.CommandError:
         os.remove(path)
         raise
+
+
+def tighten_disks(paths):
+    """Make the declared guests' existing images 0600 (releases before 1.0
+    made them 0644); other files are not touched. Returns what changed."""
+    changed = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue  # not created yet
+        mode = stat.S_IMODE(info.st_mode)
+        if stat.S_ISREG(info.st_mode) and mode & 0o077:
+            os.chmod(path, mode & 0o700 | PRIVATE)
+            changed.append('%s was mode %04o: now %04o (guest disks are private)'
+                           % (path, mode, mode & 0o700 | PRIVATE))
+    return changed
 
 
 class GuestRun(object):

@@ -29,7 +29,7 @@ Settings = collections.namedtuple('Settings', [
     'default_cpu', 'default_mem_gib', 'default_disk_size', 'disk_dir',
     'disk_format', 'disk_cache', 'cpu_model', 'bridges', 'ovs_bridges',
     'vnc_listen', 'host_reserved_mem_gib', 'allow_mem_overcommit',
-    'remove_undeclared', 'domain_template'])
+    'remove_undeclared', 'domain_template', 'strict_disk_space'])
 Node = collections.namedtuple('Node', 'uid fqdn roles scheme_bridges')
 Guest = collections.namedtuple('Guest', [
     'id', 'name', 'cpu', 'mem_mib', 'disk_size', 'disk_bytes', 'disk_path'])
@@ -53,6 +53,7 @@ DEFAULT_SETTINGS = {
     'allow_mem_overcommit': False,
     'remove_undeclared_guests': False,
     'guest_domain_template': '',
+    'strict_disk_space': False,
 }
 
 # \Z, not $: $ also matches before a final newline (jsonschema uses re.search).
@@ -85,6 +86,7 @@ SETTING_SCHEMAS = {
     'host_reserved_mem_gib': _count(0),
     'allow_mem_overcommit': {'type': 'boolean'},
     'remove_undeclared_guests': {'type': 'boolean'},
+    'strict_disk_space': {'type': 'boolean'},
     'guest_domain_template': {'type': 'string',
                               'pattern': r'^(/[A-Za-z0-9._/-]*)?\Z'},
 }
@@ -153,6 +155,7 @@ ACCEPTED = {
     'host_reserved_mem_gib': 'a whole number of GiB >= 0, e.g. "2"',
     'allow_mem_overcommit': 'true or false',
     'remove_undeclared_guests': 'true or false',
+    'strict_disk_space': 'true or false',
     'guest_domain_template': 'an absolute path to a readable file, or empty',
 }
 
@@ -287,7 +290,8 @@ def build_settings(values):
         host_reserved_mem_gib=int(values['host_reserved_mem_gib']),
         allow_mem_overcommit=values['allow_mem_overcommit'],
         remove_undeclared=values['remove_undeclared_guests'],
-        domain_template=values['guest_domain_template'])
+        domain_template=values['guest_domain_template'],
+        strict_disk_space=values['strict_disk_space'])
 
 
 def scheme_bridges(doc):

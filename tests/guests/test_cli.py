@@ -296,3 +296,40 @@ def test_qemu_img_trouble_is_a_message_and_exit_3(node, tmp_path, body, says, co
     assert result.returncode == 3, result.stdout
     assert (says.replace('%s', str(image))) in result.stdout
     assert 'Traceback' not in result.stdout
+
+
+@pytest.fixture
+def small_disk_dir(tmp_path):
+    """A 1.5 GiB ext4 loop filesystem (about 1.4 GiB free) as the disk folder."""
+    image, mount = tmp_path / 'fs.img', tmp_path / 'disks'
+    mount.mkdir()
+    subprocess.check_call(['truncate', '-s', '1536M', str(image)])
+    subprocess.check_call(['mkfs.ext4', '-q', '-F', str(image)])
+    subprocess.check_call(['mount', '-o', 'loop', str(image), str(mount)])
+    yield mount
+    subprocess.call(['umount', str(mount)])
+
+
+TWO_1G = [{'id': 9001, 'cpu': 1, 'mem_mib': 256, 'vda_size': '1G'},
+          {'id': 9002, 'cpu': 1, 'mem_mib': 256, 'vda_size': '1G'}]
+
+
+@pytest.mark.parametrize('settings, status, said', [
+    ({}, 0, 'warning: disk space in {dir}: qcow2 images may grow to 2.0 GiB, '
+            '{free} free: over-committed by'),
+    ({'guest_disk_format': 'raw'}, 3, 'refused: disk space in {dir}: new raw images '
+                                      'need 2.0 GiB (full size), {free} free'),
+    ({'strict_disk_space': True}, 3, 'refused: disk space in {dir}: new qcow2 images '
+                                     'need 2.0 GiB (full size, strict_disk_space is on)')])
+def test_thin_disks_over_commit_warns_while_raw_and_strict_refuse(
+        node, make_bridge, small_disk_dir, settings, status, said):
+    """Two 1G guests on a loop filesystem with ~1.4 GiB free."""
+    make_bridge('rfg-cli-adm')
+    info = os.statvfs(str(small_disk_dir))
+    free = '%.1f GiB' % (info.f_bavail * info.f_frsize / float(1024 ** 3))
+    result = node('sh virt-guests apply --dry-run', doc(
+        TWO_1G, guest_disk_dir=str(small_disk_dir), allow_mem_overcommit=True, **settings),
+        RF_LIBVIRT_URI='test:///default')
+    assert result.returncode == status, result.stdout
+    assert said.format(dir=small_disk_dir, free=free) in result.stdout
+    assert os.listdir(str(small_disk_dir)) == ['lost+found']

@@ -4,6 +4,8 @@ deployment_scripts, with astute.yaml in place (RF_ASTUTE_YAML), on a PATH
 whose only Python is python2.7 (stock Fuel 8.0/9.0 node) or python3."""
 import json
 import os
+import pwd
+import stat
 import subprocess
 
 import libvirt
@@ -50,6 +52,12 @@ class Node(object):
     def defined(self, name):
         return name in [d.name() for d in self.conn.listAllDomains(0)]
 
+    def assert_private_and_qemus(self, name):
+        """0600, and (dynamic_ownership) handed to qemu's user while it runs."""
+        image = os.stat(str(self.disk_dir / (name + '.img')))
+        assert stat.S_IMODE(image.st_mode) == 0o600
+        assert pwd.getpwuid(image.st_uid).pw_name == 'libvirt-qemu'
+
     def image_info(self, name):
         out = subprocess.check_output(['qemu-img', 'info', '-U', '--output=json',
                                        str(self.disk_dir / (name + '.img'))])
@@ -81,6 +89,7 @@ def test_tasks_spawn_two_running_guests_and_a_rerun_changes_nothing(node):
         assert facts.memory_kib == 256 * 1024 and facts.vcpu == 1
         info = node.image_info(name)
         assert (info['format'], info['virtual-size']) == ('qcow2', size)
+        node.assert_private_and_qemus(name)
     ids = [node.domain(n).ID() for n in ('9001_vm', '9002_vm')]
     again = node.run('sh virt-guests apply')
     assert again.returncode == 0, again.stdout

@@ -3,6 +3,8 @@ define, start, idempotence, drift, undeclared guests and failure paths.
 Disk images are real qemu-img files in tmp_path."""
 import hashlib
 import json
+import os
+import stat
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -241,3 +243,32 @@ def test_libvirt_lost_after_apply_is_exit_4_not_a_traceback(conn, tmp_path, monk
         raise hypervisor.HypervisorError('libvirt: listing the domains failed: EOF')
     monkeypatch.setattr(hypervisor, 'observe', lost)
     assert cli.finish_apply(args, want, hypervisor, conn, actions) == cli.LIBVIRT_LOST
+
+
+@pytest.mark.parametrize('disk_format', ['qcow2', 'raw'])
+def test_a_new_disk_is_private_whatever_the_umask(tmp_path, disk_format):
+    """Guest disks hold the guest's secrets: 0600, not 0644 under umask 022."""
+    path = tmp_path / 'disks' / '9001_vm.img'
+    old = os.umask(0o022)
+    try:
+        hypervisor.create_disk(str(path), disk_format, 1 << 20)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_apply_tightens_an_earlier_world_readable_disk_and_says_so(tmp_path):
+    """A disk an older release made 0644 is made 0600; other files stay."""
+    want = desired(tmp_path, two_guests()[:1])
+    disks = tmp_path / 'disks'
+    disks.mkdir()
+    ours, other = disks / '9001_vm.img', disks / 'operator-notes.img'
+    subprocess.check_call(['qemu-img', 'create', '-q', '-f', 'qcow2', str(ours), '16M'])
+    other.write_text(u'kept as it is')
+    for path in (ours, other):
+        path.chmod(0o644)
+    tightened = hypervisor.tighten_disks(want.disk_paths())
+    assert stat.S_IMODE(ours.stat().st_mode) == 0o600
+    assert stat.S_IMODE(other.stat().st_mode) == 0o644
+    assert tightened == ['%s was mode 0644: now 0600 (guest disks are private)' % ours]
+    assert hypervisor.tighten_disks(want.disk_paths()) == []
