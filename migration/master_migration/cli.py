@@ -241,7 +241,7 @@ def start_new(args, config, work_dir, state_path, log, log_path):
              __version__, '%d.%d.%d' % sys.version_info[:3], sys.executable,
              params.admin_address, params.destination)
     try:
-        preflight.run(ctx)
+        runner.preflight(ctx, record=not args.dry_run)
     except preflight.AlreadyMigrated as exc:
         write_line(to_text(exc))
         return None, 0
@@ -253,8 +253,6 @@ def start_new(args, config, work_dir, state_path, log, log_path):
         write_line(plan.format_plan(params, ctx.facts,
                                     dry_run_services(ctx)))
         return None, 0
-    state.data['steps']['preflight'] = {'status': 'done', 'duration': 0.0}
-    state.save()
     log.info('preflight passed: %d files, %d bytes to copy',
              ctx.facts['data_files'], ctx.facts['data_bytes'])
     return ctx, None

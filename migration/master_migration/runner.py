@@ -67,6 +67,21 @@ def describe_error(exc):
     return 'unexpected %s: %s' % (type(exc).__name__, to_text(exc))
 
 
+def preflight(ctx, record=True):
+    """The table's preflight row, run before the run goes to the background:
+    every check, no change. Raises preflight.PreflightError (refused) or
+    preflight.AlreadyMigrated. With record, a pass is kept in the state file
+    like any step's (a dry run writes nothing)."""
+    step = [s for s in STEPS if s.id == 'preflight'][0]
+    started = time.time()
+    step.run(ctx)
+    if record:
+        ctx.state.data['steps'][step.id] = {
+            'status': 'done', 'started': started, 'finished': time.time(),
+            'duration': time.time() - started}
+        ctx.state.save()
+
+
 def run_step(ctx, step):
     state = ctx.state
     if state.is_done(step.id):

@@ -764,3 +764,18 @@ def test_rollback_undoes_the_table_in_reverse_and_keeps_what_the_switch_keeps(
     ctx.state.set('switch_started', 1.0)
     assert runner.rollback(ctx)
     assert undone == ['c', 'b']  # a's guest and disk stay for inspection
+
+
+def test_the_runner_runs_preflight_and_records_it_unless_a_dry_run(tmp_path, monkeypatch):
+    def checks(ctx):
+        ctx.facts['data_files'] = 3
+    monkeypatch.setattr(runner, 'STEPS', [
+        plan.Step('preflight', 'p', (), lambda p: 10, checks, None, None)])
+    ctx = make_ctx(tmp_path, Recorder())
+    runner.preflight(ctx, record=False)
+    assert ctx.facts['data_files'] == 3
+    assert not os.path.exists(ctx.state.path)  # a dry run leaves no state
+    runner.preflight(ctx)
+    assert ctx.state.is_done('preflight')
+    with open(ctx.state.path) as handle:
+        assert json.load(handle)['steps']['preflight']['status'] == 'done'
