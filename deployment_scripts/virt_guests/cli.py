@@ -15,11 +15,11 @@ import grp
 import json
 import logging
 import os
-import platform
 import sys
 
 from . import compat
 from . import host
+from . import inputcache
 from . import plan as planning
 from . import render
 from . import runlock
@@ -129,10 +129,10 @@ class Desired(object):
         return [w.disk_path for w, _ in self.wants]
 
 
-def load_desired(path):
+def load_desired(path, cached=True):
     """Desired, or None after logging every problem of the input."""
     try:
-        spec = specs.load_spec(path)
+        spec = inputcache.load_spec(path, cached)
         desired = Desired(spec)
     except specs.InvalidInput as error:
         LOG.error('%s: %d problem(s), nothing was changed:', compat.to_text(path),
@@ -165,13 +165,13 @@ def no_guests(spec):
 
 def log_python():
     """Which interpreter the launcher chose (deployment logs show it)."""
-    LOG.info('running under Python %s (%s)', platform.python_version(),
+    LOG.info('running under Python %s (%s)', '%d.%d.%d' % sys.version_info[:3],
              compat.to_text(sys.executable))
 
 
 def cmd_check(args):
     log_python()
-    desired = load_desired(args.astute)
+    desired = load_desired(args.astute, cached=False)
     if desired is None:
         return BAD_INPUT
     if not no_guests(desired.spec):
