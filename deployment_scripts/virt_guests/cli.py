@@ -18,6 +18,7 @@ import os
 import sys
 
 from . import compat
+from . import domainxml
 from . import host
 from . import inputcache
 from . import plan as planning
@@ -117,9 +118,7 @@ class Desired(object):
         template = render.load_template(spec.settings.domain_template or None)
         self.wants = [(render.want(g, spec.node, spec.settings), g.disk_bytes)
                       for g in spec.guests]
-        self.by_name = dict(
-            (w.name, (w, render.render(template, w, spec.settings), size))
-            for w, size in self.wants)
+        self.by_name = domainxml.RenderedOnUse(template, self.wants, spec.settings)
 
     def plan(self, observed):
         return planning.plan(self.wants, observed, self.spec.node.uid,
