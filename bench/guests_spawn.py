@@ -16,6 +16,8 @@ row, the phases of the parallel spawn (medians), read from the log:
   verify   last step done until the new plan is verified empty (wall)
   disk/define/start/autostart  mean time of one such step of one guest
            (guests run in parallel: these overlap)
+  no-op cpu  user + system CPU seconds of the no-op re-run (its share of
+           the CPUs shrinks while the guests boot; this does not)
 
 Run as root on a machine prepared by `tools/setup test`:
     .venv/bin/python bench/guests_spawn.py [--runs R] [--plugin DIR] [N ...]
@@ -28,6 +30,7 @@ import argparse
 import datetime
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -69,17 +72,26 @@ def timed_apply(workdir, node_path, extra=()):
                RF_VIRT_GUESTS_LOG=log,
                RF_VIRT_GUESTS_LOCK=os.path.join(workdir, 'apply.lock'),
                RF_VIRT_GUESTS_CACHE=os.path.join(workdir, 'cache'))
+    # As on a node: Python keeps the plugin's bytecode (a developer's shell
+    # may forbid it; then every run compiles the package again).
+    env.pop('PYTHONDONTWRITEBYTECODE', None)
     if os.path.exists(log):
         os.remove(log)
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
     result = subprocess.run(['sh', 'virt-guests', 'apply'] + list(extra),
                             cwd=os.path.join(workdir, 'plugin'), env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             universal_newlines=True)
     elapsed = time.time() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise SystemExit('apply failed:\n' + result.stdout)
+    CPU_SECONDS[:] = [after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime]
     return elapsed, result.stdout
+
+
+CPU_SECONDS = [0.0]  # user + system time of the last timed_apply (all its processes)
 
 
 STAMP = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) \w+ (.*)$')
@@ -156,6 +168,7 @@ def one_size(conn, workdir, disk_dir, count, node_path):
     spawn_phases = phases(workdir, started)
     assert running_count(conn) == count
     noop, out = timed_apply(workdir, node_path)
+    spawn_phases['no-op cpu'] = CPU_SECONDS[0]
     assert 'nothing to do' in out, out
     remove_guests(conn, disk_dir)
     forget_input(workdir)
@@ -189,7 +202,7 @@ def median(values):
 
 def phase_line(runs):
     parts = []
-    for name in ('to-plan', 'apply', 'verify') + STEPS:
+    for name in ('to-plan', 'apply', 'verify') + STEPS + ('no-op cpu',):
         value = median([run[3][name] for run in runs])
         parts.append('%s %s' % (name.replace('create-', ''),
                                 '-' if value is None else '%.3f' % value))
