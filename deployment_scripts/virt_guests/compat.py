@@ -200,7 +200,12 @@ def run_command(args, timeout):
 
 
 def cpu_count():
-    import multiprocessing  # here: its import costs ~10 ms most runs do not need
+    # sysconf first: importing multiprocessing costs ~10 ms.
+    try:
+        return max(1, os.sysconf('SC_NPROCESSORS_ONLN'))
+    except (AttributeError, ValueError, OSError):
+        pass
+    import multiprocessing
     try:
         return multiprocessing.cpu_count()
     except NotImplementedError:
