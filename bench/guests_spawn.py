@@ -6,12 +6,31 @@ Each size runs under both Pythons the shipped code supports, each alone on
 PATH as on a Fuel node (Python 2.7: a stock 8.0/9.0 node; python3: later
 systems), and the last column is python2.7's time over python3's.
 
+Every figure is min/median/max over --runs runs (default 3). A spawn
+starts without a cached input (a first deploy); the no-op re-run follows
+it at once, while the new guests boot (they compete for the CPUs). Under each
+row, the phases of the parallel spawn (medians), read from the log:
+  to-plan  process start until the plan is logged (interpreter, imports,
+           input, listing the domains, host checks)
+  apply    plan logged until the last guest step is done (wall)
+  verify   last step done until the new plan is verified empty (wall)
+  disk/define/start/autostart  mean time of one such step of one guest
+           (guests run in parallel: these overlap)
+  no-op cpu  user + system CPU seconds of the no-op re-run (its share of
+           the CPUs shrinks while the guests boot; this does not)
+
 Run as root on a machine prepared by `tools/setup test`:
-    .venv/bin/python bench/guests_spawn.py [N ...]
+    .venv/bin/python bench/guests_spawn.py [--runs R] [--plugin DIR] [N ...]
+--plugin: another deployment_scripts folder to measure (e.g. a checkout of
+an older commit), to compare before and after on the same machine.
 Guests: 128 MiB, 1 vCPU, 1M qcow2, on a bridge rfg-bench; ids 9001-9020.
 Everything it creates is removed at the end, also on failure.
 """
+import argparse
+import datetime
 import os
+import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -40,19 +59,81 @@ def astute(count, disk_dir):
                                   'host_reserved_mem_gib': '0'}}
 
 
+def forget_input(workdir):
+    """A spawn is measured as a first deploy: no cached input."""
+    if os.path.exists(os.path.join(workdir, 'cache')):
+        os.remove(os.path.join(workdir, 'cache'))
+
+
 def timed_apply(workdir, node_path, extra=()):
+    log = os.path.join(workdir, 'virt-guests.log')
     env = dict(os.environ, PATH=node_path,
                RF_ASTUTE_YAML=os.path.join(workdir, 'astute.yaml'),
-               RF_VIRT_GUESTS_LOG=os.path.join(workdir, 'virt-guests.log'))
+               RF_VIRT_GUESTS_LOG=log,
+               RF_VIRT_GUESTS_LOCK=os.path.join(workdir, 'apply.lock'),
+               RF_VIRT_GUESTS_CACHE=os.path.join(workdir, 'cache'))
+    # As on a node: Python keeps the plugin's bytecode (a developer's shell
+    # may forbid it; then every run compiles the package again).
+    env.pop('PYTHONDONTWRITEBYTECODE', None)
+    if os.path.exists(log):
+        os.remove(log)
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
     result = subprocess.run(['sh', 'virt-guests', 'apply'] + list(extra),
                             cwd=os.path.join(workdir, 'plugin'), env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             universal_newlines=True)
     elapsed = time.time() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise SystemExit('apply failed:\n' + result.stdout)
+    CPU_SECONDS[:] = [after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime]
     return elapsed, result.stdout
+
+
+CPU_SECONDS = [0.0]  # user + system time of the last timed_apply (all its processes)
+
+
+STAMP = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) \w+ (.*)$')
+STEP = re.compile(r'^\S+: (create-disk|define|start|autostart) done(?: in ([0-9.]+) s)?$')
+STEPS = ('create-disk', 'define', 'start', 'autostart')
+
+
+def log_lines(workdir):
+    """[(seconds since the epoch, message)] of the last run's log."""
+    found = []
+    with open(os.path.join(workdir, 'virt-guests.log')) as stream:
+        for line in stream:
+            match = STAMP.match(line.rstrip('\n'))
+            if match:
+                when = datetime.datetime.strptime(match.group(1), '%Y-%m-%d %H:%M:%S')
+                found.append((time.mktime(when.timetuple()) + int(match.group(2)) / 1000.0,
+                              match.group(3)))
+    return found
+
+
+def phases(workdir, started):
+    """{phase: seconds} of the last apply (see the module's text)."""
+    lines = log_lines(workdir)
+    planned = [t for t, text in lines if text.startswith('  ' + STEPS[0])
+               or text.startswith('  define')]
+    done = [(t, STEP.match(text), text.split(':')[0]) for t, text in lines
+            if STEP.match(text)]
+    verified = [t for t, text in lines if text.startswith('verified')]
+    result = {'to-plan': planned[0] - started if planned else None,
+              'apply': done[-1][0] - planned[0] if done and planned else None,
+              'verify': verified[-1] - done[-1][0] if verified and done else None}
+    took = dict((kind, []) for kind in STEPS)
+    previous = {}
+    for when, match, guest in done:
+        if match.group(2):
+            took[match.group(1)].append(float(match.group(2)))
+        elif guest in previous:  # an older log without step times
+            took[match.group(1)].append(when - previous[guest])
+        previous[guest] = when
+    for kind in STEPS:
+        result[kind] = sum(took[kind]) / len(took[kind]) if took[kind] else None
+    return result
 
 
 def bench_domains(conn):
@@ -78,17 +159,23 @@ def running_count(conn):
 
 
 def one_size(conn, workdir, disk_dir, count, node_path):
+    """(parallel s, serial s, no-op s, phases of the parallel spawn)."""
     with open(os.path.join(workdir, 'astute.yaml'), 'w') as stream:
         yaml.safe_dump(astute(count, disk_dir), stream)
+    forget_input(workdir)
+    started = time.time()
     parallel, _ = timed_apply(workdir, node_path)
+    spawn_phases = phases(workdir, started)
     assert running_count(conn) == count
     noop, out = timed_apply(workdir, node_path)
+    spawn_phases['no-op cpu'] = CPU_SECONDS[0]
     assert 'nothing to do' in out, out
     remove_guests(conn, disk_dir)
+    forget_input(workdir)
     serial, _ = timed_apply(workdir, node_path, ['--parallel', '1'])
     assert running_count(conn) == count
     remove_guests(conn, disk_dir)
-    return parallel, serial, noop
+    return parallel, serial, noop, spawn_phases
 
 
 def node_paths(workdir):
@@ -102,33 +189,70 @@ def node_paths(workdir):
     return paths
 
 
-def main(sizes):
+def spread(values):
+    """'min/median/max' of seconds."""
+    ordered = sorted(values)
+    return '%.2f/%.2f/%.2f' % (ordered[0], ordered[len(ordered) // 2], ordered[-1])
+
+
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    return values[len(values) // 2] if values else None
+
+
+def phase_line(runs):
+    parts = []
+    for name in ('to-plan', 'apply', 'verify') + STEPS + ('no-op cpu',):
+        value = median([run[3][name] for run in runs])
+        parts.append('%s %s' % (name.replace('create-', ''),
+                                '-' if value is None else '%.3f' % value))
+    return '     phases (s, median): ' + ', '.join(parts)
+
+
+def size_rows(conn, workdir, disk_dir, count, paths, runs):
+    """Print one row per Python for this size (and its phases)."""
+    spawn = {}
+    for kind in interpreters.KINDS:
+        if kind not in paths:
+            continue
+        done = [one_size(conn, workdir, disk_dir, count, paths[kind]) for _ in range(runs)]
+        spawn[kind] = median([run[0] for run in done])
+        versus = ('%.2f' % (spawn['python2.7'] / spawn['python3'])
+                  if len(spawn) == 2 else '')
+        print('%4d %-10s %16s %16s %6.2f %16s %8s' % (
+            count, kind, spread([r[0] for r in done]), spread([r[1] for r in done]),
+            median([r[1] / r[0] for r in done]), spread([r[2] for r in done]), versus))
+        print(phase_line(done))
+        sys.stdout.flush()
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('sizes', nargs='*', type=int, default=[1, 5, 10, 20])
+    parser.add_argument('--runs', type=int, default=3, help='runs per figure (default 3)')
+    parser.add_argument('--plugin', default=os.path.join(REPO, 'deployment_scripts'),
+                        help='the deployment_scripts folder to measure (default: this one)')
+    return parser.parse_args(argv)
+
+
+def main(argv):
+    args = parse_args(argv)
     conn = libvirt.open(URI)
     workdir = tempfile.mkdtemp(prefix='rfg-bench-')
     disk_dir = '/var/lib/libvirt/images/rfg-bench-%d' % os.getpid()
-    shutil.copytree(os.path.join(REPO, 'deployment_scripts'), os.path.join(workdir, 'plugin'))
+    shutil.copytree(args.plugin, os.path.join(workdir, 'plugin'))
     subprocess.run(['ip', 'link', 'add', BRIDGE, 'type', 'bridge'], check=True)
     subprocess.run(['ip', 'link', 'set', BRIDGE, 'up'], check=True)
     try:
         paths = node_paths(workdir)
         for path in paths.values():  # warm-up: libvirt's first qemu start is slow
             one_size(conn, workdir, disk_dir, 1, path)
-        print('%4s %-10s %14s %14s %8s %10s %14s' % (
-            'N', 'python', 'parallel 4 s', 'parallel 1 s', 'ratio', 'no-op s',
-            '2.7/3 spawn'))
-        for count in sizes:
-            spawn = {}
-            for kind in interpreters.KINDS:
-                if kind not in paths:
-                    continue
-                parallel, serial, noop = one_size(conn, workdir, disk_dir, count,
-                                                  paths[kind])
-                spawn[kind] = parallel
-                versus = ('%.2f' % (spawn['python2.7'] / spawn['python3'])
-                          if len(spawn) == 2 else '')
-                print('%4d %-10s %14.2f %14.2f %8.2f %10.2f %14s' % (
-                    count, kind, parallel, serial, serial / parallel, noop, versus))
-                sys.stdout.flush()
+        print('%d run(s) per figure; min/median/max in seconds; plugin %s'
+              % (args.runs, args.plugin))
+        print('%4s %-10s %16s %16s %6s %16s %8s' % (
+            'N', 'python', 'parallel 4', 'parallel 1', 'ratio', 'no-op', '2.7/3'))
+        for count in args.sizes:
+            size_rows(conn, workdir, disk_dir, count, paths, args.runs)
     finally:
         remove_guests(conn, disk_dir)
         subprocess.run(['ip', 'link', 'del', BRIDGE])
@@ -136,4 +260,4 @@ def main(sizes):
 
 
 if __name__ == '__main__':
-    main([int(n) for n in sys.argv[1:]] or [1, 5, 10, 20])
+    main(sys.argv[1:])

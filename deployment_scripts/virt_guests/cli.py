@@ -15,11 +15,12 @@ import grp
 import json
 import logging
 import os
-import platform
 import sys
 
 from . import compat
+from . import domainxml
 from . import host
+from . import inputcache
 from . import plan as planning
 from . import render
 from . import runlock
@@ -117,9 +118,7 @@ class Desired(object):
         template = render.load_template(spec.settings.domain_template or None)
         self.wants = [(render.want(g, spec.node, spec.settings), g.disk_bytes)
                       for g in spec.guests]
-        self.by_name = dict(
-            (w.name, (w, render.render(template, w, spec.settings), size))
-            for w, size in self.wants)
+        self.by_name = domainxml.RenderedOnUse(template, self.wants, spec.settings)
 
     def plan(self, observed):
         return planning.plan(self.wants, observed, self.spec.node.uid,
@@ -129,10 +128,10 @@ class Desired(object):
         return [w.disk_path for w, _ in self.wants]
 
 
-def load_desired(path):
+def load_desired(path, cached=True):
     """Desired, or None after logging every problem of the input."""
     try:
-        spec = specs.load_spec(path)
+        spec = inputcache.load_spec(path, cached)
         desired = Desired(spec)
     except specs.InvalidInput as error:
         LOG.error('%s: %d problem(s), nothing was changed:', compat.to_text(path),
@@ -165,13 +164,13 @@ def no_guests(spec):
 
 def log_python():
     """Which interpreter the launcher chose (deployment logs show it)."""
-    LOG.info('running under Python %s (%s)', platform.python_version(),
+    LOG.info('running under Python %s (%s)', '%d.%d.%d' % sys.version_info[:3],
              compat.to_text(sys.executable))
 
 
 def cmd_check(args):
     log_python()
-    desired = load_desired(args.astute)
+    desired = load_desired(args.astute, cached=False)
     if desired is None:
         return BAD_INPUT
     if not no_guests(desired.spec):

@@ -14,12 +14,14 @@ import json
 import logging
 import os
 import stat
+import time
 
 import libvirt
 
 from . import commands
 from . import compat
 from . import diskuse
+from . import imagefacts
 from . import plan as planning
 from . import render
 
@@ -70,13 +72,19 @@ def _qemu_img(subcommand, options, path):
     return status, out, err
 
 
-def disk_info(path):
-    """DiskFacts of an existing image, or None. HypervisorError when
+def disk_info(path, declared=None):
+    """DiskFacts of an existing image, or None. declared: the format a
+    domain gives it (None: the content decides). Read directly when it is
+    qcow2 or raw (imagefacts), else by qemu-img; HypervisorError when
     qemu-img is missing, hangs or answers no JSON."""
     if not os.path.exists(path):
         return None
+    found = imagefacts.read(path, declared)
+    if found is not None:
+        return planning.DiskFacts(path, found[0], found[1])
+    options = ['--output=json'] + (['-f', declared] if declared else [])
     try:
-        status, out, _ = _qemu_img('info', ['--output=json'], path)
+        status, out, _ = _qemu_img('info', options, path)
     except commands.CommandError as error:
         raise HypervisorError('qemu-img info %s: cannot run it: %s' % (path, error))
     if status != 0:
@@ -88,10 +96,11 @@ def disk_info(path):
         raise HypervisorError('qemu-img info %s gave no JSON: %r' % (path, out[:80]))
 
 
-def _domains(conn):
-    """Every domain; HypervisorError when libvirt answers with an error."""
+def _domains(conn, flags=0):
+    """Every domain (flags: only some); HypervisorError when libvirt
+    answers with an error."""
     try:
-        return conn.listAllDomains(0)
+        return conn.listAllDomains(flags)
     except libvirt.libvirtError as error:
         raise HypervisorError('libvirt: listing the domains failed: %s'
                               % compat.to_text(error.get_error_message()))
@@ -131,24 +140,44 @@ def measure(path, disk_format=None):
                            diskuse.partition_table(first, after), None)
 
 
-def _domain_state(domain):
-    try:
-        facts = render.parse_domain(domain.XMLDesc(0))
-        return planning.DomainState(facts, bool(domain.isActive()),
-                                    bool(domain.autostart()))
-    except libvirt.libvirtError:
-        return None  # gone between listing and reading: not ours to mind
+def _names(conn, flags):
+    return set(domain.name() for domain in _domains(conn, flags))
+
+
+def _domain_states(conn):
+    """[(domain, DomainState)] of every domain: one listing each for all,
+    the running and the autostarted ones, and the XML of each."""
+    active = _names(conn, libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+    autostart = _names(conn, libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)
+    found = []
+    for domain in _domains(conn):
+        try:
+            facts = render.parse_domain(domain.XMLDesc(0))
+        except libvirt.libvirtError:
+            continue  # gone between listing and reading: not ours to mind
+        found.append((domain, planning.DomainState(
+            facts, facts.name in active, facts.name in autostart)))
+    return found
+
+
+def _declared_formats(domains):
+    """{image path: format} as the domains' XML gives them (None where
+    two domains disagree)."""
+    formats = {}
+    for state in domains.values():
+        for ref in state.facts.disks:
+            if ref.path:
+                known = formats.setdefault(ref.path, ref.format)
+                formats[ref.path] = known if known == ref.format else None
+    return formats
 
 
 def observe(conn, disk_paths):
     """Observed: every domain libvirt has, the images at disk_paths, and the
     use of the other disks of our domains (guests that left vms_conf)."""
-    domains = {}
-    for domain in _domains(conn):
-        state = _domain_state(domain)
-        if state is not None:
-            domains[state.facts.name] = state
-    disks = dict((path, disk_info(path)) for path in disk_paths)
+    domains = dict((state.facts.name, state) for _, state in _domain_states(conn))
+    formats = _declared_formats(domains)
+    disks = dict((path, disk_info(path, formats.get(path))) for path in disk_paths)
     uses = {}
     for state in domains.values():
         for ref in state.facts.disks if state.facts.guest_id is not None else ():
@@ -224,22 +253,29 @@ class GuestRun(object):
         self.disk_bytes = disk_bytes
         self.done, self.undone = [], []
         self.defined_here = self.disk_created_here = False
+        self.domain = None  # looked up once, or the one defineXML returned
 
     def step(self, kind):
+        started = time.time()
         if kind == planning.CREATE_DISK:
             create_disk(self.want.disk_path, self.want.disk_format, self.disk_bytes)
             self.disk_created_here = True
         elif kind == planning.DEFINE:
-            self.conn.defineXML(compat.to_native(self.xml))
+            self.domain = self.conn.defineXML(compat.to_native(self.xml))
             self.defined_here = True
         elif kind == planning.START:
-            self.conn.lookupByName(self.name).create()
+            self._domain().create()
         elif kind == planning.AUTOSTART:
-            self.conn.lookupByName(self.name).setAutostart(1)
+            self._domain().setAutostart(1)
         elif kind == planning.REMOVE_UNDECLARED:
             self._remove()
         self.done.append(kind)
-        LOG.info('%s: %s done', self.name, kind)
+        LOG.info('%s: %s done in %.3f s', self.name, kind, time.time() - started)
+
+    def _domain(self):
+        if self.domain is None:
+            self.domain = self.conn.lookupByName(self.name)
+        return self.domain
 
     def _remove(self):
         domain = self.conn.lookupByName(self.name)
@@ -300,7 +336,7 @@ def _nic_dicts(facts):
 def _disk_dicts(facts):
     found = []
     for ref in facts.disks:
-        info = disk_info(ref.path) if ref.path else None
+        info = disk_info(ref.path, ref.format) if ref.path else None
         found.append({'path': ref.path, 'format': ref.format,
                       'exists': info is not None,
                       'virtual_bytes': info.virtual_bytes if info else None})
@@ -312,9 +348,8 @@ def status(conn, node_uid, declared_names):
     rows = collections.OrderedDict((name, {'name': name, 'declared': True,
                                            'state': 'not defined'})
                                    for name in declared_names)
-    for domain in _domains(conn):
-        state = _domain_state(domain)
-        if state is None or state.facts.node_uid != node_uid or state.facts.guest_id is None:
+    for domain, state in _domain_states(conn):
+        if state.facts.node_uid != node_uid or state.facts.guest_id is None:
             continue
         facts = state.facts
         row = rows.setdefault(facts.name, {'name': facts.name, 'declared': False})

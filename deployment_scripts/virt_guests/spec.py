@@ -7,11 +7,8 @@ host.
 from __future__ import absolute_import, division, print_function
 
 import collections
-import difflib
 import os
 import re
-
-import jsonschema
 
 from . import astute
 from .astute import describe_value, path_key
@@ -203,6 +200,7 @@ def _path_label(doc, path):
 def schema_problems(doc):
     """Every jsonschema error of the document, as Problems, ordered by
     path (jsonschema's own order follows dict order: not the same on 2.7)."""
+    import jsonschema  # here: a run on a cached input never validates
     found = []
     for error in jsonschema.Draft4Validator(ASTUTE_SCHEMA).iter_errors(doc):
         path = list(error.path)
@@ -272,6 +270,7 @@ def setting_problems(values):
 
 
 def _setting_valid(key, value):
+    import jsonschema
     return jsonschema.Draft4Validator(SETTING_SCHEMAS[key]).is_valid(value)
 
 
@@ -364,6 +363,7 @@ def unknown_key_warnings(doc, items):
         for key in sorted(to_text(k) for k in item):
             if key in known or key in NAILGUN_KEYS:
                 continue
+            import difflib  # here: only an unknown key needs it
             near = difflib.get_close_matches(key, known, 1)
             hint = ('did you mean "%s"?' % near[0]) if near else (
                 'known keys: %s' % ', '.join(shown))

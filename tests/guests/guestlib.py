@@ -52,7 +52,9 @@ def task_env(astute_path, log_path, path=None):
                RF_ASTUTE_YAML=str(astute_path),
                RF_VIRT_GUESTS_LOG=str(log_path), LC_ALL='C',
                RF_VIRT_GUESTS_LOCK=os.path.join(os.path.dirname(str(log_path)),
-                                                'virt-guests.lock'))
+                                                'virt-guests.lock'),
+               RF_VIRT_GUESTS_CACHE=os.path.join(os.path.dirname(str(log_path)),
+                                                 'input-cache.json'))
     env.pop('RF_LIBVIRT_URI', None)
     return env
 

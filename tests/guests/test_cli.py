@@ -289,7 +289,8 @@ def test_qemu_img_trouble_is_a_message_and_exit_3(node, tmp_path, body, says, co
     disks = tmp_path / 'disks'
     disks.mkdir()
     image = disks / '9001_vm.img'
-    image.write_bytes(b'')  # an image exists: observe asks qemu-img about it
+    # A VMDK signature: qcow2 and raw images are read without qemu-img.
+    image.write_bytes(b'KDMV' + bytes(508))
     fake_qemu_img(node.path, body)
     result = node('sh virt-guests %s' % command, doc(guest_disk_dir=str(disks)),
                   RF_LIBVIRT_URI='test:///default', RF_QEMU_IMG_TIMEOUT='2')

@@ -78,6 +78,18 @@ def test_second_run_is_a_no_op(conn, tmp_path):
     assert [conn.lookupByName(n).XMLDesc(0) for n in ('9001_vm', '9002_vm')] == xml_before
 
 
+def test_a_stopped_guest_is_started_and_lost_autostart_set_again(conn, tmp_path):
+    want = desired(tmp_path, two_guests() + [{'id': 9003, 'mem_mib': 128, 'vda_size': '1M'}])
+    run_once(conn, want)
+    conn.lookupByName('9001_vm').destroy()
+    conn.lookupByName('9003_vm').setAutostart(0)
+    actions, results = run_once(conn, want)
+    assert [(a.kind, a.name) for a in P.changes(actions)] == [
+        ('start', '9001_vm'), ('autostart', '9003_vm')]
+    assert [r.ok for r in results] == [True, True]
+    assert P.changes(replan(conn, want)) == []
+
+
 def test_changed_entry_is_reported_as_drift_and_not_redefined(conn, tmp_path):
     run_once(conn, desired(tmp_path, two_guests()))
     bigger = two_guests()
