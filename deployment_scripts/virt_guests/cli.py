@@ -3,9 +3,11 @@
 Exit status: 0 done (or nothing to do), 2 bad input (nothing touched),
 3 the node cannot take the guests, libvirt does not answer, or another
 apply/retire holds the lock (RF_VIRT_GUESTS_LOCK, default
-/var/lock/virt-guests.lock; nothing touched; also when qemu-img is missing, hangs or answers no JSON), 4 libvirt
-stopped answering after apply made changes (run apply again), 1 some guests failed or were refused (the others are in place;
-for retire: a step failed, see the message).
+/var/lock/virt-guests.lock; nothing touched; also when qemu-img is
+missing, hangs or answers no JSON), 4 libvirt stopped answering after
+apply made changes (run apply again), 1 some guests failed or were
+refused (the others are in place; for retire: a step failed, see the
+message).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -373,7 +375,8 @@ def _status_line(row):
     disks = ', '.join('%s (%s%s)' % (d['path'], d['format'], '' if d['exists'] else ', missing')
                       for d in row.get('disks', []))
     nics = ', '.join('%s@%s' % (n['mac'], n['bridge']) for n in row.get('nics', []))
-    return '%-10s %-12s autostart=%-5s vcpu=%-3s mem=%sMiB admin-mac=%s%s\n    nics: %s\n    disks: %s' % (
+    return ('%-10s %-12s autostart=%-5s vcpu=%-3s mem=%sMiB admin-mac=%s%s\n'
+            '    nics: %s\n    disks: %s') % (
         row['name'], row['state'], row.get('autostart', '-'), row.get('vcpu', '-'),
         row.get('memory_mib', '-'), row.get('admin_mac', '-'),
         '' if row['declared'] else ' (not in vms_conf)', nics or '-', disks or '-')

@@ -52,7 +52,8 @@ def drift(want, facts):
     if facts.vcpu != want.vcpu:
         found.append('vcpu %s -> %s' % (facts.vcpu, want.vcpu))
     if facts.memory_kib != want.memory_kib:
-        found.append('memory %s -> %s' % (_kib_as_gib_text(facts.memory_kib or 0), _kib_as_gib_text(want.memory_kib)))
+        found.append('memory %s -> %s' % (_kib_as_gib_text(facts.memory_kib or 0),
+                                          _kib_as_gib_text(want.memory_kib)))
     if tuple(facts.nics) != tuple(want.nics):
         found.append('NICs [%s] -> [%s]' % (_nic_text(facts.nics), _nic_text(want.nics)))
     disks = tuple((d.path, d.format) for d in facts.disks)

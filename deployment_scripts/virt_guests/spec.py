@@ -167,7 +167,7 @@ class InvalidInput(Exception):
 
 def format_problem(problem):
     return '%s: got %s; accepted: %s' % (problem.path, problem.value,
-                                          problem.accepted)
+                                         problem.accepted)
 
 
 def _item_label(doc, index):
@@ -212,8 +212,8 @@ def schema_problems(doc):
                         ACCEPTED.get(name, name))))
             continue
         found.append((path_key(path), Problem(_path_label(doc, path),
-                                               describe_value(error.instance),
-                                               _accepted(path, error))))
+                                              describe_value(error.instance),
+                                              _accepted(path, error))))
     return [problem for _, problem in sorted(found)]
 
 
@@ -319,7 +319,8 @@ def guest_problems(doc, items):
                     'an id not used by another guest of this node'))
             seen.setdefault(vm_id, index)
         size = item.get('vda_size')
-        if isinstance(size, string_types) and _matches_size(size) and size_bytes(size) < MIN_DISK_BYTES:
+        if (isinstance(size, string_types) and _matches_size(size)
+                and size_bytes(size) < MIN_DISK_BYTES):
             problems.append(Problem(label + '.vda_size', describe_value(size), SIZE_TEXT))
         if 'mem_mib' in item and ('mem' in item or 'ram' in item):
             problems.append(Problem(label + '.mem_mib', describe_value(item['mem_mib']),

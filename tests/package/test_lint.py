@@ -47,6 +47,13 @@ def test_vermin_catches_code_python_2_7_lacks(tmp_path, code):
     assert result.returncode != 0, result.stdout
 
 
+def test_flake8_finds_nothing():
+    # Settings in .flake8: 99 columns, pycodestyle's and pyflakes' defaults.
+    result = subprocess.run([str(BIN / 'flake8'), '.'], cwd=str(REPO),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert result.returncode == 0, result.stdout
+
+
 # Every shell script the plugin ships or its build and tests run.
 SHELL_SCRIPTS = ['deployment_scripts/install-guest-tools.sh',
                  'deployment_scripts/install-hypervisor.sh',
