@@ -6,6 +6,7 @@ migration script run against them.
 BootLab.up() builds it all, BootLab.down() removes everything named rfb-*
 that up() made, also after a half-made up() or a failed test.
 """
+import contextlib
 import json
 import pathlib
 import shutil
@@ -237,3 +238,63 @@ class OperatorWatch(threading.Thread):
                     return {'outage_until_old_master_back_s':
                             back[0] - whos[i - 1][0]}
         return {}
+
+
+TIMES = pathlib.Path('/var/cache/reduced-footprint-tests/rfb-last-times.json')
+
+
+def record_times(scenario, boot):
+    """Figures of the last run, kept beside the cache and printed by -rA."""
+    figures = dict(boot.times)
+    # A rolled-back run renames its state file: take the newest one.
+    states = sorted(boot.migration_work.glob('state.json*'),
+                    key=lambda p: p.stat().st_mtime)
+    if states:
+        state_file = states[-1]
+        state = json.loads(state_file.read_text())
+        steps = state.get('steps', {})
+        for name, entry in steps.items():
+            if 'duration' in entry:
+                figures['step_%s_s' % name] = round(entry['duration'], 1)
+        copy = [steps.get(s, {}).get('duration') for s in ('warm_sync', 'final_sync')]
+        if None not in copy:
+            figures['copy_s'] = round(sum(copy), 1)
+        if state.get('guest_answered') and state.get('downtime_started'):
+            figures['downtime_s'] = round(
+                state['guest_answered'] - state['downtime_started'], 1)
+        if state.get('guest_answered') and state.get('guest_started'):
+            figures['guest_boot_s'] = round(
+                state['guest_answered'] - state['guest_started'], 1)
+            if 'downtime_s' in figures:
+                figures['downtime_without_boot_s'] = round(
+                    figures['downtime_s'] - figures['guest_boot_s'], 1)
+    figures['guest_type'] = {'qemu': 'qemu/TCG'}.get(virt.guest_virt_type(), 'kvm')
+    if boot.watch:
+        figures.update({k: round(v, 1) for k, v in boot.watch.figures().items()})
+    figures = {k: (round(v, 1) if isinstance(v, float) else v)
+               for k, v in figures.items()}
+    try:
+        old = json.loads(TIMES.read_text()) if TIMES.exists() else {}
+    except ValueError:
+        old = {}
+    old[scenario] = figures
+    TIMES.parent.mkdir(parents=True, exist_ok=True)
+    TIMES.write_text(json.dumps(old, indent=1, sort_keys=True))
+    print('\n%s figures: %s' % (scenario, json.dumps(figures, sort_keys=True)))
+    return figures
+
+
+@contextlib.contextmanager
+def running(work, zipapp, scenario, records=20):
+    """A BootLab up with its master writing (records written first), its
+    figures kept under scenario and everything rfb-* removed afterwards."""
+    lab = BootLab(work)
+    try:
+        lab.up(zipapp)
+        if records:
+            hostlab.wait_for(lambda: len(lab.ledger()) >= records, 60,
+                             '%d records written' % records)
+        yield lab
+    finally:
+        record_times(scenario, lab)
+        lab.down()

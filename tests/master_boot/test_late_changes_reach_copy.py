@@ -8,7 +8,6 @@ import subprocess
 import pytest
 
 from . import boot_lab
-from .conftest import record_times
 
 pytestmark = [pytest.mark.slow, pytest.mark.kvm]
 
@@ -36,9 +35,8 @@ def install_new_kernel(tree):
 
 @pytest.fixture(scope='module')
 def late(system_libvirt, zipapp, tmp_path_factory):
-    bl = boot_lab.BootLab(tmp_path_factory.mktemp('rfb-late'))
-    try:
-        bl.up(zipapp)
+    with boot_lab.running(tmp_path_factory.mktemp('rfb-late'), zipapp, 'late_changes',
+                          records=0) as bl:
         bl.prepared_code, _ = bl.migrate('--stop-after', 'post_migrate')
         fstab = bl.tree / 'etc/fstab'
         fstab.write_text(fstab.read_text() + LATE_FSTAB_LINE + '\n')
@@ -47,9 +45,6 @@ def late(system_libvirt, zipapp, tmp_path_factory):
         bl.exit_code, bl.output = bl.migrate('--resume', '--stop-after',
                                              'refresh_fixes')
         yield bl
-    finally:
-        record_times('late_changes', bl)
-        bl.down()
 
 
 def copy_root_uuid(bl):

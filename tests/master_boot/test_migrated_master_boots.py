@@ -16,7 +16,6 @@ from lab import hostlab, virt
 from . import boot_lab
 from . import guest
 from . import master_config as cfg
-from .conftest import record_times
 
 pytestmark = [pytest.mark.slow, pytest.mark.kvm]
 
@@ -24,15 +23,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.kvm]
 @pytest.fixture(scope='module')
 def migrated(system_libvirt, zipapp, tmp_path_factory):
     """A finished migration; everything rfb-* removed afterwards."""
-    bl = boot_lab.BootLab(tmp_path_factory.mktemp('rfb-boot'))
-    try:
-        bl.up(zipapp)
-        hostlab.wait_for(lambda: len(bl.ledger()) >= 20, 60, '20 records written')
+    with boot_lab.running(tmp_path_factory.mktemp('rfb-boot'), zipapp, 'migration') as bl:
         bl.exit_code, bl.output = bl.migrate()
         yield bl
-    finally:
-        record_times('migration', bl)
-        bl.down()
 
 
 def test_migration_finishes_and_says_done(migrated):

@@ -17,7 +17,6 @@ from lab import hostlab, virt
 
 from . import boot_lab
 from . import master_config as cfg
-from .conftest import record_times
 
 pytestmark = [pytest.mark.slow, pytest.mark.kvm]
 
@@ -56,10 +55,7 @@ def _measure_outage(bl, resumed):
 
 @pytest.fixture(scope='module')
 def rolled_back(system_libvirt, zipapp, tmp_path_factory):
-    bl = boot_lab.BootLab(tmp_path_factory.mktemp('rfb-rollback'))
-    try:
-        bl.up(zipapp)
-        hostlab.wait_for(lambda: len(bl.ledger()) >= 20, 60, '20 records written')
+    with boot_lab.running(tmp_path_factory.mktemp('rfb-rollback'), zipapp, 'rollback') as bl:
         bl.stop_code, _out = bl.migrate('--stop-after', 'post_migrate',
                                         boot_timeout=BOOT_TIMEOUT_S)
         assert bl.stop_code == 3, bl.failure_report()
@@ -71,9 +67,6 @@ def rolled_back(system_libvirt, zipapp, tmp_path_factory):
                                              boot_timeout=BOOT_TIMEOUT_S)
         _measure_outage(bl, resumed)
         yield bl
-    finally:
-        record_times('rollback', bl)
-        bl.down()
 
 
 def test_run_reports_rollback(rolled_back):

@@ -433,25 +433,16 @@ def replace_problems(tmp_path, rec):
     return problems
 
 
-def test_replace_refuses_an_image_another_domain_uses(tmp_path):
+@pytest.mark.parametrize('claim,named', [
+    ('used-by compute-7', ['compute-7', '/var/lib/nova/fuel_master.img']),
+    ('done-marker /var/lib/nova/fuel_master.migration-done', ['migration-done'])],
+    ids=['another domain uses the image', 'a migration-done marker'])
+def test_replace_refuses_an_image_that_is_not_free(tmp_path, claim, named):
     rec = Recorder()
     rec.answer(['sh', '-s', '--', '/var/lib/nova/fuel_master.img',
-                '/var/lib/nova/fuel_master.migration-done'],
-               stdout='used-by compute-7\n')
+                '/var/lib/nova/fuel_master.migration-done'], stdout=claim + '\n')
     problems = replace_problems(tmp_path, rec)
-    assert len(problems) == 1 and 'compute-7' in problems[0]
-    assert '/var/lib/nova/fuel_master.img' in problems[0]
-
-
-def test_replace_refuses_an_image_with_a_migration_done_marker(tmp_path):
-    rec = Recorder()
-    rec.answer(['sh', '-s', '--', '/var/lib/nova/fuel_master.img',
-                '/var/lib/nova/fuel_master.migration-done'],
-               stdout='done-marker /var/lib/nova/fuel_master.migration-done\n')
-    problems = replace_problems(tmp_path, rec)
-    assert len(problems) == 1 and 'migration-done' in problems[0]
-    script = [c for c in rec.calls if 'fuel_master.migration-done' in c[-1]]
-    assert script  # the claims script was asked
+    assert len(problems) == 1 and all(n in problems[0] for n in named), problems
 
 
 def test_replace_of_an_unclaimed_image_is_allowed(tmp_path):
