@@ -36,17 +36,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 
 import libvirt
 import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, 'tests'))
-from lab import interpreters, kvm  # noqa: E402
+from lab import interpreters, kvm, testguests  # noqa: E402
 URI = 'qemu:///system'
 BRIDGE = 'rfg-bench'
-NS = 'https://github.com/openstack/fuel-plugin-reduced-footprint/guest/1.0'
 
 
 def astute(count, disk_dir):
@@ -137,21 +135,11 @@ def phases(workdir, started):
 
 
 def bench_domains(conn):
-    found = []
-    for domain in conn.listAllDomains(0):
-        name = domain.name()
-        if name.endswith('_vm') and name[:-3].isdigit() and 9001 <= int(name[:-3]) <= 9099:
-            if ET.fromstring(domain.XMLDesc(0)).find('metadata/{%s}guest' % NS) is not None:
-                found.append(domain)
-    return found
+    return testguests.ours(conn)
 
 
 def remove_guests(conn, disk_dir):
-    for domain in bench_domains(conn):
-        if domain.isActive():
-            domain.destroy()
-        domain.undefine()
-    shutil.rmtree(disk_dir, ignore_errors=True)
+    testguests.remove(conn, disk_dir)
 
 
 def running_count(conn):

@@ -24,8 +24,9 @@ import threading
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / 'migration'))
+sys.path[:0] = [str(REPO / 'migration'), str(REPO / 'tests')]
 
+from lab import hostlab  # noqa: E402
 from master_migration import rsyncing  # noqa: E402
 
 PORT = 2298
@@ -84,32 +85,16 @@ class Image:
             subprocess.run(['umount', str(self.mnt)])
 
 
-class Sshd:
+class Sshd(hostlab.Sshd):
+    """The tests' own sshd (tests/lab) on 127.0.0.1, and the rsync shell
+    that reaches it with its key checked."""
+
     def __init__(self, home):
-        self.home = home
-        key, client = home / 'host', home / 'client'
-        for k in (key, client):
-            sh('ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', k)
-        shutil.copy(str(client) + '.pub', home / 'auth')
-        pub = (home / 'host.pub').read_text().split()
-        (home / 'known').write_text('[127.0.0.1]:%d %s %s\n' % (
-            PORT, pub[0], pub[1]))
-        (home / 'cfg').write_text(
-            'Port %d\nListenAddress 127.0.0.1\nHostKey %s\n'
-            'AuthorizedKeysFile %s\nPermitRootLogin prohibit-password\n'
-            'UsePAM no\nStrictModes no\nPidFile %s\n' % (
-                PORT, key, home / 'auth', home / 'pid'))
-        os.makedirs('/run/sshd', exist_ok=True)
-        self.proc = subprocess.Popen(['/usr/sbin/sshd', '-D', '-f',
-                                      str(home / 'cfg')])
-        time.sleep(0.5)
+        super().__init__(home, '127.0.0.1', PORT)
+        self.start()
         self.rsh = ('ssh -p %d -o BatchMode=yes -o StrictHostKeyChecking=yes '
                     '-o UserKnownHostsFile=%s -i %s -l root' % (
-                        PORT, home / 'known', client))
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait()
+                        PORT, self.known_hosts, self.client_key))
 
 
 def timed(argv, input_bytes=None):
@@ -218,7 +203,7 @@ def run(args, work, cleanup):
         len(paths), mib, time.time() - started))
     (work / 'ssh-home').mkdir()
     sshd = Sshd(work / 'ssh-home')
-    cleanup.append(sshd.close)
+    cleanup.append(sshd.stop)
     results = []
     for number in range(1, args.runs + 1):
         two = Image(work, 'twophase%d' % number, 3)

@@ -7,11 +7,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import xml.etree.ElementTree as ET
 
 import yaml
 
-from lab import interpreters, paths
+from lab import interpreters, paths, testguests
 
 REPO = pathlib.Path(paths.REPO)
 SCRIPTS = pathlib.Path(paths.SCRIPTS)
@@ -21,7 +20,7 @@ sys.path.insert(0, str(REPO / 'tests' / 'unit' / 'guests'))
 
 from nodes import TEST_NODE_UID, astute_doc  # noqa: E402,F401
 
-NS = 'https://github.com/openstack/fuel-plugin-reduced-footprint/guest/1.0'
+NS = testguests.NS
 
 
 def write_astute(path, doc):
@@ -87,29 +86,13 @@ def ip(*args, check=True):
 
 
 def our_test_domains(conn):
-    """Domains in the rfg id range made by this plugin (never anything else)."""
-    found = []
-    for domain in conn.listAllDomains(0):
-        name = domain.name()
-        if not (name.endswith('_vm') and name[:-3].isdigit()
-                and 9001 <= int(name[:-3]) <= 9099):
-            continue
-        root = ET.fromstring(domain.XMLDesc(0))
-        if root.find('metadata/{%s}guest' % NS) is not None:
-            found.append(domain)
-    return found
+    return testguests.ours(conn)
 
 
 def remove_test_domains(uri):
     import libvirt
     conn = libvirt.open(uri)
     try:
-        for domain in our_test_domains(conn):
-            try:
-                if domain.isActive():
-                    domain.destroy()
-                domain.undefine()
-            except libvirt.libvirtError:
-                pass
+        testguests.remove(conn)
     finally:
         conn.close()
