@@ -239,9 +239,10 @@ def tighten_disks(paths):
             continue  # not created yet
         mode = stat.S_IMODE(info.st_mode)
         if stat.S_ISREG(info.st_mode) and mode & 0o077:
-            os.chmod(path, mode & 0o700 | PRIVATE)
+            private = mode & 0o700 | PRIVATE
+            os.chmod(path, private)
             changed.append('%s was mode %04o: now %04o (guest disks are private)'
-                           % (path, mode, mode & 0o700 | PRIVATE))
+                           % (path, mode, private))
     return changed
 
 
