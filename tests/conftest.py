@@ -5,6 +5,7 @@ import subprocess
 
 import pytest
 
+from lab import plugin_rpm as plugin_rpm_build
 from lab import zipapp as zipapp_build
 from lab.paths import REPO
 
@@ -34,3 +35,9 @@ def system_libvirt():
 def zipapp(tmp_path_factory):
     """rf-migrate-master built once per run (path as text), for every suite."""
     return zipapp_build.build(tmp_path_factory.mktemp('rf-zipapp'))
+
+
+@pytest.fixture(scope='session')
+def plugin_rpm(tmp_path_factory):
+    """The plugin's RPM built once per run (path as text), for every suite."""
+    return plugin_rpm_build.build(tmp_path_factory.mktemp('rf-rpm'))

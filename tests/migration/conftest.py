@@ -1,4 +1,5 @@
 """Fixtures of the migration tests (prefix rfm, subnet 10.98.0.0/24)."""
+import pathlib
 import subprocess
 import sys
 import uuid
@@ -7,6 +8,7 @@ import pytest
 
 import migration_lab as lab
 from lab import interpreters, virt
+from lab import plugin_rpm as plugin_rpm_build
 
 sys.path.insert(0, str(lab.REPO / 'migration'))
 
@@ -59,22 +61,12 @@ def destination(network_lab):
 
 
 @pytest.fixture(scope='session')
-def rpm_script(tmp_path_factory):
-    """bin/rf-migrate-master as the plugin's RPM installs it on the master
-    (the package built by tools/build_plugin.py, unpacked)."""
-    out = tmp_path_factory.mktemp('rfm-rpm')
-    built = subprocess.run([sys.executable, str(lab.REPO / 'tools' / 'build_plugin.py'),
-                            '--out', str(out)], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, universal_newlines=True)
-    assert built.returncode == 0, built.stdout[-3000:]
-    rpm = built.stdout.strip().splitlines()[-1]
-    root = out / 'root'
-    root.mkdir()
-    subprocess.check_call('rpm2cpio %s | cpio -idm --quiet' % rpm, shell=True,
-                          cwd=str(root))
-    scripts = list(root.glob('var/www/nailgun/plugins/*/bin/rf-migrate-master'))
-    assert len(scripts) == 1, scripts
-    return scripts[0]
+def rpm_script(plugin_rpm, tmp_path_factory):
+    """bin/rf-migrate-master as the plugin's RPM installs it on the master."""
+    plugin = plugin_rpm_build.unpack(plugin_rpm, tmp_path_factory.mktemp('rfm-rpm') / 'root')
+    script = pathlib.Path(plugin) / 'bin' / 'rf-migrate-master'
+    assert script.is_file(), script
+    return script
 
 
 @pytest.fixture(scope='session')

@@ -5,18 +5,15 @@ import subprocess
 import pytest
 import yaml
 
+from lab import plugin_rpm
 from pkglib import REPO, run_tool
 
-PREFIX = '/var/www/nailgun/plugins/reduced-footprint-1.0/'
+PREFIX = plugin_rpm.PREFIX
 RPM_NAME = 'reduced-footprint-1.0-1.0.0-1.noarch.rpm'
 
 
 def build(out, *args):
-    result = run_tool('build_plugin.py', '--out', out, *args)
-    assert result.returncode == 0, result.stdout[-3000:]
-    rpm = pathlib.Path(result.stdout.strip().splitlines()[-1])
-    assert rpm.is_file()
-    return rpm
+    return pathlib.Path(plugin_rpm.build(out, *args))
 
 
 def rpm_files(rpm):
@@ -28,10 +25,7 @@ def rpm_files(rpm):
 
 
 def unpack(rpm, dest):
-    dest.mkdir()
-    subprocess.run('rpm2cpio {0} | cpio -idm --quiet'.format(rpm), shell=True,
-                   cwd=str(dest), check=True)
-    return dest / PREFIX.lstrip('/')
+    return pathlib.Path(plugin_rpm.unpack(rpm, dest))
 
 
 def task_scripts(tasks):
@@ -43,8 +37,8 @@ def task_scripts(tasks):
 
 
 @pytest.fixture(scope='module')
-def default_rpm(tmp_path_factory):
-    return build(tmp_path_factory.mktemp('dist'))
+def default_rpm(plugin_rpm):
+    return pathlib.Path(plugin_rpm)
 
 
 @pytest.mark.slow
