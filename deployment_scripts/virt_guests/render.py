@@ -14,7 +14,7 @@ import os
 import uuid
 import xml.etree.ElementTree as ET
 
-from .compat import py3_repr, to_native, xml_text
+from .compat import to_native, xml_text
 
 NS = 'https://github.com/openstack/fuel-plugin-reduced-footprint/guest/1.0'
 ET.register_namespace('rf', NS)
@@ -31,7 +31,7 @@ DomainWant = collections.namedtuple('DomainWant', [
 Nic = collections.namedtuple('Nic', 'mac bridge')
 DomainFacts = collections.namedtuple('DomainFacts', [
     'name', 'uuid', 'vcpu', 'memory_kib', 'nics', 'disks', 'guest_id',
-    'node_uid', 'spec_hash'])
+    'node_uid'])
 DiskRef = collections.namedtuple('DiskRef', 'path format')
 
 
@@ -60,11 +60,6 @@ def want(guest, node, settings):
         vcpu=guest.cpu, memory_kib=guest.mem_mib * 1024, nics=nics,
         disk_path=guest.disk_path, disk_format=settings.disk_format,
         guest_id=guest.id, node_uid=node.uid)
-
-
-def want_hash(domain_want):
-    # py3_repr: the same hash under Python 2.7 and 3 (repr has u'' on 2.7).
-    return hashlib.sha256(py3_repr(tuple(domain_want)).encode('utf-8')).hexdigest()[:16]
 
 
 def load_template(path=None):
@@ -185,7 +180,6 @@ def _fill_metadata(root, domain_want):
     guest = ET.SubElement(metadata, '{%s}guest' % NS)
     ET.SubElement(guest, '{%s}id' % NS).text = str(domain_want.guest_id)
     ET.SubElement(guest, '{%s}node-uid' % NS).text = domain_want.node_uid
-    ET.SubElement(guest, '{%s}spec-hash' % NS).text = want_hash(domain_want)
 
 
 def _indent(element, level=0):
@@ -257,7 +251,7 @@ def parse_domain(xml_text):
     guest = root.find('metadata/{%s}guest' % NS)
     meta = {}
     if guest is not None:
-        for key in ('id', 'node-uid', 'spec-hash'):
+        for key in ('id', 'node-uid'):
             element = guest.find('{%s}%s' % (NS, key))
             meta[key] = element.text if element is not None else None
     guest_id = meta.get('id')
@@ -266,4 +260,4 @@ def parse_domain(xml_text):
         vcpu=_int_text(root, 'vcpu'), memory_kib=_memory_kib(root),
         nics=_nics(root), disks=_disks(root),
         guest_id=int(guest_id) if guest_id and guest_id.isdigit() else None,
-        node_uid=meta.get('node-uid'), spec_hash=meta.get('spec-hash'))
+        node_uid=meta.get('node-uid'))
