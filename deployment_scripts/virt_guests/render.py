@@ -2,6 +2,8 @@
 
 The desired shape of a guest (DomainWant) is computed once here and used
 both to render the XML and by the planner to compare with what libvirt has.
+A disk's and a NIC's fields are declared once (DISK_XML, NIC_XML): render
+writes and parse_domain reads them through the same table.
 MACs and UUIDs derive from the node uid and guest id, so they survive
 re-runs and redefinitions: Fuel identifies a node by its MACs.
 """
@@ -33,6 +35,23 @@ DomainFacts = collections.namedtuple('DomainFacts', [
     'name', 'uuid', 'vcpu', 'memory_kib', 'nics', 'disks', 'guest_id',
     'node_uid'])
 DiskRef = collections.namedtuple('DiskRef', 'path format')
+# One field of a record <-> one attribute of a child element (attribute
+# None: the child's text). parse/format: XML text <-> value (parse None:
+# the text as it is). alone: writing drops the child's other attributes.
+# index: where a missing child is inserted (None: last).
+XmlField = collections.namedtuple('XmlField', 'field child attribute parse format alone index')
+
+
+def xml_field(field, child, attribute=None, parse=None, format=str, alone=False, index=None):
+    return XmlField(field, child, attribute, parse, format, alone, index)
+
+
+# <disk device='disk'>: written by _fill_disk, read by _disks.
+DISK_XML = (xml_field('path', 'source', 'file', alone=True),
+            xml_field('format', 'driver', 'type'))
+# <interface>: written by _nic_element, read by _nics.
+NIC_XML = (xml_field('mac', 'mac', 'address', alone=True, index=0),
+           xml_field('bridge', 'source', 'bridge', alone=True))
 
 
 class TemplateError(Exception):
@@ -102,6 +121,31 @@ def _child(parent, tag, index=None):
     return element
 
 
+def write_fields(element, fields, record):
+    """Set each declared field of record in element's children."""
+    for field in fields:
+        child = _child(element, field.child, field.index)
+        text = field.format(getattr(record, field.field))
+        if field.attribute is None:
+            child.text = text
+        elif field.alone:
+            child.attrib = {field.attribute: text}
+        else:
+            child.set(field.attribute, text)
+
+
+def read_fields(element, fields, record_type):
+    """record_type from element's children; None for what is missing."""
+    values = {}
+    for field in fields:
+        child = element.find(field.child)
+        text = None if child is None else (
+            child.text if field.attribute is None else child.get(field.attribute))
+        values[field.field] = (field.parse(text) if field.parse and text is not None
+                               else text)
+    return record_type(**values)
+
+
 def _remove_all(parent, tag):
     for element in parent.findall(tag):
         parent.remove(element)
@@ -130,23 +174,20 @@ def _fill_basics(root, domain_want, settings):
 
 def _fill_disk(root, domain_want, settings):
     disk = root.find("devices/disk[@device='disk']")
-    driver = _child(disk, 'driver')
+    write_fields(disk, DISK_XML, DiskRef(domain_want.disk_path, domain_want.disk_format))
+    driver = disk.find('driver')
     driver.set('name', 'qemu')
-    driver.set('type', domain_want.disk_format)
     if settings.disk_cache == 'default':
         driver.attrib.pop('cache', None)
     else:
         driver.set('cache', settings.disk_cache)
-    _child(disk, 'source').attrib = {'file': domain_want.disk_path}
     _set_boot_order(disk, 2)
 
 
 def _nic_element(prototype, nic, is_ovs, boot_order):
     iface = copy.deepcopy(prototype)
-    _remove_all(iface, 'mac')
-    iface.insert(0, ET.Element('mac', address=nic.mac))
     iface.set('type', 'bridge')
-    iface.find('source').attrib = {'bridge': nic.bridge}
+    write_fields(iface, NIC_XML, nic)
     if is_ovs and iface.find('virtualport') is None:
         ET.SubElement(iface, 'virtualport', type='openvswitch')
     _set_boot_order(iface, boot_order)
@@ -228,21 +269,13 @@ def _memory_kib(root):
 
 
 def _nics(root):
-    found = []
-    for iface in root.findall('devices/interface'):
-        mac, source = iface.find('mac'), iface.find('source')
-        found.append(Nic(mac.get('address') if mac is not None else None,
-                         source.get('bridge') if source is not None else None))
-    return tuple(found)
+    return tuple(read_fields(iface, NIC_XML, Nic)
+                 for iface in root.findall('devices/interface'))
 
 
 def _disks(root):
-    found = []
-    for disk in root.findall("devices/disk[@device='disk']"):
-        source, driver = disk.find('source'), disk.find('driver')
-        found.append(DiskRef(source.get('file') if source is not None else None,
-                             driver.get('type') if driver is not None else None))
-    return tuple(found)
+    return tuple(read_fields(disk, DISK_XML, DiskRef)
+                 for disk in root.findall("devices/disk[@device='disk']"))
 
 
 def parse_domain(xml_text):

@@ -119,6 +119,36 @@ def test_parse_gives_back_the_desired_shape():
     assert (facts.guest_id, facts.node_uid) == (7, '12')
 
 
+def test_disks_and_nics_read_back_as_they_were_written():
+    """render writes and parse_domain reads them through one declaration each."""
+    want, xml = rendered(dict(SETTINGS, guest_disk_format='qcow2'),
+                         bridges=('br-fw-admin', 'br-prv', 'br-ex'))
+    facts = render.parse_domain(xml)
+    assert facts.disks == (render.DiskRef('/srv/vms/7_vm.img', 'qcow2'),)
+    assert facts.nics == want.nics and len(facts.nics) == 3
+    assert [nic.bridge for nic in facts.nics] == ['br-fw-admin', 'br-prv', 'br-ex']
+
+
+def test_a_changed_declaration_changes_the_writer_and_the_reader(monkeypatch):
+    """Declare the disk path as <source dev> and the MAC in capitals: the
+    XML changes, and what is read back stays the desired shape."""
+    monkeypatch.setattr(render, 'DISK_XML', (
+        render.xml_field('path', 'source', 'dev', alone=True),
+        render.xml_field('format', 'driver', 'type')))
+    monkeypatch.setattr(render, 'NIC_XML', (
+        render.xml_field('mac', 'mac', 'address', alone=True, index=0,
+                         format=lambda mac: mac.upper(), parse=lambda text: text.lower()),
+        render.xml_field('bridge', 'source', 'bridge', alone=True)))
+    want, xml = rendered()
+    root = ET.fromstring(xml)
+    assert root.find('devices/disk/source').attrib == {'dev': '/srv/vms/7_vm.img'}
+    macs = [iface.find('mac').get('address') for iface in root.findall('devices/interface')]
+    assert macs == [nic.mac.upper() for nic in want.nics] and macs[0] != want.nics[0].mac
+    facts = render.parse_domain(xml)
+    assert facts.disks == (render.DiskRef(want.disk_path, want.disk_format),)
+    assert facts.nics == want.nics
+
+
 def test_round_trip_renders_the_same_xml():
     """objects -> XML -> objects -> XML gives the same domain."""
     want, xml = rendered()
