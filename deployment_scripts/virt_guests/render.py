@@ -9,18 +9,18 @@ re-runs and redefinitions: Fuel identifies a node by its MACs.
 """
 from __future__ import absolute_import, division, print_function
 
+import binascii
 import collections
 import copy
 import hashlib
 import os
-import uuid
 import xml.etree.ElementTree as ET
 
 from .compat import to_native, xml_text
 
 NS = 'https://github.com/openstack/fuel-plugin-reduced-footprint/guest/1.0'
 ET.register_namespace('rf', NS)
-UUID_NAMESPACE = uuid.UUID('5d3c9e2a-8f0e-4c61-9a59-7c0f3b1f2e41')
+UUID_NAMESPACE = binascii.unhexlify('5d3c9e2a8f0e4c619a597c0f3b1f2e41')
 DEFAULT_TEMPLATE = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
     'templates', 'guest-domain.xml')
@@ -66,8 +66,14 @@ def guest_mac(node_uid, guest_id, nic_index):
 
 
 def guest_uuid(node_uid, guest_id):
-    return str(uuid.uuid5(UUID_NAMESPACE, 'reduced-footprint/%s/%d'
-                          % (node_uid, guest_id)))
+    """uuid.uuid5(UUID_NAMESPACE, name), RFC 4122 section 4.3, without
+    importing uuid (~15 ms under Python 2.7: it loads ctypes)."""
+    name = 'reduced-footprint/%s/%d' % (node_uid, guest_id)
+    digest = bytearray(hashlib.sha1(UUID_NAMESPACE + name.encode('utf-8')).digest()[:16])
+    digest[6] = digest[6] & 0x0f | 0x50  # version 5
+    digest[8] = digest[8] & 0x3f | 0x80  # variant RFC 4122
+    text = binascii.hexlify(bytes(digest)).decode('ascii')
+    return '-'.join((text[:8], text[8:12], text[12:16], text[16:20], text[20:]))
 
 
 def want(guest, node, settings):
