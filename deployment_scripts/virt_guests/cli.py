@@ -11,19 +11,16 @@ message).
 """
 from __future__ import absolute_import, division, print_function
 
-import argparse
 import collections
-import grp
 import json
 import logging
 import os
 import sys
 
 from . import compat
-from . import domainxml
-from . import host
 from . import inputcache
 from . import plan as planning
+from . import reconcile
 from . import render
 from . import runlock
 from . import spec as specs
@@ -41,22 +38,48 @@ COMMANDS = collections.OrderedDict([
     ('retire', 'stop and undefine a guest no longer in vms_conf (its disk is kept)')])
 
 
+def _environment_defaults():
+    return {'astute': os.environ.get('RF_ASTUTE_YAML', DEFAULT_ASTUTE),
+            'connect': os.environ.get('RF_LIBVIRT_URI', DEFAULT_URI),
+            'log_file': os.environ.get('RF_VIRT_GUESTS_LOG', DEFAULT_LOG)}
+
+
 def _options(parser, defaults):
     """The common options, on the main parser and on each subcommand."""
-    def default(value):
-        return value if defaults else argparse.SUPPRESS
-    parser.add_argument('--astute', default=default(
-        os.environ.get('RF_ASTUTE_YAML', DEFAULT_ASTUTE)),
+    import argparse
+    values = _environment_defaults()
+
+    def default(name):
+        return values[name] if defaults else argparse.SUPPRESS
+    parser.add_argument(
+        '--astute', default=default('astute'),
         help='the node\'s astute.yaml (env RF_ASTUTE_YAML; default %s)' % DEFAULT_ASTUTE)
-    parser.add_argument('--connect', default=default(
-        os.environ.get('RF_LIBVIRT_URI', DEFAULT_URI)),
+    parser.add_argument(
+        '--connect', default=default('connect'),
         help='libvirt URI (env RF_LIBVIRT_URI; default %s)' % DEFAULT_URI)
-    parser.add_argument('--log-file', default=default(
-        os.environ.get('RF_VIRT_GUESTS_LOG', DEFAULT_LOG)),
+    parser.add_argument(
+        '--log-file', default=default('log_file'),
         help='log file (env RF_VIRT_GUESTS_LOG; default %s; "" for none)' % DEFAULT_LOG)
 
 
+class Arguments(object):
+    """Parsed arguments, as argparse's Namespace holds them."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
 def parse_args(argv):
+    if list(argv) == ['apply']:
+        # The deployment task's own command line: argparse would cost
+        # ~10 ms of a no-op re-run's ~0.15 s under Python 2.7.
+        return Arguments(command='apply', json=False, dry_run=False, parallel=4,
+                         **_environment_defaults())
+    return _parser(argv).parse_args(argv)
+
+
+def _parser(argv):
+    import argparse
     parser = argparse.ArgumentParser(prog='virt-guests', description=(
         'KVM guests of this virt node from vms_conf in astute.yaml.'))
     _options(parser, True)
@@ -79,7 +102,7 @@ def parse_args(argv):
     words = set(argv)
     if not words & set(COMMANDS) and not words & set(['-h', '--help']):
         parser.error('a command is needed: check, plan, apply, status or retire')
-    return parser.parse_args(argv)
+    return parser
 
 
 def _retire_options(sub):
@@ -112,29 +135,11 @@ def setup_logging(log_file, to_stderr):
     LOG.addHandler(handler)
 
 
-class Desired(object):
-    """The validated input, rendered: what the guests should look like."""
-
-    def __init__(self, spec):
-        self.spec = spec
-        template = render.load_template(spec.settings.domain_template or None)
-        self.wants = [(render.want(g, spec.node, spec.settings), g.disk_bytes)
-                      for g in spec.guests]
-        self.by_name = domainxml.RenderedOnUse(template, self.wants, spec.settings)
-
-    def plan(self, observed):
-        return planning.plan(self.wants, observed, self.spec.node.uid,
-                             self.spec.settings.remove_undeclared)
-
-    def disk_paths(self):
-        return [w.disk_path for w, _ in self.wants]
-
-
 def load_desired(path, cached=True):
     """Desired, or None after logging every problem of the input."""
     try:
         spec = inputcache.load_spec(path, cached)
-        desired = Desired(spec)
+        desired = reconcile.Desired(spec)
     except specs.InvalidInput as error:
         LOG.error('%s: %d problem(s), nothing was changed:', compat.to_text(path),
                   len(error.problems))
@@ -181,72 +186,6 @@ def cmd_check(args):
     return OK
 
 
-class Unavailable(Exception):
-    """libvirt-python is not installed or libvirtd does not answer."""
-
-
-def _connect(args):
-    try:
-        from . import hypervisor  # libvirt is installed after the check task
-    except ImportError as error:
-        raise Unavailable('libvirt-python is missing (%s): run install-hypervisor.sh'
-                          % error)
-    try:
-        return hypervisor, hypervisor.connect(args.connect)
-    except hypervisor.HypervisorError as error:
-        raise Unavailable(compat.to_text(error))
-
-
-def _observe(hypervisor, conn, disk_paths):
-    """hypervisor.observe; Unavailable when libvirt or qemu-img fails."""
-    try:
-        return hypervisor.observe(conn, disk_paths)
-    except hypervisor.HypervisorError as error:
-        raise Unavailable(compat.to_text(error))
-
-
-def _new_disks(desired, actions):
-    """Full sizes of the images the plan creates."""
-    creating = set(a.name for a in actions if a.kind == planning.CREATE_DISK)
-    return [size for want, size in desired.wants if want.name in creating]
-
-
-def _assume_kvm_fixed(facts):
-    """For plan: apply gives /dev/kvm to group kvm 0660 before checking."""
-    kvm = facts.kvm
-    if kvm.exists and not host.check_kvm(kvm, facts.qemu_user, facts.qemu_groups):
-        return facts, None
-    if not kvm.exists or not _kvm_group_exists():
-        return facts, None
-    fixed = facts._replace(kvm=host.KvmFacts(True, 'kvm', kvm.mode | 0o660))
-    return fixed, 'apply will give %s to group kvm, mode 0660' % host.KVM_PATH
-
-
-def _kvm_group_exists():
-    try:
-        grp.getgrnam('kvm')
-        return True
-    except KeyError:
-        return False
-
-
-def survey(args, desired, for_plan):
-    """(hypervisor module, connection, actions, host problems, notes)."""
-    hypervisor, conn = _connect(args)
-    observed = _observe(hypervisor, conn, desired.disk_paths())
-    actions = desired.plan(observed)
-    facts = host.read_facts(desired.spec)
-    notes = []
-    if for_plan:
-        facts, note = _assume_kvm_fixed(facts)
-        notes = [note] if note else []
-    new_disks = _new_disks(desired, actions)
-    problems = host.check_host(desired.spec, facts, new_disks)
-    for text in host.disk_warnings(desired.spec, facts, new_disks):
-        LOG.warning('warning: %s', text)
-    return hypervisor, conn, actions, problems, notes
-
-
 def _action_dicts(actions):
     return [{'kind': a.kind, 'name': a.name, 'reason': a.reason} for a in actions]
 
@@ -262,6 +201,19 @@ def _start(args):
     return load_desired(args.astute)
 
 
+def _survey(args, desired, for_plan):
+    """reconcile.survey over a new connection, its warnings logged."""
+    libvirt = reconcile.connect(args.connect)
+    found = reconcile.survey(libvirt, desired, for_plan)
+    for text in found.warnings:
+        LOG.warning('warning: %s', text)
+    return libvirt, found
+
+
+def _print_json(value):
+    compat.write_line(json.dumps(value, indent=2, separators=(',', ': ')))
+
+
 def cmd_plan(args):
     desired = _start(args)
     if desired is None:
@@ -271,50 +223,41 @@ def cmd_plan(args):
             compat.write_line(json.dumps({'actions': [], 'host_problems': [], 'notes': []}))
         return OK
     try:
-        _, _, actions, problems, notes = survey(args, desired, True)
-    except Unavailable as error:
+        _, found = _survey(args, desired, True)
+    except reconcile.Unavailable as error:
         LOG.error('%s', compat.to_text(error))
         return HOST_REFUSED
     if args.json:
-        compat.write_line(json.dumps({'actions': _action_dicts(actions), 'host_problems': problems,
-                          'notes': notes}, indent=2, separators=(',', ': ')))
+        _print_json({'actions': _action_dicts(found.actions),
+                     'host_problems': found.problems, 'notes': found.notes})
     LOG.info('plan for node %s (%d change(s)):', desired.spec.node.uid,
-             len(planning.changes(actions)))
-    _log_plan(actions)
-    for text in notes:
+             len(planning.changes(found.actions)))
+    _log_plan(found.actions)
+    for text in found.notes:
         LOG.info('note: %s', text)
     if getattr(args, 'xml', False):
-        for action in actions:
+        for action in found.actions:
             if action.kind == planning.DEFINE:
                 compat.write_line(desired.by_name[action.name][1])
-    for text in problems:
+    for text in found.problems:
         LOG.error('refused: %s', text)
-    return HOST_REFUSED if problems else (FAILED if planning.refusals(actions) else OK)
+    return HOST_REFUSED if found.problems else _refused_or_ok(found.actions)
 
 
-def _verify(desired, hypervisor, conn, results):
-    """Plan again after applying: guests that succeeded need nothing more."""
-    failed = set(r.name for r in results if not r.ok)
-    again = desired.plan(hypervisor.observe(conn, desired.disk_paths()))
-    left = [a for a in planning.changes(again) if a.name not in failed]
-    for action in left:
+def _refused_or_ok(actions):
+    return FAILED if planning.refusals(actions) else OK
+
+
+def _log_applied(applied):
+    """Log what apply left undone; True when something was."""
+    for action in applied.left:
         LOG.error('still to do after apply: %s', planning.format_action(action))
-    return again, left
-
-
-def _apply_changes(args, desired, hypervisor, conn, actions):
-    results = hypervisor.apply(conn, actions, desired.by_name, args.parallel)
-    again, left = _verify(desired, hypervisor, conn, results)
-    failed = [r for r in results if not r.ok]
+    failed = [r for r in applied.results if not r.ok]
     for result in failed:
         LOG.error('guest %s failed: %s (the next run retries it)', result.name, result.error)
-    if not failed and not left:
+    if not failed and not applied.left:
         LOG.info('verified: a new plan has no changes left')
-    if args.json:
-        compat.write_line(json.dumps({'actions': _action_dicts(actions), 'results': [
-            dict(r._asdict()) for r in results], 'plan_after': _action_dicts(again)},
-            indent=2, separators=(',', ': ')))
-    return failed or left
+    return bool(failed or applied.left)
 
 
 def _lock():
@@ -325,6 +268,11 @@ def _lock():
         LOG.error('%s', compat.to_text(error))
         return False
     return True
+
+
+def _log_fixed(texts):
+    for text in texts:
+        LOG.info('fixed: %s', text)
 
 
 def cmd_apply(args):
@@ -338,37 +286,39 @@ def cmd_apply(args):
         return OK
     if not _lock():
         return HOST_REFUSED
-    fixed = host.fix_kvm()
-    if fixed:
-        LOG.info('fixed: %s', fixed)
+    _log_fixed([text for text in [reconcile.fix_kvm()] if text])
     try:
-        hypervisor, conn, actions, problems, _ = survey(args, desired, False)
-    except Unavailable as error:
+        libvirt, found = _survey(args, desired, False)
+    except reconcile.Unavailable as error:
         LOG.error('%s', compat.to_text(error))
         return HOST_REFUSED
-    for text in problems:
+    for text in found.problems:
         LOG.error('refused, nothing was changed: %s', text)
-    if problems:
+    if found.problems:
         return HOST_REFUSED
-    for text in hypervisor.tighten_disks(desired.disk_paths()):
-        LOG.info('fixed: %s', text)
-    _log_plan(actions)
-    if not planning.changes(actions):
+    _log_fixed(reconcile.tighten_disks(libvirt, desired))
+    _log_plan(found.actions)
+    if not planning.changes(found.actions):
         LOG.info('nothing to do: %d guest(s) already defined, running, autostart on; '
                  'no change made', len(desired.wants))
-        return FAILED if planning.refusals(actions) else OK
-    return finish_apply(args, desired, hypervisor, conn, actions)
+        return _refused_or_ok(found.actions)
+    return finish_apply(args, libvirt, desired, found.actions)
 
 
-def finish_apply(args, desired, hypervisor, conn, actions):
+def finish_apply(args, libvirt, desired, actions):
     """Apply the changes and verify them: the exit status."""
     try:
-        bad = _apply_changes(args, desired, hypervisor, conn, actions)
-    except hypervisor.HypervisorError as error:
+        applied = reconcile.apply(libvirt, desired, actions, args.parallel)
+    except reconcile.LibvirtLost as error:
         LOG.error('%s: libvirt stopped answering during apply; run apply again',
                   compat.to_text(error))
         return LIBVIRT_LOST
-    return FAILED if bad or planning.refusals(actions) else OK
+    bad = _log_applied(applied)
+    if args.json:
+        _print_json({'actions': _action_dicts(actions),
+                     'results': [dict(r._asdict()) for r in applied.results],
+                     'plan_after': _action_dicts(applied.plan_after)})
+    return FAILED if bad else _refused_or_ok(actions)
 
 
 def _status_line(row):
@@ -382,45 +332,23 @@ def _status_line(row):
         '' if row['declared'] else ' (not in vms_conf)', nics or '-', disks or '-')
 
 
-def _status_rows(hypervisor, conn, desired):
-    try:
-        return hypervisor.status(conn, desired.spec.node.uid,
-                                 [w.name for w, _ in desired.wants])
-    except hypervisor.HypervisorError as error:
-        raise Unavailable(compat.to_text(error))
-
-
 def cmd_status(args):
     desired = _start(args)
     if desired is None:
         return BAD_INPUT
     try:
-        hypervisor, conn = _connect(args)
-        rows = _status_rows(hypervisor, conn, desired)
-    except Unavailable as error:
+        rows = reconcile.connect(args.connect).status(desired.spec.node.uid, desired.names())
+    except reconcile.Unavailable as error:
         LOG.error('%s', compat.to_text(error))
         return HOST_REFUSED
     if args.json:
-        compat.write_line(json.dumps(rows, indent=2, separators=(',', ': ')))
+        _print_json(rows)
     else:
         for row in rows:
             compat.write_line(_status_line(row))
         if not rows:
             compat.write_line('no guests on node %s' % desired.spec.node.uid)
     return OK
-
-
-def _retire_disks(hypervisor, state, observed):
-    try:
-        return _disk_uses(hypervisor, state, observed)
-    except hypervisor.HypervisorError as error:
-        raise Unavailable(compat.to_text(error))
-
-
-def _disk_uses(hypervisor, state, observed):
-    return [(ref.path, hypervisor.disk_info(ref.path) if ref.path else None, use)
-            for ref, use in zip(state.facts.disks,
-                                planning.disk_uses(state.facts, observed))]
 
 
 def cmd_retire(args):
@@ -430,32 +358,26 @@ def cmd_retire(args):
     if not args.dry_run and not _lock():
         return HOST_REFUSED
     try:
-        hypervisor, conn = _connect(args)
-        observed = _observe(hypervisor, conn, [])
-        node_uid = desired.spec.node.uid
-        problems = planning.retire_problems(args.name, args.confirm, observed.domains, node_uid,
-                                            set(w.name for w, _ in desired.wants), args.dry_run)
-        for text in problems:
-            LOG.error('refused, nothing was changed: %s', text)
-        if problems:
-            return BAD_INPUT
-        state = observed.domains[args.name]
-        actions = planning.retire_plan(state, _retire_disks(hypervisor, state, observed),
-                                       args.remove_disk)
-    except Unavailable as error:
+        libvirt = reconcile.connect(args.connect)
+        retirement = reconcile.plan_retire(libvirt, desired, args)
+    except reconcile.Unavailable as error:
         LOG.error('%s', compat.to_text(error))
         return HOST_REFUSED
-    LOG.info('retire %s of node %s (%s):', args.name, node_uid,
+    for text in retirement.problems:
+        LOG.error('refused, nothing was changed: %s', text)
+    if retirement.problems:
+        return BAD_INPUT
+    LOG.info('retire %s of node %s (%s):', args.name, desired.spec.node.uid,
              'dry run, nothing is changed' if args.dry_run else 'confirmed')
-    _log_plan(actions)
+    _log_plan(retirement.actions)
     if args.dry_run:
         return OK
     try:
-        hypervisor.retire(conn, state.facts.uuid, actions)
-    except hypervisor.HypervisorError as error:
-        LOG.error('retire %s: %s', args.name, error)
+        reconcile.retire(libvirt, retirement)
+    except reconcile.LibvirtLost as error:
+        LOG.error('retire %s: %s', args.name, compat.to_text(error))
         return FAILED
-    LOG.info('retired %s; %s', args.name, planning.undo_text(state.facts))
+    LOG.info('retired %s; %s', args.name, planning.undo_text(retirement.state.facts))
     return OK
 
 

@@ -1,4 +1,6 @@
-"""Can this node take the guests? Pure checks over facts, and a small reader.
+"""Can this node take the guests? Checks over facts (pure), the readers of
+those facts, and the one change apply makes to the node itself: fix_kvm
+gives /dev/kvm to group kvm, mode 0660.
 
 A refusal says what is short and by how much, so the operator can fix the
 input or the node before anything is created.

@@ -12,7 +12,7 @@ import libvirt
 import pytest
 
 from guestlib import astute_doc, our_test_domains
-from virt_guests import cli, hypervisor, render, spec
+from virt_guests import cli, hypervisor, reconcile, render, spec
 from virt_guests import plan as P
 
 
@@ -31,7 +31,7 @@ def desired(tmp_path, guests, **settings):
     values = {'guest_disk_dir': str(tmp_path / 'disks')}
     values.update(settings)
     doc = astute_doc(guests, settings=values, bridges=('rfg-adm', 'rfg-pub'))
-    return cli.Desired(spec.build_spec(doc))
+    return reconcile.Desired(spec.build_spec(doc))
 
 
 def run_once(conn, want, parallel=4):
@@ -254,7 +254,8 @@ def test_libvirt_lost_after_apply_is_exit_4_not_a_traceback(conn, tmp_path, monk
     def lost(*_):
         raise hypervisor.HypervisorError('libvirt: listing the domains failed: EOF')
     monkeypatch.setattr(hypervisor, 'observe', lost)
-    assert cli.finish_apply(args, want, hypervisor, conn, actions) == cli.LIBVIRT_LOST
+    libvirt = reconcile.Libvirt(hypervisor, conn)
+    assert cli.finish_apply(args, libvirt, want, actions) == cli.LIBVIRT_LOST
 
 
 @pytest.mark.parametrize('disk_format', ['qcow2', 'raw'])

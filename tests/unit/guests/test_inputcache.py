@@ -39,7 +39,7 @@ def plant(cache_path, astute_path, guests):
 
 
 def test_a_hit_gives_the_same_spec_and_warnings_as_a_validation(tmpdir, cache):
-    from virt_guests import cli
+    from virt_guests import reconcile
     path = write_astute(tmpdir, [{'id': 1, 'mem': 2, u'f\xe4rbe': 'red'}, {'id': 2, 'ram': 1}],
                         guest_ovs_bridges='br-nowhere')
     validated = spec.load_spec(path)
@@ -50,7 +50,7 @@ def test_a_hit_gives_the_same_spec_and_warnings_as_a_validation(tmpdir, cache):
     assert first == validated and again == validated
     assert again.warnings == validated.warnings
     assert [type(text) for text in again.warnings] == [type(text) for text in validated.warnings]
-    assert cli.Desired(again).by_name == cli.Desired(validated).by_name
+    assert reconcile.Desired(again).by_name == reconcile.Desired(validated).by_name
     assert type(again.guests) is tuple and type(again.settings.bridges) is tuple
     assert list(again.node.scheme_bridges.items()) == list(validated.node.scheme_bridges.items())
 

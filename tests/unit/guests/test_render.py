@@ -16,8 +16,7 @@ EXPECTED = """
   <name>7_vm</name>
   <uuid>{uuid}</uuid>
   <metadata>
-    <rf:guest><rf:id>7</rf:id><rf:node-uid>12</rf:node-uid>
-      <rf:spec-hash>{hash}</rf:spec-hash></rf:guest>
+    <rf:guest><rf:id>7</rf:id><rf:node-uid>12</rf:node-uid></rf:guest>
   </metadata>
   <memory unit='KiB'>3145728</memory>
   <currentMemory unit='KiB'>3145728</currentMemory>
@@ -88,9 +87,9 @@ def rendered(settings=SETTINGS, template=None, **kwargs):
 
 
 def test_rendered_domain_is_the_expected_xml():
-    want, xml = rendered()
+    _, xml = rendered()
     expected = EXPECTED.format(
-        ns=render.NS, uuid=render.guest_uuid('12', 7), hash=render.want_hash(want),
+        ns=render.NS, uuid=render.guest_uuid('12', 7),
         mac0=render.guest_mac('12', 7, 0), mac1=render.guest_mac('12', 7, 1))
     assert xml_same(xml, expected), xml
 
@@ -117,7 +116,37 @@ def test_parse_gives_back_the_desired_shape():
         want.name, want.uuid, want.vcpu, want.memory_kib)
     assert facts.nics == want.nics
     assert facts.disks == (render.DiskRef(want.disk_path, want.disk_format),)
-    assert (facts.guest_id, facts.node_uid, facts.spec_hash) == (7, '12', render.want_hash(want))
+    assert (facts.guest_id, facts.node_uid) == (7, '12')
+
+
+def test_disks_and_nics_read_back_as_they_were_written():
+    """render writes and parse_domain reads them through one declaration each."""
+    want, xml = rendered(dict(SETTINGS, guest_disk_format='qcow2'),
+                         bridges=('br-fw-admin', 'br-prv', 'br-ex'))
+    facts = render.parse_domain(xml)
+    assert facts.disks == (render.DiskRef('/srv/vms/7_vm.img', 'qcow2'),)
+    assert facts.nics == want.nics and len(facts.nics) == 3
+    assert [nic.bridge for nic in facts.nics] == ['br-fw-admin', 'br-prv', 'br-ex']
+
+
+def test_a_changed_declaration_changes_the_writer_and_the_reader(monkeypatch):
+    """Declare the disk path as <source dev> and the MAC in capitals: the
+    XML changes, and what is read back stays the desired shape."""
+    monkeypatch.setattr(render, 'DISK_XML', (
+        render.xml_field('path', 'source', 'dev', alone=True),
+        render.xml_field('format', 'driver', 'type')))
+    monkeypatch.setattr(render, 'NIC_XML', (
+        render.xml_field('mac', 'mac', 'address', alone=True, index=0,
+                         format=lambda mac: mac.upper(), parse=lambda text: text.lower()),
+        render.xml_field('bridge', 'source', 'bridge', alone=True)))
+    want, xml = rendered()
+    root = ET.fromstring(xml)
+    assert root.find('devices/disk/source').attrib == {'dev': '/srv/vms/7_vm.img'}
+    macs = [iface.find('mac').get('address') for iface in root.findall('devices/interface')]
+    assert macs == [nic.mac.upper() for nic in want.nics] and macs[0] != want.nics[0].mac
+    facts = render.parse_domain(xml)
+    assert facts.disks == (render.DiskRef(want.disk_path, want.disk_format),)
+    assert facts.nics == want.nics
 
 
 def test_round_trip_renders_the_same_xml():
@@ -181,11 +210,10 @@ def test_unusable_template_is_refused_with_the_reason(tmp_path, text, fault):
     assert fault in str(caught.value) and path in str(caught.value)
 
 
-def test_spec_hash_is_the_same_under_python_2_7_and_3():
-    """The hash in the domain metadata is of the Python 3 repr of the
-    desired shape, on both interpreters (a node may change interpreter)."""
-    want, _ = rendered()
-    assert render.want_hash(want) == SPEC_HASH_OF_RENDERED
-
-
-SPEC_HASH_OF_RENDERED = 'e62b9f189f780182'  # repr() under Python 3, before compat
+def test_a_domain_with_the_spec_hash_of_earlier_releases_parses_the_same():
+    """Releases before 1.0 wrote <rf:spec-hash>; nothing reads it now."""
+    _, xml = rendered()
+    root = ET.fromstring(xml)
+    ET.SubElement(root.find('metadata/{%s}guest' % render.NS),
+                  '{%s}spec-hash' % render.NS).text = 'e62b9f189f780182'
+    assert render.parse_domain(ET.tostring(root)) == render.parse_domain(xml)

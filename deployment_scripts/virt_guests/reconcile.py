@@ -1,0 +1,199 @@
+"""This node's guests against vms_conf: read the facts, compute the plan,
+apply it, verify it. Returns records; the command line (cli.py) logs them
+and chooses the exit status.
+
+libvirt-python is imported only when a connection is made: the `check`
+task runs before the task that installs it.
+"""
+from __future__ import absolute_import, division, print_function
+
+import collections
+import grp
+
+from . import compat
+from . import domainxml
+from . import host
+from . import plan as planning
+from . import render
+
+# observed: plan.Observed (libvirt and the images); host: host.HostFacts.
+Facts = collections.namedtuple('Facts', 'observed host')
+# notes: what plan assumes apply will fix first; warnings: not refusals.
+Survey = collections.namedtuple('Survey', 'facts actions problems notes warnings')
+# plan_after: the plan made again after applying; left: its changes for
+# guests that did not fail (they should be none).
+Applied = collections.namedtuple('Applied', 'results plan_after left')
+Retirement = collections.namedtuple('Retirement', 'problems state actions')
+
+
+class Unavailable(Exception):
+    """libvirt-python is missing, or libvirtd or qemu-img does not answer;
+    nothing was changed."""
+
+
+class LibvirtLost(Exception):
+    """libvirt stopped answering while changes were being made."""
+
+
+class Desired(object):
+    """The validated input, rendered: what the guests should look like."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        template = render.load_template(spec.settings.domain_template or None)
+        self.wants = [(render.want(g, spec.node, spec.settings), g.disk_bytes)
+                      for g in spec.guests]
+        self.by_name = domainxml.RenderedOnUse(template, self.wants, spec.settings)
+
+    def plan(self, observed):
+        return planning.plan(self.wants, observed, self.spec.node.uid,
+                             self.spec.settings.remove_undeclared)
+
+    def disk_paths(self):
+        return [w.disk_path for w, _ in self.wants]
+
+    def names(self):
+        return [w.name for w, _ in self.wants]
+
+
+def connect(uri):
+    """Libvirt at uri; Unavailable when it cannot be reached."""
+    try:
+        from . import hypervisor  # installed after the check task
+    except ImportError as error:
+        raise Unavailable('libvirt-python is missing (%s): run install-hypervisor.sh'
+                          % error)
+    try:
+        return Libvirt(hypervisor, hypervisor.connect(uri))
+    except hypervisor.HypervisorError as error:
+        raise Unavailable(compat.to_text(error))
+
+
+class Libvirt(object):
+    """One connection to libvirtd and the module that speaks to it. Its
+    errors are Unavailable while reading, LibvirtLost while changing."""
+
+    def __init__(self, hypervisor, conn):
+        self.hypervisor, self.conn = hypervisor, conn
+
+    def _asking(self, function, *args):
+        try:
+            return function(*args)
+        except self.hypervisor.HypervisorError as error:
+            raise Unavailable(compat.to_text(error))
+
+    def observe(self, disk_paths):
+        return self._asking(self.hypervisor.observe, self.conn, disk_paths)
+
+    def status(self, node_uid, declared_names):
+        return self._asking(self.hypervisor.status, self.conn, node_uid, declared_names)
+
+    def disk_info(self, path):
+        return self._asking(self.hypervisor.disk_info, path)
+
+    def changing(self, function, *args):
+        """function(*args); LibvirtLost when libvirt fails."""
+        try:
+            return function(*args)
+        except self.hypervisor.HypervisorError as error:
+            raise LibvirtLost(compat.to_text(error))
+
+
+def fix_kvm():
+    """What apply fixes on the node before checking it, or None."""
+    return host.fix_kvm()
+
+
+def read_facts(libvirt, desired):
+    return Facts(observed=libvirt.observe(desired.disk_paths()),
+                 host=host.read_facts(desired.spec))
+
+
+def _new_disks(desired, actions):
+    """Full sizes of the images the plan creates."""
+    creating = set(a.name for a in actions if a.kind == planning.CREATE_DISK)
+    return [size for want, size in desired.wants if want.name in creating]
+
+
+def _kvm_group_exists():
+    try:
+        grp.getgrnam('kvm')
+        return True
+    except KeyError:
+        return False
+
+
+def assume_kvm_fixed(facts):
+    """(host facts as apply will find them, note): apply first gives
+    /dev/kvm to group kvm 0660 (host.fix_kvm)."""
+    kvm = facts.kvm
+    if kvm.exists and not host.check_kvm(kvm, facts.qemu_user, facts.qemu_groups):
+        return facts, None
+    if not kvm.exists or not _kvm_group_exists():
+        return facts, None
+    fixed = facts._replace(kvm=host.KvmFacts(True, 'kvm', kvm.mode | 0o660))
+    return fixed, 'apply will give %s to group kvm, mode 0660' % host.KVM_PATH
+
+
+def survey(libvirt, desired, for_plan):
+    """Survey: the facts, the plan and what the node lacks for it.
+    for_plan: count on apply's /dev/kvm fix, and say so in a note."""
+    facts = read_facts(libvirt, desired)
+    actions = desired.plan(facts.observed)
+    host_facts, note = facts.host, None
+    if for_plan:
+        host_facts, note = assume_kvm_fixed(host_facts)
+    new_disks = _new_disks(desired, actions)
+    return Survey(facts=facts, actions=actions,
+                  problems=host.check_host(desired.spec, host_facts, new_disks),
+                  notes=[note] if note else [],
+                  warnings=host.disk_warnings(desired.spec, host_facts, new_disks))
+
+
+def verify(libvirt, desired, results):
+    """Applied: plan again; guests that succeeded need nothing more."""
+    again = desired.plan(libvirt.changing(libvirt.hypervisor.observe, libvirt.conn,
+                                          desired.disk_paths()))
+    failed = set(r.name for r in results if not r.ok)
+    left = [a for a in planning.changes(again) if a.name not in failed]
+    return Applied(results, again, left)
+
+
+def apply(libvirt, desired, actions, parallel):
+    """Carry out the plan, then verify it: Applied. LibvirtLost when
+    libvirt stops answering."""
+    results = libvirt.changing(libvirt.hypervisor.apply, libvirt.conn, actions,
+                               desired.by_name, parallel)
+    return verify(libvirt, desired, results)
+
+
+def tighten_disks(libvirt, desired):
+    """What was made private among the declared guests' images."""
+    return libvirt.hypervisor.tighten_disks(desired.disk_paths())
+
+
+def _disk_uses(libvirt, state, observed):
+    return [(ref.path, libvirt.disk_info(ref.path) if ref.path else None, use)
+            for ref, use in zip(state.facts.disks,
+                                planning.disk_uses(state.facts, observed))]
+
+
+def plan_retire(libvirt, desired, request):
+    """Retirement of request.name (problems: why not; then nothing else).
+    request: name, confirm, remove_disk, dry_run."""
+    observed = libvirt.observe([])
+    problems = planning.retire_problems(
+        request.name, request.confirm, observed.domains, desired.spec.node.uid,
+        set(desired.names()), request.dry_run)
+    if problems:
+        return Retirement(problems, None, [])
+    state = observed.domains[request.name]
+    actions = planning.retire_plan(state, _disk_uses(libvirt, state, observed),
+                                   request.remove_disk)
+    return Retirement([], state, actions)
+
+
+def retire(libvirt, retirement):
+    """Carry out a Retirement; LibvirtLost when a step fails."""
+    libvirt.changing(libvirt.hypervisor.retire, libvirt.conn,
+                     retirement.state.facts.uuid, retirement.actions)
