@@ -4,6 +4,8 @@ the destination's python), by digest; by lines only when they differ."""
 from __future__ import absolute_import, division, print_function
 
 import pkgutil
+import re
+import stat
 import threading
 
 from master_migration import manifest_walk
@@ -104,3 +106,32 @@ def compare(source, copy_digest, fetch_copy_lines):
         return []
     found = differences(to_text(source), fetch_copy_lines())
     return found or ['the listings differ, but not by any one path']
+
+
+ESCAPED = re.compile(r'\\(.)')
+UNREADABLE = u'\ufffd'
+
+
+def unescape(name):
+    """A listing's name as it is (the walker escapes \\, newline, tab)."""
+    return ESCAPED.sub(lambda m: {'n': '\n', 't': '\t'}.get(
+        m.group(1), m.group(1)), name)
+
+
+def is_folder(rest):
+    return stat.S_ISDIR(int(rest.split(' ', 1)[0], 8))
+
+
+def delta(source, copy):
+    """What makes the copy's listing the source's: (names to send, files
+    to delete, folders to delete, children first). None when the text
+    cannot name something (not UTF-8). A new hard link changes its group's
+    first name (its partner field), so the whole group is sent."""
+    if UNREADABLE in source or UNREADABLE in copy:
+        return None
+    ours, theirs = parse(source), parse(copy)
+    send = sorted(n for n in ours if theirs.get(n) != ours[n])
+    gone = sorted((n for n in theirs if n not in ours), reverse=True)
+    return ([unescape(n) for n in send],
+            [unescape(n) for n in gone if not is_folder(theirs[n])],
+            [unescape(n) for n in gone if is_folder(theirs[n])])

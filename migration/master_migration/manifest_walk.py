@@ -59,12 +59,21 @@ def _pattern_regex(pattern):
 
 
 class Excludes(object):
+    """The patterns as at most four regexes (whole name or last part,
+    any entry or folders only): one search each per entry."""
+
     def __init__(self, patterns):
-        self.rules = [_pattern_regex(p) for p in patterns]
+        groups = {}
+        for pattern in patterns:
+            regex, dir_only, whole = _pattern_regex(pattern)
+            groups.setdefault((dir_only, whole), []).append(regex.pattern)
+        self.rules = [(dir_only, whole, re.compile(b'|'.join(
+            b'(?:' + r + b')' for r in regexes)))
+            for (dir_only, whole), regexes in sorted(groups.items())]
 
     def excluded(self, name, is_dir):
         base = name.rsplit(b'/', 1)[-1]
-        for regex, dir_only, whole in self.rules:
+        for dir_only, whole, regex in self.rules:
             if (is_dir or not dir_only) and regex.search(
                     name if whole else base):
                 return True
@@ -102,11 +111,14 @@ LIST_XATTRS, GET_XATTR = _xattr_functions()
 def xattrs(path):
     """'name=sha1' of each xattr rsync copies, sorted."""
     try:
+        names = LIST_XATTRS(path)
+        if not names:
+            return b''
         named = sorted((n if PY2 else os.fsencode(n), n)  # novermin
-                       for n in LIST_XATTRS(path))
+                       for n in names)
         return b','.join(
-            key + b'=' + _ascii('%s', hashlib.sha1(
-                GET_XATTR(path, n)).hexdigest())
+            key + b'=' + hashlib.sha1(GET_XATTR(path, n)).hexdigest().encode(
+                'ascii')
             for key, n in named
             if not key.startswith(b'system.') or key in ACL_NAMES)
     except (IOError, OSError) as exc:
@@ -117,54 +129,81 @@ def xattrs(path):
 
 def walk(root, excludes):
     """(name, lstat) of every entry under root (root itself as '.'), names
-    as bytes relative to root; excluded folders are not entered."""
-    yield b'.', os.lstat(root)
-    for top, dirs, files in os.walk(root):
-        rel = os.path.relpath(top, root)
-        prefix = b'' if rel == b'.' else rel + b'/'
-        for name in sorted(dirs + files):
-            path = os.path.join(top, name)
-            info = os.lstat(path)
-            if excludes.excluded(prefix + name, stat.S_ISDIR(info.st_mode)):
-                if name in dirs:
-                    dirs.remove(name)
+    as bytes relative to root, a folder's entries after it; excluded
+    folders are not entered. A name gone meanwhile is left out."""
+    out = [(b'.', os.lstat(root))]
+    root = root.rstrip(b'/')  # '/' itself: '' + '/' + name
+    folders = [b'']
+    while folders:
+        prefix = folders.pop()
+        found = []
+        for name in sorted(os.listdir(root + b'/' + prefix)):
+            rel = prefix + name
+            try:
+                info = os.lstat(root + b'/' + rel)
+            except OSError as exc:
+                if exc.errno == errno.ENOENT:
+                    continue
+                raise
+            is_dir = stat.S_ISDIR(info.st_mode)
+            if excludes.excluded(rel, is_dir):
                 continue
-            yield prefix + name, info
-        dirs.sort()
+            out.append((rel, info))
+            if is_dir:
+                found.append(rel + b'/')
+        folders.extend(reversed(found))
+    return out
 
 
 def escape(name):
+    if b'\\' not in name and b'\n' not in name and b'\t' not in name:
+        return name
     return name.replace(b'\\', b'\\\\').replace(b'\n', b'\\n').replace(
         b'\t', b'\\t')
 
 
+try:
+    BYTES_FORMAT = bool(b'%d' % 1)  # novermin (3.5+, and 2.7's str)
+except TypeError:  # Python 3.4
+    BYTES_FORMAT = False
+
+
 def _ascii(template, *values):
-    return (template % values).encode('ascii')  # bytes % needs 3.5
+    if BYTES_FORMAT:
+        return template % values  # novermin
+    return (template.decode('ascii') % values).encode('ascii')
 
 
-def entry_line(root, name, info, partner):
+def entry_line(path, name, info, partner):
+    """name, then 'mode uid gid', then by type: 'size mtime' and the
+    hard-link partner (file), mtime (folder), target (symlink), device;
+    last the xattrs."""
     mode = info.st_mode
-    fields = [escape(name), _ascii('%o %d %d', mode, info.st_uid,
-                                   info.st_gid)]
     if stat.S_ISREG(mode):
-        fields += [_ascii('%d %d', info.st_size, int(info.st_mtime)),
-                   escape(partner or b'')]
+        middle = _ascii(b'\t%o %d %d\t%d %d\t', mode, info.st_uid,
+                        info.st_gid, info.st_size, int(info.st_mtime)) + \
+            escape(partner or b'') + b'\t'
     elif stat.S_ISDIR(mode):
-        fields.append(_ascii('%d', int(info.st_mtime)))
+        middle = _ascii(b'\t%o %d %d\t%d\t', mode, info.st_uid,
+                        info.st_gid, int(info.st_mtime))
     elif stat.S_ISLNK(mode):  # its time: not kept by every rsync 3.0
-        fields.append(escape(os.readlink(os.path.join(root, name))))
+        middle = _ascii(b'\t%o %d %d\t', mode, info.st_uid, info.st_gid) + \
+            escape(os.readlink(path)) + b'\t'
     elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        fields.append(_ascii('%d:%d', os.major(info.st_rdev),
-                             os.minor(info.st_rdev)))
-    fields.append(xattrs(os.path.join(root, name)))
-    return b'\t'.join(fields) + b'\n'
+        middle = _ascii(b'\t%o %d %d\t%d:%d\t', mode, info.st_uid,
+                        info.st_gid, os.major(info.st_rdev),
+                        os.minor(info.st_rdev))
+    else:
+        middle = _ascii(b'\t%o %d %d\t', mode, info.st_uid, info.st_gid)
+    return escape(name) + middle + xattrs(path) + b'\n'
 
 
 def manifest(root, patterns):
     """The listing as bytes. A hard link names the first name of its
     group (in this listing) as its partner."""
     root = root if isinstance(root, bytes) else root.encode('utf-8')
-    entries = list(walk(root, Excludes(patterns)))
+    entries = walk(root, Excludes(patterns))
+    root = root.rstrip(b'/')
     first = {}
     count = {}
     for name, info in entries:
@@ -174,9 +213,10 @@ def manifest(root, patterns):
             count[key] = count.get(key, 0) + 1
     lines = []
     for name, info in entries:
-        key = (info.st_dev, info.st_ino)
-        partner = first.get(key) if count.get(key, 0) > 1 else None
-        lines.append(entry_line(root, name, info, partner))
+        partner = None
+        if info.st_nlink > 1 and count.get((info.st_dev, info.st_ino), 0) > 1:
+            partner = first[(info.st_dev, info.st_ino)]
+        lines.append(entry_line(root + b'/' + name, name, info, partner))
     return b''.join(lines)
 
 

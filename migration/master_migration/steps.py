@@ -215,15 +215,17 @@ def unshare_ssh(ctx):
         shutil.rmtree(os.path.dirname(control), ignore_errors=True)
 
 
-def sync(ctx, label, extra=(), ok_codes=(0, rsyncing.VANISHED)):
-    """One rsync into the copy; returns its stats and its itemized lines
-    (when extra asks for --itemize-changes)."""
+def sync(ctx, label, extra=(), ok_codes=(0, rsyncing.VANISHED), listed=None):
+    """One rsync into the copy (of everything, or only the names in the
+    file `listed`); returns its stats and its itemized lines (when extra
+    asks for --itemize-changes)."""
     p = ctx.params
-    argv = rsyncing.sync_argv(
-        p.source_root, sync_excludes(ctx), ctx.remote.rsync_shell(),
-        ctx.remote.rsync_target(ctx.facts['mount_point']),
-        list(p.rsync_options) + list(extra),
-        ctx.facts.get('rsync_progress', '--info=progress2'))
+    head = (p.source_root, sync_excludes(ctx), ctx.remote.rsync_shell(),
+            ctx.remote.rsync_target(ctx.facts['mount_point']))
+    tail = (list(p.rsync_options) + list(extra),
+            ctx.facts.get('rsync_progress', '--info=progress2'))
+    argv = rsyncing.listed_sync_argv(*(head + (listed,) + tail)) if listed \
+        else rsyncing.sync_argv(*(head + tail))
     reporter = rsyncing.ProgressReporter(ctx.log, label)
     started = time.time()
     ctx.commands.stream(argv, reporter.feed, p.sync_timeout,
@@ -293,7 +295,27 @@ def final_sync(ctx):
 
 
 def final_sync_and_verify(ctx):
-    stats, items = sync(ctx, 'final sync (services stopped)', ITEMIZE)
+    """By the listings' delta when it can; the full final sync when that
+    cannot be made, fails, or its result does not verify."""
+    delta = final_delta(ctx)
+    if delta is not None:
+        try:
+            record_final(ctx, *final_sync_run(ctx, delta))
+            verify(ctx)
+            return
+        except (CommandError, CopyDiffers) as exc:
+            ctx.log.warning('final sync of the listed changes: %s; the '
+                            'full final sync follows', to_text(exc))
+    record_final(ctx, *final_sync_run(ctx, None))
+    if ctx.params.verify == 'checksum':
+        verify(ctx)
+
+
+class CopyDiffers(StepFailed):
+    """The verification found a difference."""
+
+
+def record_final(ctx, stats, items):
     ctx.state.set('final_stats', stats)
     # a union: a re-run after a kill must still check what the first sent
     ctx.state.set('final_sent', sorted(set(
@@ -301,8 +323,65 @@ def final_sync_and_verify(ctx):
     ctx.state.set('final_boot_inputs', sorted(set(
         ctx.state.get('final_boot_inputs', []) +
         fixes.boot_inputs_touched(items))))
-    if ctx.params.verify == 'checksum':
-        verify(ctx)
+
+
+def final_delta(ctx):
+    """What the final sync must do, from both sides' listings, when the
+    verification checks the result; None: rsync compares every file. The
+    copy's listing from before the stop serves (only this run's syncs
+    write to the copy; a wrong one fails the verification)."""
+    patterns = sync_excludes(ctx)
+    if ctx.params.verify != 'checksum' or not manifest.usable(patterns):
+        return None
+    copy, ctx.copy_listing = getattr(ctx, 'copy_listing', None), None
+    source, copy = manifest.in_parallel(
+        lambda: manifest.source_listing(ctx.params.source_root, patterns),
+        lambda: copy or list_copy(ctx, patterns))
+    return None if copy is None else manifest.delta(to_text(source), copy)
+
+
+def list_copy(ctx, patterns):
+    return manifest.copy_listing(ctx.remote, ctx.facts['mount_point'],
+                                 patterns, 'lines', ctx.params.sync_timeout)
+
+
+def list_copy_before_stop(ctx):
+    """The copy's listing for final_delta, while the services still run
+    (kept in memory: a resumed run lists the copy again)."""
+    # the copy stays mounted from post_migrate; a wrong listing costs time
+    if ctx.params.verify != 'checksum':
+        return
+    patterns = sync_excludes(ctx)
+    if manifest.usable(patterns):
+        try:
+            ctx.copy_listing = list_copy(ctx, patterns)
+        except CommandError as exc:  # the final sync will list it again
+            ctx.log.warning('listing the copy: %s', to_text(exc))
+
+
+def final_sync_run(ctx, delta):
+    """(stats, itemized changes): the full final sync, or the delta's
+    deletions (children first) and then its names alone."""
+    label = 'final sync (services stopped)'
+    if delta is None:
+        return sync(ctx, label, ITEMIZE)
+    send, files, folders = delta
+    for names, command in ((files, ['rm', '-f']), (folders, ['rmdir'])):
+        if names:
+            ctx.remote.run(['sh', '-c', remote_sh.REMOVE_NAMES, 'sh',
+                            ctx.facts['mount_point']] + command,
+                           ctx.params.sync_timeout,
+                           rsyncing.files_from_input(names))
+    deleted = [('*deleting', n) for n in files + folders]
+    ctx.log.info('%s: %d name(s) deleted, %d to compare', label,
+                 len(deleted), len(send))
+    if not send:
+        return {}, deleted
+    path = os.path.join(ctx.params.work_dir, 'final-delta.list')
+    with open(path, 'wb') as handle:
+        handle.write(rsyncing.files_from_input(send))
+    stats, items = sync(ctx, label, ITEMIZE, listed=path)
+    return stats, items + deleted
 
 
 def verify(ctx):
@@ -324,10 +403,10 @@ def verify(ctx):
     else:
         diffs = manifest_check(ctx, patterns, present)
     if diffs:
-        raise StepFailed('verification: the copy differs from the source in '
-                         '%d place(s), e.g. %s; something still writes on '
-                         'the master: add it to the services to stop' % (
-                             len(diffs), '; '.join(diffs[:5])))
+        raise CopyDiffers('verification: the copy differs from the source '
+                          'in %d place(s), e.g. %s; something still writes '
+                          'on the master: add it to the services to stop' % (
+                              len(diffs), '; '.join(diffs[:5])))
     ctx.state.set('verify_seconds', time.time() - started)
     ctx.log.info('verification: copy equals source (every file by type, '
                  'size, mtime, owner, mode, ACLs, xattrs, hard links; the %d '
@@ -385,6 +464,7 @@ def stop_services(ctx):
                         'runs with whatever still writes (see services / '
                         'systemd_units / docker_containers)')
     share_ssh(ctx)
+    list_copy_before_stop(ctx)
     ctx.state.set('services_stopped', True)
     if not ctx.state.get('downtime_started'):
         ctx.state.set('downtime_started', time.time())
