@@ -27,7 +27,8 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / 'migration'), str(REPO / 'tests')]
 
 from lab import hostlab  # noqa: E402
-from master_migration import rsyncing  # noqa: E402
+from master_migration import manifest, remote_sh, rsyncing  # noqa: E402
+from master_migration.commands import shell_words  # noqa: E402
 
 PORT = 2298
 
@@ -127,17 +128,72 @@ def checksum_pass(source, rsh, mnt, rounds=3):
     return time.time() - started, number, sent
 
 
-def verify(source, rsh, mnt, names):
-    """As steps.verify: quick check of all, checksums of the names."""
-    target = '127.0.0.1:%s' % mnt
-    quick_s, out = timed(rsyncing.verify_argv(str(source), [], rsh, target,
-                                              checksum=False))
+def listed_checksums(source, rsh, mnt, names):
     present = [n for n in names if os.path.lexists(source / n)]
-    listed_s, listed = timed(
-        rsyncing.listed_verify_argv(str(source), rsh, target),
-        rsyncing.files_from_input(present)) if present else (0.0, '')
-    assert not rsyncing.differences(out + listed), 'copy differs'
-    return quick_s, listed_s
+    if not present:
+        return ''
+    return timed(rsyncing.listed_verify_argv(
+        str(source), rsh, '127.0.0.1:%s' % mnt),
+        rsyncing.files_from_input(present))[1]
+
+
+def on_copy(rsh, words, input_bytes):
+    argv = rsh.split() + ['127.0.0.1', shell_words(words)]
+    return subprocess.run(argv, check=True, capture_output=True,
+                          input=input_bytes).stdout.decode()
+
+
+def copy_listing(rsh, mnt, mode):
+    return on_copy(rsh, manifest.remote_argv(str(mnt), mode, EXCLUDES),
+                   manifest.walker_source())
+
+
+def final_by_delta(source, rsh, mnt, copy):
+    """As steps.final_sync_run with a delta: the source's listing against
+    the copy's (made before the stop), the deletions, then rsync of the
+    listed names only. Returns the seconds, the listing's share, the names
+    listed and the files sent."""
+    started = time.time()
+    listing = manifest.source_listing(str(source), EXCLUDES)
+    listings_s = time.time() - started
+    send, files, folders = manifest.delta(
+        listing.decode('utf-8', 'replace'), copy)
+    for names, command in ((files, ['rm', '-f']), (folders, ['rmdir'])):
+        if names:
+            on_copy(rsh, ['sh', '-c', remote_sh.REMOVE_NAMES, 'sh', str(mnt)]
+                    + command, rsyncing.files_from_input(names))
+    path = pathlib.Path(mnt).parent / 'delta.list'
+    path.write_bytes(rsyncing.files_from_input(send))
+    out = timed(rsyncing.listed_sync_argv(
+        str(source), [], rsh, '127.0.0.1:%s' % mnt, str(path),
+        ['--itemize-changes']))[1]
+    sent = rsyncing.sent_files(rsyncing.itemized(out.split('\n')))
+    return time.time() - started, listings_s, len(send), sent
+
+
+EXCLUDES = ['/lost+found']  # of the script's defaults, the one here
+
+
+def verify(source, rsh, mnt, names):
+    """As steps.verify: the source's listing, the copy's digest and the
+    checksums of the names, at once; the total and each part's time."""
+    took = {}
+
+    def part(name, call):
+        started = time.time()
+        took[name] = call()
+        return time.time() - started
+    started = time.time()
+    parts = manifest.in_parallel(
+        lambda: part('source', lambda: manifest.source_listing(
+            str(source), EXCLUDES)),
+        lambda: part('copy', lambda: copy_listing(rsh, mnt, 'digest')),
+        lambda: part('listed', lambda: listed_checksums(
+            source, rsh, mnt, names)))
+    total = time.time() - started
+    assert not manifest.compare(took['source'], took['copy'], lambda: '') \
+        + rsyncing.differences(took['listed']), 'copy differs'
+    return total, parts
 
 
 def main():
@@ -158,8 +214,9 @@ def main():
 
 
 def two_phase(paths, source, rsh, mnt, args, seed):
-    """Warm sync and checksum pass while the 'services' write, then the
-    downtime: final sync + verification."""
+    """Warm sync, checksum pass, ssh connection and the copy's listing
+    while the 'services' write, then the downtime: final sync +
+    verification."""
     stop = threading.Event()
     box = {}
     writer = threading.Thread(target=lambda: box.update(changes=change_some(
@@ -167,24 +224,31 @@ def two_phase(paths, source, rsh, mnt, args, seed):
     writer.start()
     warm_s, _ = rsync_sync(source, rsh, mnt)
     check_s, rounds, unsettled = checksum_pass(source, rsh, mnt)
-    stop.set()
-    writer.join()
-    # as steps.shared_ssh: one ssh connection for the stopped phase
+    # as steps.stop_services: one ssh connection, and the copy's listing,
+    # before the stop
     started = time.time()
     control = ['-o', 'ControlPath=%s' % (pathlib.Path(mnt).parent / 'ctl')]
     sh(*(rsh.split() + control + ['-o', 'ControlMaster=yes', '-o',
                                   'ControlPersist=600', '127.0.0.1', 'true']))
     shared = ' '.join([rsh] + control + ['-o', 'ControlMaster=no'])
     connect_s = time.time() - started
-    final_s, sent = rsync_sync(source, shared, mnt, ['--itemize-changes'])
-    quick_s, listed_s = verify(source, shared, mnt,
-                               sorted(set(unsettled + sent)))
+    started = time.time()
+    copy = copy_listing(shared, mnt, 'lines')
+    before_stop_s = time.time() - started
+    stop.set()
+    writer.join()
+    final_s, listings_s, listed, sent = final_by_delta(source, shared, mnt,
+                                                       copy)
+    verify_s, parts = verify(source, shared, mnt,
+                             sorted(set(unsettled + sent)))
     sh(*(rsh.split() + control + ['-O', 'exit', '127.0.0.1']))
     return {'warm': warm_s, 'check': check_s, 'rounds': rounds,
-            'connect': connect_s, 'final': final_s, 'quick': quick_s,
-            'listed': listed_s, 'listed_files': len(set(unsettled + sent)),
-            'downtime': connect_s + final_s + quick_s + listed_s,
-            'changes': box['changes']}
+            'connect': connect_s, 'before_stop': before_stop_s,
+            'final': final_s, 'verify': verify_s,
+            'listings': listings_s, 'listed': listed,
+            'parts': parts,
+            'listed_files': len(set(unsettled + sent)),
+            'downtime': final_s + verify_s, 'changes': box['changes']}
 
 
 def spread(values):
@@ -222,11 +286,17 @@ def run(args, work, cleanup):
               '(%d round(s)); %d rewrites while serving' % (
                   number, r['warm'], mib / r['warm'], r['check'],
                   r['rounds'], r['changes'][0]))
-        print('  downtime two-phase: ssh connection %.2f s + final sync '
-              '%.2f s + quick check %.2f s + checksums of %d sent files '
-              '%.2f s = %.2f s' % (r['connect'], r['final'], r['quick'],
-                                   r['listed_files'], r['listed'],
-                                   r['downtime']))
+        print('  before the stop: ssh connection opened %.2f s, the copy '
+              'listed %.2f s' % (r['connect'], r['before_stop']))
+        print('  downtime two-phase: final sync %.2f s + verification '
+              '%.2f s = %.2f s' % (r['final'], r['verify'], r['downtime']))
+        print('  final sync: the source listed %.2f s; deletions and '
+              'rsync of the %d names that differ %.2f s' % (
+                  r['listings'], r['listed'], r['final'] - r['listings']))
+        print('  verification, at once: source listing %.2f s, copy '
+              'listing over ssh %.2f s, checksums of %d sent files %.2f s'
+              % (r['parts'][0], r['parts'][1], r['listed_files'],
+                 r['parts'][2]))
         print('  one-pass (stop, then copy everything): %.2f s; ratio '
               'two-phase / one-pass %.3f' % (r['onepass'], r['ratio']))
     print('over %d runs: two-phase downtime %s s; one-pass %s s; ratio %s'

@@ -118,6 +118,7 @@ class Remote(object):
         self.host, self.port, self.user = host, port, user
         self.identity, self.known_hosts = identity, known_hosts
         self.alias = alias
+        self.control = None  # a shared connection's socket (share())
 
     def host_key_alias(self):
         if not self.alias or self.alias == self.host:
@@ -135,7 +136,27 @@ class Remote(object):
             opts += ['-i', self.identity, '-o', 'IdentitiesOnly=yes']
         if self.known_hosts:
             opts += ['-o', 'UserKnownHostsFile=' + self.known_hosts]
+        if self.control:  # a gone master: ssh connects on its own
+            opts += ['-o', 'ControlPath=' + self.control,
+                     '-o', 'ControlMaster=no']
         return opts + self.host_key_alias()
+
+    def share(self, control):
+        """Open one connection (kept 10 min when idle) that the commands
+        after it reuse through the socket `control`; False if ssh cannot."""
+        self.control = None
+        opened = self.commands.run(self.ssh_options() + [
+            '-o', 'ControlPath=' + control, '-o', 'ControlMaster=yes',
+            '-o', 'ControlPersist=600', self.host, 'true'], timeout=60,
+            ok_codes=None).returncode == 0
+        self.control = control if opened else None
+        return opened
+
+    def unshare(self):
+        if self.control:
+            self.commands.run(self.ssh_options() + ['-O', 'exit', self.host],
+                              ok_codes=None)
+            self.control = None
 
     def argv(self, remote_argv):
         words = ['env', 'LC_ALL=C', 'LANG=C'] + [to_text(a)

@@ -39,13 +39,14 @@ STEPS = [
          'fstab, mtab, NIC names, marker, GRUB + initramfs',
          ('checksum_pass',), lambda p: 3600, postmigrate.post_migrate, None,
          None),
-    Step('stop_services', 'stop the master services in order (downtime '
-         'starts)', ('post_migrate',), lambda p: 1800, steps.stop_services,
+    Step('stop_services', 'open one ssh connection and list the copy, '
+         'then stop the master services in order (downtime starts)',
+         ('post_migrate',), lambda p: 1800, steps.stop_services,
          steps.undo_services, None, 'restart services'),
-    Step('final_sync', 'rsync what changed (keeping the fixes), with '
-         'deletions, then verify: quick check of all, checksums of what '
-         'was sent', ('stop_services',), lambda p: 2 * p.sync_timeout + 60,
-         steps.final_sync, None, None),
+    Step('final_sync', 'list the source, delete and rsync only what '
+         'differs from the copy (keeping the fixes), then verify: both '
+         'sides listed, checksums of what was sent', ('stop_services',),
+         lambda p: 2 * p.sync_timeout + 60, steps.final_sync, None, None),
     Step('refresh_fixes', 'cheap fixes again from the source; GRUB and '
          'initramfs again only if the final sync touched their inputs',
          ('final_sync',), lambda p: 3600, postmigrate.refresh_fixes, None,

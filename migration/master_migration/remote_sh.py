@@ -2,6 +2,14 @@
 They need only util-linux, parted, e2fsprogs, qemu-img and coreutils."""
 from __future__ import absolute_import, division, print_function
 
+# $1 folder, then the command (rm -f, or rmdir) for the NUL-separated
+# names on stdin, relative to the folder, in their order.
+REMOVE_NAMES = r'''set -eu
+cd "$1"
+shift
+xargs -0 -r "$@" --
+'''
+
 # $1 image  $2 size in bytes  $3 root end (NMiB or 100%)  $4 swap MiB (0: none)
 # The image holds /etc/shadow, root's keys and the database: 0600 (umask for
 # a new one, chmod for one an earlier run left); libvirt's dynamic ownership

@@ -54,6 +54,15 @@ def sync_argv(source_root, patterns, rsh, target, extra=(),
             excludes(patterns) + [source_path(source_root), target + '/'])
 
 
+def listed_sync_argv(source_root, patterns, rsh, target, names_file,
+                     extra=(), progress='--info=progress2'):
+    """Only the names in names_file (NUL-separated, relative), each alone
+    (no recursion); no --delete: the deletions are done apart."""
+    return (BASE + [progress, '--no-inc-recursive', '--stats', '-e', rsh,
+                    '--from0', '--files-from=' + names_file] + list(extra) +
+            excludes(patterns) + [source_path(source_root), target + '/'])
+
+
 def verify_argv(source_root, patterns, rsh, target, checksum=True):
     """Must print nothing: any itemized line is a difference. Without
     checksum: rsync's quick check (size, mtime, mode, owner, links)."""

@@ -3,14 +3,15 @@ again after a kill (it checks before it acts); none writes to the old
 master's data."""
 from __future__ import absolute_import, division, print_function
 
-import contextlib
+import atexit
 import os
 import shutil
 import tempfile
 import time
 
-from master_migration import fixes, remote_sh, rsyncing, services, template
-from master_migration.commands import CommandError, shell_words
+from master_migration import fixes, manifest, remote_sh, rsyncing, services
+from master_migration import template
+from master_migration.commands import CommandError
 from master_migration.compat import to_text
 from master_migration.context import StepFailed, copy_excludes
 from master_migration.units import human_bytes
@@ -194,37 +195,37 @@ def fixed_excludes(source_root, fixed):
     return sorted(out)
 
 
-@contextlib.contextmanager
-def shared_ssh(ctx):
-    """The rsync -e command for a few rsync runs over one ssh connection
-    (a master kept while they run): the final sync and its verification
-    run while the services are stopped and each new connection costs a
-    handshake. Falls back to one connection each if ssh cannot share."""
+def share_ssh(ctx):
+    """One ssh connection for the commands while the services are stopped
+    (each new one costs a handshake), opened before they stop. Commands
+    connect on their own if ssh cannot share or the connection is gone."""
+    if ctx.remote.control:
+        return
     folder = tempfile.mkdtemp(prefix='rfm-ssh-')  # short: socket path limit
-    opts = ctx.remote.ssh_options() + ['-o', 'ControlPath=' + os.path.join(
-        folder, 'c')]
-    shared = ctx.commands.run(opts + [
-        '-o', 'ControlMaster=yes', '-o', 'ControlPersist=600',
-        ctx.remote.host, 'true'], timeout=60, ok_codes=None).returncode == 0
-    try:
-        yield shell_words(opts + ['-o', 'ControlMaster=no']) if shared \
-            else ctx.remote.rsync_shell()
-    finally:
-        if shared:
-            ctx.commands.run(opts + ['-O', 'exit', ctx.remote.host],
-                             ok_codes=None)
+    if ctx.remote.share(os.path.join(folder, 'c')):
+        atexit.register(unshare_ssh, ctx)
+    else:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def sync(ctx, label, extra=(), rsh=None, ok_codes=(0, rsyncing.VANISHED)):
-    """One rsync into the copy; returns its stats and its itemized lines
-    (when extra asks for --itemize-changes)."""
+def unshare_ssh(ctx):
+    control = ctx.remote.control
+    if control:
+        ctx.remote.unshare()
+        shutil.rmtree(os.path.dirname(control), ignore_errors=True)
+
+
+def sync(ctx, label, extra=(), ok_codes=(0, rsyncing.VANISHED), listed=None):
+    """One rsync into the copy (of everything, or only the names in the
+    file `listed`); returns its stats and its itemized lines (when extra
+    asks for --itemize-changes)."""
     p = ctx.params
-    argv = rsyncing.sync_argv(
-        p.source_root, sync_excludes(ctx), rsh or ctx.remote.rsync_shell(),
-        ctx.remote.rsync_target(ctx.facts['mount_point']),
-        list(p.rsync_options) + list(extra),
-        ctx.facts.get('rsync_progress', '--info=progress2'))
+    head = (p.source_root, sync_excludes(ctx), ctx.remote.rsync_shell(),
+            ctx.remote.rsync_target(ctx.facts['mount_point']))
+    tail = (list(p.rsync_options) + list(extra),
+            ctx.facts.get('rsync_progress', '--info=progress2'))
+    argv = rsyncing.listed_sync_argv(*(head + (listed,) + tail)) if listed \
+        else rsyncing.sync_argv(*(head + tail))
     reporter = rsyncing.ProgressReporter(ctx.log, label)
     started = time.time()
     ctx.commands.stream(argv, reporter.feed, p.sync_timeout,
@@ -285,13 +286,36 @@ def checksum_round(ctx, number, names):
 
 
 def final_sync(ctx):
-    ensure_mounted(ctx)
-    with shared_ssh(ctx) as rsh:
-        final_sync_over(ctx, rsh)
+    share_ssh(ctx)  # a resume after the stop opens it here
+    try:
+        ensure_mounted(ctx)
+        final_sync_and_verify(ctx)
+    finally:
+        unshare_ssh(ctx)
 
 
-def final_sync_over(ctx, rsh):
-    stats, items = sync(ctx, 'final sync (services stopped)', ITEMIZE, rsh)
+def final_sync_and_verify(ctx):
+    """By the listings' delta when it can; the full final sync when that
+    cannot be made, fails, or its result does not verify."""
+    delta = final_delta(ctx)
+    if delta is not None:
+        try:
+            record_final(ctx, *final_sync_run(ctx, delta))
+            verify(ctx)
+            return
+        except (CommandError, CopyDiffers) as exc:
+            ctx.log.warning('final sync of the listed changes: %s; the '
+                            'full final sync follows', to_text(exc))
+    record_final(ctx, *final_sync_run(ctx, None))
+    if ctx.params.verify == 'checksum':
+        verify(ctx)
+
+
+class CopyDiffers(StepFailed):
+    """The verification found a difference."""
+
+
+def record_final(ctx, stats, items):
     ctx.state.set('final_stats', stats)
     # a union: a re-run after a kill must still check what the first sent
     ctx.state.set('final_sent', sorted(set(
@@ -299,43 +323,131 @@ def final_sync_over(ctx, rsh):
     ctx.state.set('final_boot_inputs', sorted(set(
         ctx.state.get('final_boot_inputs', []) +
         fixes.boot_inputs_touched(items))))
-    if ctx.params.verify == 'checksum':
-        verify(ctx, rsh)
 
 
-def verify(ctx, rsh):
-    """Quick check of every file (size, mtime, mode, owner, links) plus
-    checksums of the files sent since the checksum pass."""
-    p = ctx.params
+def final_delta(ctx):
+    """What the final sync must do, from both sides' listings, when the
+    verification checks the result; None: rsync compares every file. The
+    copy's listing from before the stop serves (only this run's syncs
+    write to the copy; a wrong one fails the verification)."""
+    patterns = sync_excludes(ctx)
+    if ctx.params.verify != 'checksum' or not manifest.usable(patterns):
+        return None
+    copy, ctx.copy_listing = getattr(ctx, 'copy_listing', None), None
+    source, copy = manifest.in_parallel(
+        lambda: manifest.source_listing(ctx.params.source_root, patterns),
+        lambda: copy or list_copy(ctx, patterns))
+    return None if copy is None else manifest.delta(to_text(source), copy)
+
+
+def list_copy(ctx, patterns):
+    return manifest.copy_listing(ctx.remote, ctx.facts['mount_point'],
+                                 patterns, 'lines', ctx.params.sync_timeout)
+
+
+def list_copy_before_stop(ctx):
+    """The copy's listing for final_delta, while the services still run
+    (kept in memory: a resumed run lists the copy again)."""
+    # the copy stays mounted from post_migrate; a wrong listing costs time
+    if ctx.params.verify != 'checksum':
+        return
+    patterns = sync_excludes(ctx)
+    if manifest.usable(patterns):
+        try:
+            ctx.copy_listing = list_copy(ctx, patterns)
+        except CommandError as exc:  # the final sync will list it again
+            ctx.log.warning('listing the copy: %s', to_text(exc))
+
+
+def final_sync_run(ctx, delta):
+    """(stats, itemized changes): the full final sync, or the delta's
+    deletions (children first) and then its names alone."""
+    label = 'final sync (services stopped)'
+    if delta is None:
+        return sync(ctx, label, ITEMIZE)
+    send, files, folders = delta
+    for names, command in ((files, ['rm', '-f']), (folders, ['rmdir'])):
+        if names:
+            ctx.remote.run(['sh', '-c', remote_sh.REMOVE_NAMES, 'sh',
+                            ctx.facts['mount_point']] + command,
+                           ctx.params.sync_timeout,
+                           rsyncing.files_from_input(names))
+    deleted = [('*deleting', n) for n in files + folders]
+    ctx.log.info('%s: %d name(s) deleted, %d to compare', label,
+                 len(deleted), len(send))
+    if not send:
+        return {}, deleted
+    path = os.path.join(ctx.params.work_dir, 'final-delta.list')
+    with open(path, 'wb') as handle:
+        handle.write(rsyncing.files_from_input(send))
+    stats, items = sync(ctx, label, ITEMIZE, listed=path)
+    return stats, items + deleted
+
+
+def verify(ctx):
+    """Quick check of every file (manifests: type, size, mtime, mode,
+    owner, links, ACLs, xattrs) and, at the same time, checksums of the
+    files sent since the checksum pass."""
     started = time.time()
-    target = ctx.remote.rsync_target(ctx.facts['mount_point'])
     names = sorted(set(ctx.state.get('unsettled', []) +
                        ctx.state.get('final_sent', [])) -
                    set(ctx.state.get('fixed_paths', [])))
     # a name that is not UTF-8 cannot be listed: checksum everything then
     everything = any(rsyncing.UNREADABLE in n for n in names)
-    out = ctx.commands.run(rsyncing.verify_argv(
-        p.source_root, sync_excludes(ctx), rsh, target,
-        checksum=everything), timeout=p.sync_timeout,
-        ok_codes=(0, rsyncing.VANISHED)).stdout
     present = [] if everything else [n for n in names if os.path.lexists(
-        os.path.join(p.source_root, n))]
-    if present:
-        out += ctx.commands.run(
-            rsyncing.listed_verify_argv(p.source_root, rsh, target),
-            timeout=p.sync_timeout, ok_codes=(0, rsyncing.VANISHED),
-            input_bytes=rsyncing.files_from_input(present)).stdout
-    diffs = rsyncing.differences(out)
+        os.path.join(ctx.params.source_root, n))]
+    patterns = sync_excludes(ctx)
+    if everything or not manifest.usable(patterns):
+        diffs = rsync_check(ctx, patterns, everything) + listed_check(
+            ctx, present)
+    else:
+        diffs = manifest_check(ctx, patterns, present)
     if diffs:
-        raise StepFailed('verification: the copy differs from the source in '
-                         '%d place(s), e.g. %s; something still writes on '
-                         'the master: add it to the services to stop' % (
-                             len(diffs), '; '.join(diffs[:5])))
+        raise CopyDiffers('verification: the copy differs from the source '
+                          'in %d place(s), e.g. %s; something still writes '
+                          'on the master: add it to the services to stop' % (
+                              len(diffs), '; '.join(diffs[:5])))
     ctx.state.set('verify_seconds', time.time() - started)
-    ctx.log.info('verification: copy equals source (every file by size, '
-                 'mtime, owner, mode, ACLs, xattrs, hard links; the %d sent '
-                 'since the checksum pass by checksum), %.1f s', len(present),
-                 time.time() - started)
+    ctx.log.info('verification: copy equals source (every file by type, '
+                 'size, mtime, owner, mode, ACLs, xattrs, hard links; the %d '
+                 'sent since the checksum pass by checksum), %.1f s',
+                 len(present), time.time() - started)
+
+
+def manifest_check(ctx, patterns, present):
+    """The two listings and the checksums at once."""
+    mnt, timeout = ctx.facts['mount_point'], ctx.params.sync_timeout
+    source, digest, sums = manifest.in_parallel(
+        lambda: manifest.source_listing(ctx.params.source_root, patterns),
+        lambda: manifest.copy_listing(ctx.remote, mnt, patterns, 'digest',
+                                      timeout),
+        lambda: listed_check(ctx, present))
+    if digest is None:
+        ctx.log.warning('no python on %s: rsync\'s quick check instead '
+                        'of the listings', ctx.params.destination)
+        return rsync_check(ctx, patterns, False) + sums
+    return manifest.compare(source, digest, lambda: manifest.copy_listing(
+        ctx.remote, mnt, patterns, 'lines', timeout)) + sums
+
+
+def rsync_check(ctx, patterns, checksum):
+    """rsync's own dry run over every file; its itemized lines."""
+    return rsyncing.differences(ctx.commands.run(rsyncing.verify_argv(
+        ctx.params.source_root, patterns, ctx.remote.rsync_shell(),
+        ctx.remote.rsync_target(ctx.facts['mount_point']),
+        checksum=checksum), timeout=ctx.params.sync_timeout,
+        ok_codes=(0, rsyncing.VANISHED)).stdout)
+
+
+def listed_check(ctx, names):
+    """Checksums of the named files (rsync --files-from); what differs."""
+    if not names:
+        return []
+    return rsyncing.differences(ctx.commands.run(rsyncing.listed_verify_argv(
+        ctx.params.source_root, ctx.remote.rsync_shell(),
+        ctx.remote.rsync_target(ctx.facts['mount_point'])),
+        timeout=ctx.params.sync_timeout, ok_codes=(0, rsyncing.VANISHED),
+        input_bytes=rsyncing.files_from_input(names)).stdout)
 
 
 # ---- services -----------------------------------------------------------
@@ -351,6 +463,8 @@ def stop_services(ctx):
         ctx.log.warning('no running service found to stop: the final sync '
                         'runs with whatever still writes (see services / '
                         'systemd_units / docker_containers)')
+    share_ssh(ctx)
+    list_copy_before_stop(ctx)
     ctx.state.set('services_stopped', True)
     if not ctx.state.get('downtime_started'):
         ctx.state.set('downtime_started', time.time())

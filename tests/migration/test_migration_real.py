@@ -46,6 +46,12 @@ def test_migration_moves_master_with_nothing_lost(migrate, master,
     assert image_mode == 0o600, oct(image_mode)  # issue 9 point 3
     assert 'downtime (services stopped until the guest answered)' in \
         result.stderr
+    # checked by the listings of both sides (the virt node's python ran),
+    # the final sync made from them
+    assert 'verification: copy equals source (every file by type' in \
+        result.stderr
+    assert 'name(s) deleted' in result.stderr
+    assert 'the full final sync follows' not in result.stderr
     lab.virsh('destroy', name)
     copy_records = lab.assert_exact_copy(master, disk_dir / (name + '.img'),
                                          tmp_path / 'mnt')

@@ -80,7 +80,8 @@ def make_ctx(tmp_path, recorder, **facts):
                      'admin_netmask': 24, 'admin_mac': '52:54:00:00:00:02',
                      'interim_address': '10.20.0.250', 'boot_timeout': 5,
                      'poweroff': False, 'work_dir': str(tmp_path),
-                     'sync_timeout': 60, 'disk_size': 100 << 30})
+                     'sync_timeout': 60, 'disk_size': 100 << 30,
+                     'verify': 'none'})
     state = State(os.path.join(str(tmp_path), 'state.json'))
     state.data['facts'].update({'image': '/var/lib/nova/fuel_master.img',
                                 'mount_point': '/var/lib/nova/fuel_master.mnt',

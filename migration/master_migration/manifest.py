@@ -1,0 +1,137 @@
+"""The quick check while the services are stopped: the source's listing
+(manifest_walk, in this process) against the copy's (the same file run by
+the destination's python), by digest; by lines only when they differ."""
+from __future__ import absolute_import, division, print_function
+
+import pkgutil
+import re
+import stat
+import threading
+
+from master_migration import manifest_walk
+from master_migration.compat import to_text
+
+# The destination's python, in virt-guests' order, one that runs (not a
+# shim without a version behind it); the walker comes on stdin.
+RUN_WALKER = ('for py in python2.7 python2 python3 python; do '
+              'if "$py" -c "import sys; sys.exit(not (sys.version_info[:2] '
+              '== (2, 7) or sys.version_info >= (3, 4)))" >/dev/null 2>&1; '
+              'then exec "$py" - "$@"; fi; done; '
+              'echo "no python 2.7 or 3.4+ on PATH" >&2; exit 127')
+NO_PYTHON = 127
+
+
+def walker_source():
+    return pkgutil.get_data('master_migration', 'manifest_walk.py')
+
+
+def remote_argv(root, mode, patterns):
+    """Words for Remote.run (stdin: walker_source()); mode 'digest' or
+    'lines'."""
+    return ['sh', '-c', RUN_WALKER, 'rfm-manifest', root, mode] + list(
+        patterns)
+
+
+def usable(patterns):
+    return all(manifest_walk.supported(p) for p in patterns)
+
+
+def parse(listing):
+    """{name: the rest of its line} of a listing (text)."""
+    out = {}
+    for line in listing.splitlines():
+        name, _, rest = line.partition('\t')
+        out[name] = rest
+    return out
+
+
+def differences(source, copy):
+    """What differs, each naming the path: missing from the copy, not on
+    the source, or the fields (mode owner group, size mtime, link target,
+    xattrs) of both sides."""
+    ours, theirs = parse(source), parse(copy)
+    out = []
+    for name in sorted(set(ours) | set(theirs)):
+        if name not in theirs:
+            out.append('%s: missing from the copy' % name)
+        elif name not in ours:
+            out.append('%s: in the copy, not on the source' % name)
+        elif ours[name] != theirs[name]:
+            out.append('%s: source [%s], copy [%s]' % (
+                name, ours[name].replace('\t', ' | '),
+                theirs[name].replace('\t', ' | ')))
+    return out
+
+
+def in_parallel(*calls):
+    """Run the calls at once (the first in this thread); their results in
+    order. The first error is raised once all have ended."""
+    results, errors = [None] * len(calls), []
+
+    def call(index):
+        try:
+            results[index] = calls[index]()
+        except Exception as exc:  # raised below, in the caller's thread
+            errors.append(exc)
+    threads = [threading.Thread(target=call, args=(i,))
+               for i in range(1, len(calls))]
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    call(0)
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def source_listing(root, patterns):
+    return manifest_walk.manifest(root, patterns)
+
+
+def copy_listing(remote, mount_point, patterns, mode, timeout):
+    """The copy's digest or lines (text); None when the destination has
+    no python."""
+    result = remote.run(remote_argv(mount_point, mode, patterns), timeout,
+                        input_bytes=walker_source(),
+                        ok_codes=(0, NO_PYTHON))
+    return None if result.returncode == NO_PYTHON else result.stdout
+
+
+def compare(source, copy_digest, fetch_copy_lines):
+    """[] when the copy's digest is the source listing's; else the
+    differences, from the copy's lines."""
+    if copy_digest.strip() == manifest_walk.digest(source):
+        return []
+    found = differences(to_text(source), fetch_copy_lines())
+    return found or ['the listings differ, but not by any one path']
+
+
+ESCAPED = re.compile(r'\\(.)')
+UNREADABLE = u'\ufffd'
+
+
+def unescape(name):
+    """A listing's name as it is (the walker escapes \\, newline, tab)."""
+    return ESCAPED.sub(lambda m: {'n': '\n', 't': '\t'}.get(
+        m.group(1), m.group(1)), name)
+
+
+def is_folder(rest):
+    return stat.S_ISDIR(int(rest.split(' ', 1)[0], 8))
+
+
+def delta(source, copy):
+    """What makes the copy's listing the source's: (names to send, files
+    to delete, folders to delete, children first). None when the text
+    cannot name something (not UTF-8). A new hard link changes its group's
+    first name (its partner field), so the whole group is sent."""
+    if UNREADABLE in source or UNREADABLE in copy:
+        return None
+    ours, theirs = parse(source), parse(copy)
+    send = sorted(n for n in ours if theirs.get(n) != ours[n])
+    gone = sorted((n for n in theirs if n not in ours), reverse=True)
+    return ([unescape(n) for n in send],
+            [unescape(n) for n in gone if not is_folder(theirs[n])],
+            [unescape(n) for n in gone if is_folder(theirs[n])])

@@ -1,0 +1,272 @@
+"""The quick check while the services are stopped (master_migration.
+manifest): a real tree copied by real rsync with the script's options must
+pass; each kind of difference rsync's own quick check sees must be named.
+The copy's side runs the walker as the destination does: a script given on
+stdin to this interpreter (Python 2.7 or 3, as the suite runs)."""
+from __future__ import absolute_import, division, print_function
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from master_migration import manifest, rsyncing
+
+PATTERNS = ['/proc/*', '/lost+found', '*.swp', '/etc/fstab']
+
+
+def make_source(root):
+    for folder in ('etc/ssh', 'var/lib/db', 'proc/1', 'usr/bin'):
+        os.makedirs(os.path.join(root, folder))
+    files = {'etc/a.conf': b'a = 1\n', 'etc/fstab': b'/dev/sda1 / ext4\n',
+             'etc/ssh/key': b'secret\n', 'var/lib/db/data': b'x' * 5000,
+             'proc/1/status': b'running\n', 'etc/.a.conf.swp': b'vim\n',
+             'usr/bin/tool': b'#!/bin/sh\n'}
+    for name, data in files.items():
+        with open(os.path.join(root, name), 'wb') as handle:
+            handle.write(data)
+    os.chmod(os.path.join(root, 'etc/ssh/key'), 0o600)
+    os.link(os.path.join(root, 'usr/bin/tool'),
+            os.path.join(root, 'usr/bin/tool-alias'))
+    os.symlink('../etc/a.conf', os.path.join(root, 'var/a.conf'))
+    os.mkfifo(os.path.join(root, 'var/lib/db/fifo'))
+
+
+def write(path, data):
+    with open(path, 'wb') as handle:
+        handle.write(data)
+
+
+@pytest.fixture
+def trees(tmp_path):
+    """A source and its copy made by the final sync's rsync options."""
+    source, copy = str(tmp_path / 'source'), str(tmp_path / 'copy')
+    make_source(source)
+    os.makedirs(os.path.join(copy, 'lost+found'))  # as mkfs makes it
+    os.mkdir(os.path.join(copy, 'etc'))
+    write(os.path.join(copy, 'etc/fstab'), b'UUID=1 / ext4\n')  # a fix
+    subprocess.check_call(rsyncing.sync_argv(
+        source, PATTERNS, 'ssh', copy, progress='--stats'),
+        stdout=subprocess.PIPE)
+    return source, copy
+
+
+def walker(root, mode):
+    proc = subprocess.Popen(
+        [sys.executable, '-', root, mode] + PATTERNS, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE)
+    out = proc.communicate(manifest.walker_source())[0]
+    assert proc.returncode == 0
+    return out.decode('utf-8')
+
+
+def check(source, copy):
+    listing = manifest.source_listing(source, PATTERNS)
+    return manifest.compare(listing, walker(copy, 'digest'),
+                            lambda: walker(copy, 'lines'))
+
+
+def test_copy_made_by_rsync_passes_and_excluded_paths_are_left_out(trees):
+    source, copy = trees
+    assert check(source, copy) == []
+    names = manifest.parse(walker(copy, 'lines'))
+    assert 'proc' in names and 'etc/a.conf' in names
+    assert not [n for n in names if n.startswith(('proc/', 'lost+found'))
+                or n in ('etc/fstab', 'etc/.a.conf.swp')]
+
+
+def keep_times(path, change):
+    before = os.lstat(path)
+    change(path)
+    os.utime(path, (before.st_atime, before.st_mtime))
+
+
+def unlink_hard_link(path):
+    shutil.copy2(path, path + '.new')
+    os.rename(path + '.new', path)
+
+
+CHANGES = {
+    'missing file': ('etc/ssh/key', os.remove, 'missing from the copy'),
+    'extra file': ('etc/ssh/extra', lambda p: write(p, b'x'),
+                   'in the copy, not on the source'),
+    'extra folder': ('var/new', os.mkdir, 'in the copy, not on the source'),
+    'mode': ('etc/ssh/key', lambda p: os.chmod(p, 0o644), 'copy [100644'),
+    'owner': ('etc/a.conf', lambda p: os.chown(p, 4321, -1),
+              'copy [100644 4321 0 '),
+    'group': ('etc/a.conf', lambda p: os.chown(p, -1, 4321),
+              'copy [100644 0 4321 '),
+    'symlink target': ('var/a.conf', lambda p: (
+        os.remove(p), os.symlink('../etc/ssh/key', p)), '../etc/ssh/key'),
+    'size, same mtime': ('var/lib/db/data', lambda p: keep_times(
+        p, lambda q: write(q, b'x' * 4999)), 'copy [100644 0 0 | 4999 '),
+    'mtime': ('etc/a.conf', lambda p: os.utime(p, (1, 1)),
+              'copy [100644 0 0 | 6 1 |'),
+    'hard link broken': ('usr/bin/tool-alias', lambda p: keep_times(
+        p, unlink_hard_link), 'usr/bin/tool'),
+    'fifo turned file': ('var/lib/db/fifo', lambda p: (
+        os.remove(p), write(p, b'')), 'copy [100644'),
+}
+
+
+@pytest.mark.parametrize('kind', sorted(CHANGES))
+def test_each_difference_in_the_copy_is_named(trees, kind):
+    """The copy changed after the final sync: the check names the path
+    and shows the copy's side."""
+    source, copy = trees
+    name, change, shown = CHANGES[kind]
+    if kind in ('owner', 'group') and os.geteuid() != 0:
+        pytest.skip('chown needs root')
+    change(os.path.join(copy, name))
+    about = [d for d in check(source, copy) if d.startswith(name + ': ')]
+    assert about and shown in about[0], about
+
+
+@pytest.mark.skipif(not hasattr(os, 'setxattr'),
+                    reason='os.setxattr: Python 3.3+')
+def test_an_xattr_changed_in_the_copy_is_named(trees):
+    source, copy = trees
+    os.setxattr(  # novermin (guarded: 3.3+)
+        os.path.join(copy, 'etc/a.conf'), 'user.rfm', b'1')
+    assert [d for d in check(source, copy)
+            if d.startswith('etc/a.conf: ') and 'user.rfm=' in d]
+
+
+def test_a_change_on_the_source_after_the_sync_is_named(trees):
+    """Something still writing on the master after the stop."""
+    source, copy = trees
+    write(os.path.join(source, 'var/lib/db/late'), b'')
+    assert 'var/lib/db/late: missing from the copy' in check(source, copy)
+
+
+# pattern, name, a folder or a file, excluded or kept
+EXCLUDE_CASES = """
+/proc/*       proc              folder  kept
+/proc/*       proc/1            folder  excluded
+/proc/*       x/proc/1          folder  kept
+*.swp         etc/.a.swp        file    excluded
+cache/        var/cache         folder  excluded
+cache/        var/cache         file    kept
+var/log/*.gz  srv/var/log/a.gz  file    excluded
+var/log/*.gz  var/log/sub/a.gz  file    kept
+/var/**/tmp   var/a/b/tmp       folder  excluded
+f[0-9]        d/f7              file    excluded
+f[!0-9]       d/f7              file    kept
+/lost+found   lost+found        folder  excluded
+"""
+
+
+@pytest.mark.parametrize('case', EXCLUDE_CASES.strip().splitlines())
+def test_excludes_match_as_rsync_matches(case):
+    from master_migration import manifest_walk
+    pattern, name, kind, verdict = case.split()
+    rules = manifest_walk.Excludes([pattern])
+    assert rules.excluded(name.encode('utf-8'), kind == 'folder') == (
+        verdict == 'excluded')
+
+
+def test_patterns_the_listing_cannot_follow_are_refused():
+    assert manifest.usable(['/proc/*', 'cache/'])
+    assert not manifest.usable(['/var/cache/***'])
+    assert not manifest.usable([r'name\*'])
+
+
+def change_source_late(root):
+    """What a master may change between the warm phase and the stop."""
+    def at(name):
+        return os.path.join(root, name)
+    shutil.rmtree(at('etc/ssh'))
+    write(at('etc/ssh'), b'a folder became a file\n')
+    shutil.rmtree(at('var/lib'))
+    os.rename(at('etc/a.conf'), at('etc/b.conf'))
+    os.link(at('usr/bin/tool'), at('usr/bin/tool-2'))
+    os.chmod(at('usr/bin/tool'), 0o755)
+    os.remove(at('var/a.conf'))
+    os.symlink('../etc/b.conf', at('var/a.conf'))
+    os.makedirs(at('var/new/a'))
+    write(at('var/new/a/b.txt'), b'new\n')
+    write(at('var/new/odd\nname'), b'odd\n')
+    write(at('etc/.b.conf.swp'), b'excluded\n')
+    os.utime(at('var'), (1, 1))
+
+
+def apply_delta(source, copy):
+    """As final_sync_run: deletions on the copy, then the names alone."""
+    from master_migration import remote_sh
+    from master_migration.compat import to_text
+    send, files, folders = manifest.delta(
+        to_text(manifest.source_listing(source, PATTERNS)),
+        walker(copy, 'lines'))
+    for names, command in ((files, ['rm', '-f']), (folders, ['rmdir'])):
+        proc = subprocess.Popen(['sh', '-c', remote_sh.REMOVE_NAMES, 'sh',
+                                 copy] + command, stdin=subprocess.PIPE)
+        proc.communicate(rsyncing.files_from_input(names))
+        assert proc.returncode == 0
+    listed = copy + '.list'
+    write(listed, rsyncing.files_from_input(send))
+    subprocess.check_call(rsyncing.listed_sync_argv(
+        source, PATTERNS, 'ssh', copy, listed, progress='--stats'),
+        stdout=subprocess.PIPE)
+    return send
+
+
+def contents(root):
+    out = {}
+    for top, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(top, name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, 'rb') as handle:
+                    out[os.path.relpath(path, root)] = handle.read()
+    return out
+
+
+def test_final_delta_brings_the_copy_to_the_source(trees):
+    """Deletions (a tree, a folder turned file), a rename, a new folder, a
+    new hard link, a new symlink target, a mode and a folder's time: the
+    delta's deletions and listed names make the copy pass the check, its
+    bytes equal, the fixed file and the excluded ones left alone."""
+    source, copy = trees
+    change_source_late(source)
+    send = apply_delta(source, copy)
+    assert 'usr/bin/tool' in send and 'etc/ssh/key' not in send
+    assert check(source, copy) == []
+    ours, theirs = contents(source), contents(copy)
+    for name in ('proc/1/status', 'etc/fstab', 'etc/.a.conf.swp',
+                 'etc/.b.conf.swp'):
+        ours.pop(name, None)
+        theirs.pop(name, None)
+    assert ours == theirs
+    with open(os.path.join(copy, 'etc/fstab'), 'rb') as handle:
+        assert handle.read() == b'UUID=1 / ext4\n'
+    assert os.stat(os.path.join(copy, 'usr/bin/tool')).st_ino == os.stat(
+        os.path.join(copy, 'usr/bin/tool-2')).st_ino
+
+
+@pytest.mark.parametrize('kind', ['python2.7', 'python3'])
+def test_the_walker_lists_alike_under_either_python(trees, kind):
+    """The master (2.7) and the virt node (2.7 or 3) must give the same
+    listing of the same tree, non-ASCII names and xattrs included."""
+    from lab import interpreters
+    if not interpreters.available(kind):
+        pytest.skip(interpreters.missing_reason(kind))
+    source = trees[0]
+    write(os.path.join(source.encode('utf-8'), u'etc/caf\u00e9'.encode(
+        'utf-8')), b'')
+    write(os.path.join(source.encode('utf-8'), b'etc/latin1-\xe9'), b'')
+    if hasattr(os, 'setxattr'):  # the 2.7 walker reads it through ctypes
+        os.setxattr(  # novermin (guarded: 3.3+)
+            os.path.join(source, 'etc/a.conf'), 'user.rfm', b'1')
+    proc = subprocess.Popen(
+        [interpreters.interpreter(kind), '-', source, 'digest'] + PATTERNS,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    out = proc.communicate(manifest.walker_source())[0]
+    assert proc.returncode == 0
+    assert out.decode('ascii').strip() == manifest_walk_digest(source)
+
+
+def manifest_walk_digest(root):
+    from master_migration import manifest_walk
+    return manifest_walk.digest(manifest.source_listing(root, PATTERNS))
