@@ -70,13 +70,13 @@ BOOT_S = 90
 def expected_downtime(params, facts):
     parts = [('stop services', 15),
              ('final sync (file list scan as measured)',
-              facts.get('scan_seconds', 0) * 1.5 + 5)]
+              facts.scan_seconds * 1.5 + 5)]
     if params.verify == 'checksum':
         parts.append(('verification (quick check)',
-                      facts.get('scan_seconds', 0) + 2))
+                      facts.scan_seconds + 2))
     parts.append(('fixes refreshed', POST_MIGRATE_S[params.boot_loader]))
-    parts.append(('flush and e2fsck -n of the copy', 10 + facts.get(
-        'data_bytes', 0) / float(FSCK_BYTES_PER_S)))
+    parts.append(('flush and e2fsck -n of the copy',
+                  10 + facts.data_bytes / float(FSCK_BYTES_PER_S)))
     parts.append(('guest boot until ssh and API answer', BOOT_S))
     return parts
 
@@ -88,14 +88,14 @@ def format_plan(params, facts, services_plan=None):
                  p.source_root, p.admin_address, p.admin_prefix,
                  p.admin_interface, p.admin_mac),
              '  data: %d files, %s (file list scan took %.1f s)' % (
-                 f.get('data_files', 0), human_bytes(f.get('data_bytes', 0)),
-                 f.get('scan_seconds', 0)),
+                 f.data_files, human_bytes(f.data_bytes),
+                 f.scan_seconds),
              '  destination: %s@%s:%d, guest %s: %d vCPU, %d MiB' % (
                  p.ssh_user, p.destination, p.ssh_port, p.name, p.vcpus,
                  p.memory_mib)]
-    layout = f.get('layout', {})
+    layout = f.layout
     lines.append('  disk: %s raw %s, p1 ext4 fuel-root %d MiB%s' % (
-        f.get('image'), human_bytes(p.disk_size),
+        f.image, human_bytes(p.disk_size),
         layout.get('root_end_mib', 0) - 1,
         ', p2 swap %d MiB' % layout['swap_mib'] if layout.get('swap_mib')
         else ''))
@@ -106,8 +106,8 @@ def format_plan(params, facts, services_plan=None):
                  p.interim_address)
     if services_plan is not None:
         lines.append('  services (%s), stop order: %s' % (
-            f.get('services_kind'), '; '.join(' '.join(a) for a in
-                                              services_plan[0]) or 'none'))
+            f.services_kind, '; '.join(' '.join(a) for a in
+                                       services_plan[0]) or 'none'))
     lines.append('  steps:')
     for number, step in enumerate(STEPS, 1):
         lines.append('    %d. %-14s %s' % (number, step.id, step.title))

@@ -32,18 +32,18 @@ def guest_nics(params, facts):
     nics = [{'interface': params.admin_interface, 'mac': params.admin_mac,
              'bridge': params.admin_bridge,
              'extra_xml': params.admin_nic_xml}]
-    return nics + list(facts['nics'])
+    return nics + list(facts.nics)
 
 
 def render_domain(params, facts):
     interfaces = '\n'.join(
         render_interface(n['mac'], n['bridge'], n.get('extra_xml') or '')
         for n in guest_nics(params, facts))
-    values = {'name': escape(params.name), 'uuid': facts['domain_uuid'],
+    values = {'name': escape(params.name), 'uuid': facts.domain_uuid,
               'virt_type': getattr(params, 'virt_type', 'kvm'),
               'namespace': NAMESPACE,
               'admin_address': escape(params.admin_address),
-              'root_uuid': facts['root_uuid'],
+              'root_uuid': facts.root_uuid,
               'memory_mib': params.memory_mib, 'vcpus': params.vcpus,
-              'disk_path': escape(facts['image']), 'interfaces': interfaces}
+              'disk_path': escape(facts.image), 'interfaces': interfaces}
     return string.Template(load_template()).substitute(values)

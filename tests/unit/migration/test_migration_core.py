@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from master_migration import fixes, plan, rsyncing, template, units
+from master_migration.facts import Facts
 from master_migration.params import Params
 
 FSTAB = """# /etc/fstab
@@ -191,12 +192,12 @@ def sample_params(**extra):
     return Params(values)
 
 
-FACTS = {'domain_uuid': '6b1b0c1e-6f77-4cbb-9a8c-2b1f6d0f8a11',
+FACTS = Facts({'domain_uuid': '6b1b0c1e-6f77-4cbb-9a8c-2b1f6d0f8a11',
          'root_uuid': '0f6c7a9e-0000-4000-8000-000000000001',
          'image': '/var/lib/nova/fuel_master.img',
          'nics': [{'interface': 'eth1', 'mac': '52:54:00:00:01:02',
                    'bridge': 'br-prv',
-                   'extra_xml': "<virtualport type='openvswitch'/>"}]}
+                   'extra_xml': "<virtualport type='openvswitch'/>"}]})
 
 
 def test_domain_xml_passes_libvirt_schema(tmp_path):
@@ -233,7 +234,7 @@ def test_domain_xml_round_trips_through_libvirt_test_driver():
         back = ET.fromstring(dom.XMLDesc(0))
         assert [m.get('address') for m in back.iter('mac')] == [
             '52:54:00:00:00:02', '52:54:00:00:01:02']
-        assert dom.UUIDString() == FACTS['domain_uuid']
+        assert dom.UUIDString() == FACTS.domain_uuid
         dom.undefine()
     finally:
         conn.close()
@@ -244,9 +245,9 @@ def test_plan_lists_steps_in_order_and_downtime():
                       ssh_user='root', ssh_port=22, disk_size=100 << 30,
                       interim_address='10.20.0.250', verify='checksum',
                       boot_loader='auto', boot_timeout=900, poweroff=True)
-    facts = dict(FACTS, data_files=1000, data_bytes=1500 << 20,
+    facts = Facts(dict(FACTS.data, data_files=1000, data_bytes=1500 << 20,
                  scan_seconds=2.0, layout=fixes.disk_layout(100 << 30, 0),
-                 services_kind='systemd')
+                 services_kind='systemd'))
     text = plan.format_plan(p, facts, ([['systemctl', 'stop', 'nailgun']],
                                        []))
     assert '1000 files, 1.5 GiB' in text
