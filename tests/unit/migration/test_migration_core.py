@@ -106,7 +106,7 @@ def test_disk_layout_with_and_without_swap():
                                         ('1.5G', 3 << 29), ('100GiB', 100 << 30),
                                         (2048, 2048 << 20)])
 def test_sizes(text, value):
-    assert units.parse_size_bytes(text) == value
+    assert units.parse_size_default_mib(text) == value
 
 
 STATS = """
@@ -241,7 +241,7 @@ def test_domain_xml_round_trips_through_libvirt_test_driver():
 
 
 def test_plan_lists_steps_in_order_and_downtime():
-    p = sample_params(source_root='/', admin_netmask=24, destination='virt',
+    p = sample_params(source_root='/', admin_prefix=24, destination='virt',
                       ssh_user='root', ssh_port=22, disk_size=100 << 30,
                       interim_address='10.20.0.250', verify='checksum',
                       boot_loader='auto', boot_timeout=900, poweroff=True)

@@ -77,7 +77,7 @@ def make_ctx(tmp_path, recorder, **facts):
                      'ssh_known_hosts': None, 'name': 'fuel_master',
                      'disk_dir': '/var/lib/nova', 'remove_disk': False,
                      'admin_interface': 'eth0', 'admin_address': '10.20.0.2',
-                     'admin_netmask': 24, 'admin_mac': '52:54:00:00:00:02',
+                     'admin_prefix': 24, 'admin_mac': '52:54:00:00:00:02',
                      'interim_address': '10.20.0.250', 'boot_timeout': 5,
                      'poweroff': False, 'work_dir': str(tmp_path),
                      'sync_timeout': 60, 'disk_size': 100 << 30})
