@@ -250,8 +250,9 @@ def start_new(args, config, work_dir, state_path, log, log_path):
                   '\n  - '.join(exc.problems))
         return None, EXIT_BAD_INPUT
     if args.dry_run:
-        write_line(plan.format_plan(params, ctx.facts,
-                                    dry_run_services(ctx)))
+        services_plan = dry_run_services(ctx)
+        write_line(plan.format_plan(params, ctx.facts, services_plan,
+                                    plan.step_commands(ctx, services_plan)))
         return None, 0
     log.info('preflight passed: %d files, %d bytes to copy',
              ctx.facts.data_files, ctx.facts.data_bytes)

@@ -10,19 +10,9 @@ import pytest
 from master_migration import cli
 from master_migration.facts import Facts, FactsError
 from master_migration.state import State
+from samples import preflight_facts
 
-PREFLIGHT_FACTS = {
-    'image': '/var/lib/nova/fuel_master.img',
-    'mount_point': '/var/lib/nova/fuel_master.mnt',
-    'xml_path': '/var/lib/nova/fuel_master.xml',
-    'done_marker': '/var/lib/nova/fuel_master.migration-done',
-    'destination_address': '127.0.0.1', 'admin_live_mac': '52:54:00:00:00:02',
-    'nics': [], 'services_kind': 'systemd', 'dest_free_bytes': 200 << 30,
-    'mkfs_options': ['-O', '^metadata_csum'], 'rsync_progress': '--progress',
-    'data_bytes': 10 << 20, 'data_files': 12, 'scan_seconds': 0.5,
-    'layout': {'root_end_mib': 102400, 'swap_mib': 0,
-               'root_bytes': 100 << 30},
-    'root_uuid': 'r-1', 'domain_uuid': 'd-1'}
+PREFLIGHT_FACTS = preflight_facts()
 
 
 def write_state(work, facts, preflight_done=True):
@@ -38,8 +28,8 @@ def test_a_state_written_by_this_version_loads_with_its_facts_typed(tmp_path):
     path = write_state(str(tmp_path), PREFLIGHT_FACTS)
     state = State.load(path)
     assert state.facts.image == '/var/lib/nova/fuel_master.img'
-    assert state.facts.layout['swap_mib'] == 0
-    assert state.facts.swap_uuid is None  # no swap: the default
+    assert state.facts.layout['swap_mib'] == 4096
+    assert state.facts.replace_existing is False  # not set: the default
     state.facts.loop_device = '/dev/loop7'
     state.save()  # a fact set by a step reaches the file
     assert State.load(path).facts.loop_device == '/dev/loop7'
