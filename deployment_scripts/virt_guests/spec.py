@@ -231,8 +231,9 @@ def _schema_text(error):
     return 'a value matching the schema %s' % py3_repr(error.schema)
 
 
-def size_bytes(text):
-    """'70G' -> bytes, with qemu-img's binary units (k = 1024)."""
+def parse_size_default_bytes(text):
+    """'70G' -> bytes, with qemu-img's binary units (k = 1024); a bare
+    number is bytes, as qemu-img takes it."""
     unit = text[-1] if text[-1:] in SIZE_UNIT_BYTES else ''
     number = text[:-1] if unit else text
     return int(number) * SIZE_UNIT_BYTES[unit]
@@ -255,7 +256,8 @@ def setting_problems(values):
     problems = []
     label = SECTION + '.'
     size = values['guest_default_disk_size']
-    if _setting_valid('guest_default_disk_size', size) and size_bytes(size) < MIN_DISK_BYTES:
+    if _setting_valid('guest_default_disk_size', size) and \
+            parse_size_default_bytes(size) < MIN_DISK_BYTES:
         problems.append(Problem(label + 'guest_default_disk_size',
                                 describe_value(size), SIZE_TEXT))
     text = values['guest_bridges']
@@ -320,7 +322,7 @@ def guest_problems(doc, items):
             seen.setdefault(vm_id, index)
         size = item.get('vda_size')
         if (isinstance(size, string_types) and _matches_size(size)
-                and size_bytes(size) < MIN_DISK_BYTES):
+                and parse_size_default_bytes(size) < MIN_DISK_BYTES):
             problems.append(Problem(label + '.vda_size', describe_value(size), SIZE_TEXT))
         if 'mem_mib' in item and ('mem' in item or 'ram' in item):
             problems.append(Problem(label + '.mem_mib', describe_value(item['mem_mib']),
@@ -385,7 +387,7 @@ def build_guest(item, settings, warnings):
     return Guest(id=vm_id, name=name,
                  cpu=item.get('cpu', settings.default_cpu),
                  mem_mib=item.get('mem_mib', mem_mib),
-                 disk_size=size, disk_bytes=size_bytes(size),
+                 disk_size=size, disk_bytes=parse_size_default_bytes(size),
                  disk_path=os.path.join(settings.disk_dir, name + '.img'))
 
 

@@ -219,7 +219,7 @@ def from_state(args, state, work_dir, log, log_path):
 
 def context_from_state(state, log, log_path):
     params = params_mod.Params(state['params'])
-    ctx = Context(params, state['facts'], state, Commands(log), log)
+    ctx = Context(params, state.facts, state, Commands(log), log)
     ctx.log_path = log_path
     return ctx
 
@@ -235,7 +235,7 @@ def start_new(args, config, work_dir, state_path, log, log_path):
         return None, fail(exc.problems)
     state = State(state_path)
     state.data['params'] = params.as_dict()
-    ctx = Context(params, state.data['facts'], state, Commands(log), log)
+    ctx = Context(params, state.facts, state, Commands(log), log)
     ctx.log_path = log_path
     log.info('%s %s (Python %s, %s): preflight for %s -> %s', PROG,
              __version__, '%d.%d.%d' % sys.version_info[:3], sys.executable,
@@ -250,17 +250,18 @@ def start_new(args, config, work_dir, state_path, log, log_path):
                   '\n  - '.join(exc.problems))
         return None, EXIT_BAD_INPUT
     if args.dry_run:
-        write_line(plan.format_plan(params, ctx.facts,
-                                    dry_run_services(ctx)))
+        services_plan = dry_run_services(ctx)
+        write_line(plan.format_plan(params, ctx.facts, services_plan,
+                                    plan.step_commands(ctx, services_plan)))
         return None, 0
     log.info('preflight passed: %d files, %d bytes to copy',
-             ctx.facts['data_files'], ctx.facts['data_bytes'])
+             ctx.facts.data_files, ctx.facts.data_bytes)
     return ctx, None
 
 
 def dry_run_services(ctx):
     try:
-        return services.plan_services(ctx.facts['services_kind'],
+        return services.plan_services(ctx.facts.services_kind,
                                       ctx.params, ctx.commands)
     except (CommandError, EnvironmentError):
         return None

@@ -106,6 +106,12 @@ def _pump(argv, proc, on_output, deadline):
             return
 
 
+def write_file_argv(path):
+    """Replaces path atomically with what comes on stdin."""
+    return ['sh', '-c', 'cat > "$1.rfm-tmp" && mv -f "$1.rfm-tmp" "$1"',
+            'sh', path]
+
+
 class Remote(object):
     """Commands on the destination, over real ssh. Host keys are checked
     strictly: an unknown key stops the run (no silent trust)."""
@@ -174,8 +180,7 @@ class Remote(object):
 
     def write_file(self, path, data, timeout=60):
         """Replace a file atomically on the destination."""
-        script = 'cat > "$1.rfm-tmp" && mv -f "$1.rfm-tmp" "$1"'
-        return self.run(['sh', '-c', script, 'sh', path], timeout,
+        return self.run(write_file_argv(path), timeout,
                         data if isinstance(data, bytes) else
                         data.encode('utf-8'))
 

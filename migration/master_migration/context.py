@@ -19,7 +19,7 @@ class Context(object):
         self.commands, self.log = commands, log
         # Resolved once at preflight (a name may stop resolving once the
         # master's dnsmasq stops or its address moves).
-        self.remote = Remote(commands, facts.get('destination_address') or
+        self.remote = Remote(commands, facts.destination_address or
                              params.destination, params.ssh_port,
                              params.ssh_user, params.ssh_identity,
                              params.ssh_known_hosts, alias=params.destination)
@@ -31,7 +31,7 @@ class Context(object):
 
     @property
     def image(self):
-        return self.facts['image']
+        return self.facts.image
 
 
 def destination_paths(params):

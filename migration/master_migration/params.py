@@ -48,7 +48,7 @@ def _int_range(low, high):
 def _size(minimum, example):
     def convert(value):
         try:
-            number = units.parse_size_bytes(value)
+            number = units.parse_size_default_mib(value)
         except ValueError:
             raise ValueError('not a size; use e.g. %s' % example)
         if number < minimum:
@@ -221,7 +221,8 @@ FIELDS = [
     ('nics', [], _nics, 'other NICs: IFACE=BRIDGE'),
     ('admin_interface', None, _iface, 'admin interface of the master'),
     ('admin_address', None, _ipv4, 'admin address of the master'),
-    ('admin_netmask', None, _netmask, 'admin netmask'),
+    ('admin_netmask', None, _netmask, 'admin netmask (255.255.255.0) or '
+                                      'prefix length (24)'),
     ('admin_mac', None, _mac, 'admin MAC of the master'),
     ('interim_address', None, _ipv4, 'free admin-network address the old '
                                      'master uses after the switch-over'),
@@ -259,20 +260,21 @@ ADMIN_FROM_ASTUTE = {'admin_interface': 'interface',
                      'admin_address': 'ipaddress',
                      'admin_netmask': 'netmask', 'admin_mac': 'mac'}
 CONFIG_ONLY = ('destination',)
+# The operator's key (option, config) -> the name inside: a netmask is kept
+# as its prefix length.
+INTERNAL_NAMES = {'admin_netmask': 'admin_prefix'}
 
 
 class Params(object):
     """Plain, validated parameters; sizes in bytes/MiB as the names say."""
 
     def __init__(self, values):
-        self.__dict__.update(values)
+        # a state file of an earlier version still says admin_netmask
+        self.__dict__.update((INTERNAL_NAMES.get(k, k), v)
+                             for k, v in values.items())
 
     def as_dict(self):
         return dict(self.__dict__)
-
-    @property
-    def admin_prefix(self):
-        return self.admin_netmask
 
     @property
     def memory_mib(self):
@@ -372,10 +374,9 @@ def _check_required(values, raw, problems):
 
 
 def _check_relations(values, problems):
-    if None in (values.get('admin_address'), values.get('admin_netmask'),
-                values.get('interim_address')):
+    address, prefix = values.get('admin_address'), values.get('admin_netmask')
+    if None in (address, prefix, values.get('interim_address')):
         return
-    address, prefix = values['admin_address'], values['admin_netmask']
     interim = values['interim_address']
     if not compat.in_network(interim, address, prefix):
         problems.append('interim_address: %s is not in the admin network %s; '

@@ -4,60 +4,69 @@ from __future__ import absolute_import, division, print_function
 import collections
 
 from master_migration import postmigrate, preflight, steps, switchover
+from master_migration import stepcommands as cmds
 from master_migration import template
+from master_migration.commands import shell_words
 from master_migration.units import human_bytes, human_seconds
 
 # id, what it does, ids it needs, timeout (from params), run, undo,
 # done_check (None: re-run it; every step is safe to run again), what the
 # undo does (for the log), and whether a rollback after the switch-over
-# keeps what the step made (the stopped guest and its disk, for inspection).
+# keeps what the step made (the stopped guest and its disk, for inspection);
+# commands: what --dry-run prints the step would run (stepcommands.py).
 # The runner runs the rows forward and rolls back through their undo in
 # reverse order.
 Step = collections.namedtuple('Step', 'id title needs timeout run undo '
-                                      'done_check undo_title kept_after_switch')
-Step.__new__.__defaults__ = (None, False)
+                                      'done_check undo_title kept_after_switch '
+                                      'commands')
+Step.__new__.__defaults__ = (None, False, None)
 
 STEPS = [
     Step('preflight', 'check ssh, libvirt, bridges, space, memory, name, '
          'lock; change nothing', (), lambda p: 1800, preflight.run, None,
-         None),
+         None, commands=cmds.preflight),
     Step('define_guest', 'define the guest from the XML template (old MACs, '
          'disk first, VNC on 127.0.0.1), not started', ('preflight',),
          lambda p: 300, steps.define_guest, steps.undo_define,
-         steps.guest_is_ours, 'undefine the guest', True),
+         steps.guest_is_ours, 'undefine the guest', True,
+         commands=cmds.define_guest),
     Step('prepare_disk', 'raw image, msdos partitions, ext4 on the virt '
          'node (loop device), mounted', ('define_guest',), lambda p: 1800,
-         steps.prepare_disk, steps.undo_disk, None, 'release the disk', True),
+         steps.prepare_disk, steps.undo_disk, None, 'release the disk', True,
+         commands=cmds.prepare_disk),
     Step('warm_sync', 'rsync everything while the master serves',
          ('prepare_disk',), lambda p: p.sync_timeout + 60, steps.warm_sync,
-         None, None),
+         None, None, commands=cmds.warm_sync),
     Step('checksum_pass', 'compare every byte of the warm copy (rsync '
          '--checksum), send what differs again until quiet',
          ('warm_sync',), lambda p: 4 * p.sync_timeout + 60,
-         steps.checksum_pass, None, None),
+         steps.checksum_pass, None, None, commands=cmds.checksum_pass),
     Step('post_migrate', 'make the copy boot while the master serves: '
          'fstab, mtab, NIC names, marker, GRUB + initramfs',
          ('checksum_pass',), lambda p: 3600, postmigrate.post_migrate, None,
-         None),
+         None, commands=cmds.post_migrate),
     Step('stop_services', 'open one ssh connection and list the copy, '
          'then stop the master services in order (downtime starts)',
          ('post_migrate',), lambda p: 1800, steps.stop_services,
-         steps.undo_services, None, 'restart services'),
+         steps.undo_services, None, 'restart services',
+         commands=cmds.stop_services),
     Step('final_sync', 'list the source, delete and rsync only what '
          'differs from the copy (keeping the fixes), then verify: both '
          'sides listed, checksums of what was sent', ('stop_services',),
-         lambda p: 2 * p.sync_timeout + 60, steps.final_sync, None, None),
+         lambda p: 2 * p.sync_timeout + 60, steps.final_sync, None, None,
+         commands=cmds.final_sync),
     Step('refresh_fixes', 'cheap fixes again from the source; GRUB and '
          'initramfs again only if the final sync touched their inputs',
          ('final_sync',), lambda p: 3600, postmigrate.refresh_fixes, None,
-         None),
+         None, commands=cmds.refresh_fixes),
     Step('check_disk', 'flush the copy, fail on a lost write, unmount, '
          'e2fsck -n', ('refresh_fixes',), lambda p: 5400, steps.check_disk,
-         None, None),
+         None, None, commands=cmds.check_disk),
     Step('switch_over', 'hand over the admin address, start the guest, wait '
          'for ssh and the API, done markers', ('check_disk',),
          lambda p: p.boot_timeout + 600, switchover.switch_over,
-         switchover.undo_switch, None, 'give the admin address back'),
+         switchover.undo_switch, None, 'give the admin address back',
+         commands=cmds.switch_over),
 ]
 STEP_IDS = [s.id for s in STEPS]
 
@@ -71,32 +80,33 @@ BOOT_S = 90
 def expected_downtime(params, facts):
     parts = [('stop services', 15),
              ('final sync (file list scan as measured)',
-              facts.get('scan_seconds', 0) * 1.5 + 5)]
+              facts.scan_seconds * 1.5 + 5)]
     if params.verify == 'checksum':
         parts.append(('verification (quick check)',
-                      facts.get('scan_seconds', 0) + 2))
+                      facts.scan_seconds + 2))
     parts.append(('fixes refreshed', POST_MIGRATE_S[params.boot_loader]))
-    parts.append(('flush and e2fsck -n of the copy', 10 + facts.get(
-        'data_bytes', 0) / float(FSCK_BYTES_PER_S)))
+    parts.append(('flush and e2fsck -n of the copy',
+                  10 + facts.data_bytes / float(FSCK_BYTES_PER_S)))
     parts.append(('guest boot until ssh and API answer', BOOT_S))
     return parts
 
 
-def format_plan(params, facts, services_plan=None):
+def format_plan(params, facts, services_plan=None, commands=None):
+    """commands: from step_commands(), printed under each step."""
     p, f = params, facts
     lines = ['rf-migrate-master plan (dry run: nothing was changed)',
              '  source: %s on this master, admin %s/%d on %s (MAC %s)' % (
                  p.source_root, p.admin_address, p.admin_prefix,
                  p.admin_interface, p.admin_mac),
              '  data: %d files, %s (file list scan took %.1f s)' % (
-                 f.get('data_files', 0), human_bytes(f.get('data_bytes', 0)),
-                 f.get('scan_seconds', 0)),
+                 f.data_files, human_bytes(f.data_bytes),
+                 f.scan_seconds),
              '  destination: %s@%s:%d, guest %s: %d vCPU, %d MiB' % (
                  p.ssh_user, p.destination, p.ssh_port, p.name, p.vcpus,
                  p.memory_mib)]
-    layout = f.get('layout', {})
+    layout = f.layout
     lines.append('  disk: %s raw %s, p1 ext4 fuel-root %d MiB%s' % (
-        f.get('image'), human_bytes(p.disk_size),
+        f.image, human_bytes(p.disk_size),
         layout.get('root_end_mib', 0) - 1,
         ', p2 swap %d MiB' % layout['swap_mib'] if layout.get('swap_mib')
         else ''))
@@ -107,11 +117,9 @@ def format_plan(params, facts, services_plan=None):
                  p.interim_address)
     if services_plan is not None:
         lines.append('  services (%s), stop order: %s' % (
-            f.get('services_kind'), '; '.join(' '.join(a) for a in
-                                              services_plan[0]) or 'none'))
-    lines.append('  steps:')
-    for number, step in enumerate(STEPS, 1):
-        lines.append('    %d. %-14s %s' % (number, step.id, step.title))
+            f.services_kind, '; '.join(' '.join(a) for a in
+                                       services_plan[0]) or 'none'))
+    lines += steps_section(p, commands)
     parts = expected_downtime(p, f)
     lines.append('  expected downtime: about %s (%s); rollback after %d s '
                  'without an answer' % (
@@ -121,3 +129,22 @@ def format_plan(params, facts, services_plan=None):
     if not p.poweroff:
         lines.append('  the old master stays on (--no-poweroff)')
     return '\n'.join(lines)
+
+
+def step_commands(ctx, services_plan=None):
+    """(header, {step id: lines}): what each step would run."""
+    return cmds.header(ctx), dict(
+        (s.id, cmds.step_lines(ctx, s, services_plan)) for s in STEPS)
+
+
+def steps_section(params, commands=None):
+    header, by_step = commands or (None, {})
+    lines = ['  steps%s:' % (' and their commands; ' + header if header
+                             else '')]
+    for number, step in enumerate(STEPS, 1):
+        lines.append('    %d. %-14s %s' % (number, step.id, step.title))
+        lines += ['         ' + line for line in by_step.get(step.id, [])]
+    if header and params.poweroff:
+        lines.append('    at the end, the old master powers off: %s' % '; '.join(
+            shell_words(argv) for argv in params.poweroff_command))
+    return lines

@@ -25,7 +25,7 @@ def read_source(ctx, relpath):
 
 
 def in_copy(ctx, relpath):
-    return os.path.join(ctx.facts['mount_point'], relpath)
+    return os.path.join(ctx.facts.mount_point, relpath)
 
 
 # Written by the cheap fixes; kept out of the final sync and re-applied
@@ -70,7 +70,7 @@ def cheap_fixes(ctx):
     """fstab by UUID, mtab, NIC names by MAC, marker and motd: one tar
     stream into the copy (one ssh round trip, inside the downtime)."""
     note_fixed(ctx, CHEAP_FIXED)
-    ctx.remote.run(['tar', '-x', '-C', ctx.facts['mount_point'], '-f', '-'],
+    ctx.remote.run(['tar', '-x', '-C', ctx.facts.mount_point, '-f', '-'],
                    input_bytes=tar_bytes(cheap_fix_files(ctx)))
     ctx.log.info('copy fixed for the guest: fstab by UUID, mtab, NIC names '
                  'by MAC, marker /%s', 'etc/rf-migrated-master')
@@ -83,8 +83,8 @@ def cheap_fix_files(ctx):
     date = time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())
     return {
         'etc/fstab.rf-premigrate': original,
-        'etc/fstab': fixes.rewrite_fstab(original, ctx.facts['root_uuid'],
-                                         ctx.facts.get('swap_uuid')),
+        'etc/fstab': fixes.rewrite_fstab(original, ctx.facts.root_uuid,
+                                         ctx.facts.swap_uuid),
         'etc/mtab': ('link', '../proc/self/mounts'),
         'etc/udev/rules.d/70-rf-migrated-net.rules': fixes.udev_net_rules(
             template.guest_nics(p, ctx.facts)),
@@ -120,7 +120,7 @@ def boot_loader(ctx, dev):
         return
     fstab = read_source(ctx, 'etc/fstab')
     out = ctx.remote.sh(remote_sh.BOOT_LOADER, [
-        ctx.facts['mount_point'], dev, ctx.facts['root_uuid']],
+        ctx.facts.mount_point, dev, ctx.facts.root_uuid],
         timeout=1800).stdout
     lines = out.strip().splitlines()
     note_fixed(ctx, [line[len('wrote '):] for line in lines

@@ -33,7 +33,7 @@ class AlreadyMigrated(Exception):
 
 def run(ctx):
     problems = []
-    ctx.facts.update(destination_paths(ctx.params))
+    ctx.facts.update(**destination_paths(ctx.params))
     check_source(ctx, problems)
     check_local_network(ctx, problems)
     check_services(ctx, problems)
@@ -44,10 +44,10 @@ def run(ctx):
     check_space(ctx, problems)
     if problems:
         raise PreflightError(problems)
-    for key in ('root_uuid', 'domain_uuid'):
-        ctx.facts.setdefault(key, str(uuid.uuid4()))
-    if ctx.params.swap_size:
-        ctx.facts.setdefault('swap_uuid', str(uuid.uuid4()))
+    for name in ('root_uuid', 'domain_uuid') + (
+            ('swap_uuid',) if ctx.params.swap_size else ()):
+        if not ctx.facts.is_set(name):
+            setattr(ctx.facts, name, str(uuid.uuid4()))
 
 
 def check_source(ctx, problems):
@@ -104,8 +104,8 @@ def check_local_network(ctx, problems):
     if '%s/%d' % (p.interim_address, p.admin_prefix) in held:
         problems.append('interim_address: %s is already on %s'
                         % (p.interim_address, p.admin_interface))
-    ctx.facts['admin_live_mac'] = live_mac
-    ctx.facts['nics'] = resolve_nics(ctx, problems)
+    ctx.facts.admin_live_mac = live_mac
+    ctx.facts.nics = resolve_nics(ctx, problems)
 
 
 def resolve_nics(ctx, problems):
@@ -126,8 +126,8 @@ def resolve_nics(ctx, problems):
 
 def check_services(ctx, problems):
     try:
-        ctx.facts['services_kind'] = services.resolve_kind(ctx.params,
-                                                           ctx.commands)
+        ctx.facts.services_kind = services.resolve_kind(ctx.params,
+                                                        ctx.commands)
     except services.ServiceError as exc:
         problems.append(to_text(exc))
 
@@ -144,7 +144,7 @@ def resolve_destination(ctx, problems):
                             p.destination, to_text(exc)))
         return False
     address = infos[0][4][0]
-    ctx.facts['destination_address'] = address
+    ctx.facts.destination_address = address
     ctx.remote.host, ctx.remote.alias = address, p.destination
     if address != p.destination:
         ctx.log.info('destination %s is %s (kept for the whole run; host key '
@@ -231,7 +231,7 @@ def check_guest_name(ctx, problems):
                         'a stopped guest: stop it first' % (
                             p.name, p.destination, state))
     else:
-        ctx.facts['replace_existing'] = True
+        ctx.facts.replace_existing = True
 
 
 def check_destination(ctx, problems):
@@ -251,17 +251,17 @@ def check_destination(ctx, problems):
                         '-p %s) or give --disk-dir' % (
                             p.disk_dir, p.destination, p.disk_dir))
     df = re.search(r'^df \S+\s+\d+\s+\d+\s+(\d+)', out, re.M)
-    f['dest_free_bytes'] = int(df.group(1)) * 1024 if df else None
+    f.dest_free_bytes = int(df.group(1)) * 1024 if df else None
     version = re.search(r'^mke2fs-version (.*)$', out, re.M)
-    f['mkfs_options'] = fixes.ext4_feature_options(
+    f.mkfs_options = fixes.ext4_feature_options(
         version.group(1) if version else '')
     check_leftovers(ctx, problems)
 
 
 def check_leftovers(ctx, problems):
     f = ctx.facts
-    out = ctx.remote.sh(remote_sh.EXISTING, [f['image'], f['xml_path'],
-                                             f['mount_point']]).stdout
+    out = ctx.remote.sh(remote_sh.EXISTING, [f.image, f.xml_path,
+                                             f.mount_point]).stdout
     for path in re.findall(r'^exists (.*)$', out, re.M):
         if not ctx.params.replace:
             problems.append('%s already exists on %s (an earlier run?); '
@@ -276,16 +276,16 @@ def check_image_claims(ctx, problems):
     another domain uses."""
     p, f = ctx.params, ctx.facts
     out = ctx.remote.sh(remote_sh.IMAGE_CLAIMS, [
-        f['image'], f['done_marker'], p.name], timeout=120).stdout
+        f.image, f.done_marker, p.name], timeout=120).stdout
     for marker in re.findall(r'^done-marker (.*)$', out, re.M):
         problems.append('replace: %s on %s carries %s: it is the disk of a '
                         'finished migration; --replace refuses it: pick '
                         'another --name or --disk-dir' % (
-                            f['image'], p.destination, marker))
+                            f.image, p.destination, marker))
     for dom in re.findall(r'^used-by (.*)$', out, re.M):
         problems.append('replace: %s on %s is a disk of the domain %s; '
                         '--replace refuses it: pick another --name or '
-                        '--disk-dir' % (f['image'], p.destination, dom))
+                        '--disk-dir' % (f.image, p.destination, dom))
 
 
 def scan_data(ctx, problems):
@@ -303,29 +303,29 @@ def scan_data(ctx, problems):
     finally:
         shutil.rmtree(empty, ignore_errors=True)
     version = ctx.commands.run(['rsync', '--version'], ok_codes=None).stdout
-    ctx.facts['rsync_progress'] = rsyncing.progress_option(version)
+    ctx.facts.rsync_progress = rsyncing.progress_option(version)
     stats = rsyncing.parse_stats(out)
-    ctx.facts['data_bytes'] = stats.get('total_bytes', 0)
-    ctx.facts['data_files'] = stats.get('files', 0)
-    ctx.facts['scan_seconds'] = time.time() - started
+    ctx.facts.data_bytes = stats.get('total_bytes', 0)
+    ctx.facts.data_files = stats.get('files', 0)
+    ctx.facts.scan_seconds = time.time() - started
 
 
 def check_space(ctx, problems):
     p, f = ctx.params, ctx.facts
-    if 'data_bytes' not in f:
+    if not f.is_set('data_bytes'):
         return
     layout = fixes.disk_layout(p.disk_size, p.swap_size)
-    f['layout'] = layout
-    need = fixes.bytes_needed_in_root(f['data_bytes'])
+    f.layout = layout
+    need = fixes.bytes_needed_in_root(f.data_bytes)
     if layout['root_bytes'] < need:
         problems.append('disk_size: %s leaves %s for / but the data (%s) '
                         'needs about %s; use a bigger --disk-size' % (
                             human_bytes(p.disk_size),
                             human_bytes(layout['root_bytes']),
-                            human_bytes(f['data_bytes']), human_bytes(need)))
+                            human_bytes(f.data_bytes), human_bytes(need)))
     # The raw image is sparse but grows up to disk_size as rsync rewrites
     # files: free space must cover the whole image, not just the data.
-    free = f.get('dest_free_bytes')
+    free = f.dest_free_bytes
     want = p.disk_size + p.space_margin
     if free is not None and free < want:
         problems.append('not enough space in %s on %s: %s free, need %s '

@@ -7,6 +7,8 @@ import json
 import os
 import time
 
+from master_migration.facts import Facts, FactsError
+
 
 class LockBusy(Exception):
     pass
@@ -76,6 +78,14 @@ def shape_problem(data):
             return 'no "%s"' % key
     if not all(isinstance(v, dict) for v in data['steps'].values()):
         return 'an entry of "steps" is not an object'
+    try:
+        facts = Facts(data['facts'])
+    except FactsError as exc:
+        return '"facts": %s' % exc
+    if data['steps'].get('preflight', {}).get('status') == 'done' and \
+            facts.missing():
+        return '"facts" lacks %s, which preflight sets' % ', '.join(
+            facts.missing())
     return None
 
 
@@ -88,6 +98,7 @@ class State(object):
         self.data = data if data is not None else {
             'version': 1, 'created': time.time(), 'steps': {}, 'facts': {},
             'params': {}, 'status': 'running'}
+        self.facts = Facts(self.data['facts'])
 
     @classmethod
     def load(cls, path):

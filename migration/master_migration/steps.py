@@ -22,7 +22,7 @@ from master_migration.units import human_bytes
 def guest_is_ours(ctx):
     result = ctx.virsh('domuuid', ctx.params.name, ok_codes=None)
     return (result.returncode == 0 and
-            result.stdout.strip() == ctx.facts['domain_uuid'])
+            result.stdout.strip() == ctx.facts.domain_uuid)
 
 
 class GuestUnknown(StepFailed):
@@ -67,16 +67,16 @@ def define_guest(ctx):
     if guest_is_ours(ctx):
         ctx.log.info('guest %s already defined', ctx.params.name)
         return
-    if ctx.facts.get('replace_existing') and guest_state(ctx) in (
+    if ctx.facts.replace_existing and guest_state(ctx) in (
             'shut off', 'crashed'):
         ctx.log.info('replacing the stopped guest %s (--replace)',
                      ctx.params.name)
         ctx.virsh('undefine', ctx.params.name)
     xml = template.render_domain(ctx.params, ctx.facts)
-    ctx.remote.write_file(ctx.facts['xml_path'], xml)
-    ctx.virsh('define', ctx.facts['xml_path'])
+    ctx.remote.write_file(ctx.facts.xml_path, xml)
+    ctx.virsh('define', ctx.facts.xml_path)
     ctx.log.info('guest %s defined (not started, no autostart yet) from %s',
-                 ctx.params.name, ctx.facts['xml_path'])
+                 ctx.params.name, ctx.facts.xml_path)
 
 
 def undo_define(ctx):
@@ -85,45 +85,45 @@ def undo_define(ctx):
             ctx.virsh('destroy', ctx.params.name, ok_codes=None)
         ctx.virsh('undefine', ctx.params.name)
         ctx.log.info('rollback: guest %s undefined', ctx.params.name)
-    ctx.remote.run(['rm', '-f', ctx.facts['xml_path']])
+    ctx.remote.run(['rm', '-f', ctx.facts.xml_path])
 
 
 # ---- disk ---------------------------------------------------------------
 
 def attach(ctx):
     dev = ctx.remote.sh(remote_sh.ATTACH, [ctx.image]).stdout.strip()
-    ctx.facts['loop_device'] = dev
+    ctx.facts.loop_device = dev
     return dev
 
 
 def ensure_mounted(ctx):
     dev = attach(ctx)
-    ctx.remote.sh(remote_sh.MOUNT, [dev, ctx.facts['mount_point']])
+    ctx.remote.sh(remote_sh.MOUNT, [dev, ctx.facts.mount_point])
     return dev
 
 
 def release_disk(ctx):
     """Unmount the copy and free its loop device (nothing attached: no-op)."""
-    ctx.remote.sh(remote_sh.RELEASE_DISK, [ctx.image, ctx.facts['mount_point']])
+    ctx.remote.sh(remote_sh.RELEASE_DISK, [ctx.image, ctx.facts.mount_point])
 
 
 def prepare_disk(ctx):
     p, f = ctx.params, ctx.facts
     release_disk(ctx)  # a run killed here before leaves it half made: start over
     ctx.state.set('image_created', True)
-    layout = f['layout']
+    layout = f.layout
     ctx.remote.sh(remote_sh.CREATE_IMAGE, [
         ctx.image, p.disk_size,
         '%dMiB' % layout['root_end_mib'] if layout['swap_mib'] else '100%',
         layout['swap_mib']])
     dev = attach(ctx)
-    ctx.remote.sh(remote_sh.MKFS, [dev, f['root_uuid'],
-                                   f.get('swap_uuid') or ''] +
-                  f.get('mkfs_options', []), timeout=1800)
-    ctx.remote.sh(remote_sh.MOUNT, [dev, f['mount_point']])
+    ctx.remote.sh(remote_sh.MKFS, [dev, f.root_uuid,
+                                   f.swap_uuid or ''] +
+                  f.mkfs_options, timeout=1800)
+    ctx.remote.sh(remote_sh.MOUNT, [dev, f.mount_point])
     ctx.log.info('disk %s: msdos label, p1 ext4 %s UUID %s%s, mounted at %s',
-                 ctx.image, fixes.ROOT_LABEL, f['root_uuid'],
-                 ', p2 swap' if f.get('swap_uuid') else '', f['mount_point'])
+                 ctx.image, fixes.ROOT_LABEL, f.root_uuid,
+                 ', p2 swap' if f.swap_uuid else '', f.mount_point)
     ctx.log.info('disk %s: a sparse raw file of %s; preflight found room '
                  'for all of it, not reserved: check_disk catches a write '
                  'lost if the folder fills meanwhile', ctx.image,
@@ -135,7 +135,7 @@ def check_disk(ctx):
     copy's filesystem checks clean unmounted, before the switch-over."""
     dev = ensure_mounted(ctx)
     try:
-        ctx.remote.sh(remote_sh.FLUSH, [ctx.facts['mount_point'], dev + 'p1'],
+        ctx.remote.sh(remote_sh.FLUSH, [ctx.facts.mount_point, dev + 'p1'],
                       timeout=1800)
     except CommandError as exc:
         raise StepFailed(disk_fault(ctx, 'a write to the image was lost',
@@ -221,9 +221,9 @@ def sync(ctx, label, extra=(), ok_codes=(0, rsyncing.VANISHED), listed=None):
     asks for --itemize-changes)."""
     p = ctx.params
     head = (p.source_root, sync_excludes(ctx), ctx.remote.rsync_shell(),
-            ctx.remote.rsync_target(ctx.facts['mount_point']))
+            ctx.remote.rsync_target(ctx.facts.mount_point))
     tail = (list(p.rsync_options) + list(extra),
-            ctx.facts.get('rsync_progress', '--info=progress2'))
+            ctx.facts.rsync_progress)
     argv = rsyncing.listed_sync_argv(*(head + (listed,) + tail)) if listed \
         else rsyncing.sync_argv(*(head + tail))
     reporter = rsyncing.ProgressReporter(ctx.log, label)
@@ -341,7 +341,7 @@ def final_delta(ctx):
 
 
 def list_copy(ctx, patterns):
-    return manifest.copy_listing(ctx.remote, ctx.facts['mount_point'],
+    return manifest.copy_listing(ctx.remote, ctx.facts.mount_point,
                                  patterns, 'lines', ctx.params.sync_timeout)
 
 
@@ -369,7 +369,7 @@ def final_sync_run(ctx, delta):
     for names, command in ((files, ['rm', '-f']), (folders, ['rmdir'])):
         if names:
             ctx.remote.run(['sh', '-c', remote_sh.REMOVE_NAMES, 'sh',
-                            ctx.facts['mount_point']] + command,
+                            ctx.facts.mount_point] + command,
                            ctx.params.sync_timeout,
                            rsyncing.files_from_input(names))
     deleted = [('*deleting', n) for n in files + folders]
@@ -416,7 +416,7 @@ def verify(ctx):
 
 def manifest_check(ctx, patterns, present):
     """The two listings and the checksums at once."""
-    mnt, timeout = ctx.facts['mount_point'], ctx.params.sync_timeout
+    mnt, timeout = ctx.facts.mount_point, ctx.params.sync_timeout
     source, digest, sums = manifest.in_parallel(
         lambda: manifest.source_listing(ctx.params.source_root, patterns),
         lambda: manifest.copy_listing(ctx.remote, mnt, patterns, 'digest',
@@ -434,7 +434,7 @@ def rsync_check(ctx, patterns, checksum):
     """rsync's own dry run over every file; its itemized lines."""
     return rsyncing.differences(ctx.commands.run(rsyncing.verify_argv(
         ctx.params.source_root, patterns, ctx.remote.rsync_shell(),
-        ctx.remote.rsync_target(ctx.facts['mount_point']),
+        ctx.remote.rsync_target(ctx.facts.mount_point),
         checksum=checksum), timeout=ctx.params.sync_timeout,
         ok_codes=(0, rsyncing.VANISHED)).stdout)
 
@@ -445,7 +445,7 @@ def listed_check(ctx, names):
         return []
     return rsyncing.differences(ctx.commands.run(rsyncing.listed_verify_argv(
         ctx.params.source_root, ctx.remote.rsync_shell(),
-        ctx.remote.rsync_target(ctx.facts['mount_point'])),
+        ctx.remote.rsync_target(ctx.facts.mount_point)),
         timeout=ctx.params.sync_timeout, ok_codes=(0, rsyncing.VANISHED),
         input_bytes=rsyncing.files_from_input(names)).stdout)
 
@@ -455,7 +455,7 @@ def listed_check(ctx, names):
 def stop_services(ctx):
     svc = ctx.state.get('services')
     if not svc:
-        stop, start = services.plan_services(ctx.facts['services_kind'],
+        stop, start = services.plan_services(ctx.facts.services_kind,
                                              ctx.params, ctx.commands)
         svc = {'stop': stop, 'start': start}
         ctx.state.set('services', svc)

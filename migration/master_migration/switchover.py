@@ -35,13 +35,13 @@ def switch_over(ctx):
     p, f = ctx.params, ctx.facts
     pause_point(ctx, 'switch-start')
     release_disk(ctx)
-    if 'admin_routes' not in f:
-        f['admin_routes'] = netcfg.routes(ctx.commands, p.admin_interface)
+    if not f.is_set('admin_routes'):
+        f.admin_routes = netcfg.routes(ctx.commands, p.admin_interface)
     ctx.state.set('switch_started', time.time())
     netcfg.move_address(ctx.commands, p.admin_interface, p.admin_prefix,
                         drop=p.admin_address, keep=p.interim_address,
                         new_mac=fixes.interim_mac(p.admin_mac),
-                        saved_routes=f['admin_routes'])
+                        saved_routes=f.admin_routes)
     ctx.log.info('old master: %s released, now %s (MAC %s) on %s',
                  p.admin_address, p.interim_address,
                  fixes.interim_mac(p.admin_mac), p.admin_interface)
@@ -143,10 +143,10 @@ def write_done_markers(ctx):
             'downtime_seconds': round(s.get('guest_answered') -
                                       s.get('downtime_started'), 1)}
     text = json.dumps(done, indent=1, sort_keys=True) + '\n'
-    ctx.remote.write_file(ctx.facts['done_marker'], text)
+    ctx.remote.write_file(ctx.facts.done_marker, text)
     with open(os.path.join(p.work_dir, 'done'), 'w') as handle:
         handle.write(text)
-    ctx.log.info('done markers: %s on %s and %s', ctx.facts['done_marker'],
+    ctx.log.info('done markers: %s on %s and %s', ctx.facts.done_marker,
                  p.destination, os.path.join(p.work_dir, 'done'))
 
 
@@ -198,8 +198,8 @@ def undo_switch(ctx):
     stop_guest_for_good(ctx)
     netcfg.move_address(ctx.commands, p.admin_interface, p.admin_prefix,
                         drop=p.interim_address, keep=p.admin_address,
-                        new_mac=f['admin_live_mac'],
-                        saved_routes=f.get('admin_routes', []))
+                        new_mac=f.admin_live_mac,
+                        saved_routes=f.admin_routes)
     ctx.log.info('rollback: guest %s shut off, autostart off (confirmed by '
                  'libvirt; kept with its disk for inspection); %s back on %s',
                  p.name, p.admin_address, p.admin_interface)

@@ -10,9 +10,9 @@ _FACTOR = {'': 1, 'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
 MIB = 1 << 20
 
 
-def parse_size_bytes(text, bare_unit='M'):
-    """'4G' -> bytes. A bare number is taken in `bare_unit` (MiB by default,
-    like the old tool's fvm_ram)."""
+def parse_size_default_mib(text, bare_unit='M'):
+    """'4G' -> bytes. A bare number is MiB (like the old tool's fvm_ram),
+    or the `bare_unit` given."""
     if isinstance(text, bool):
         raise ValueError('not a size')
     if isinstance(text, integer_types):

@@ -117,6 +117,14 @@ def test_dry_run_prints_plan_with_sizes_and_changes_nothing(
     assert 'expected downtime: about' in result.stdout
     assert 'NIC eth0 %s -> bridge %s' % (lab.ADMIN_MAC, lab.ADMIN_BR) in \
         result.stdout
+    # each step's commands, as a shell would read them
+    xml = destination['disk_dir'] / (destination['name'] + '.xml')
+    assert 'virt$ virsh -c qemu:///system define %s\n' % xml in result.stdout
+    assert '$ ip addr add %s/24 dev' % lab.INTERIM_IP in result.stdout
+    rsync = [line for line in result.stdout.splitlines()
+             if line.strip().startswith('$ rsync ')]
+    assert len(rsync) == 5, result.stdout  # warm, checksum, final, 2 checks
+    assert '%s/ ' % master['root'] in rsync[0]
     no_change_anywhere(master, destination, before)
 
 

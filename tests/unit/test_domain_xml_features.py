@@ -113,16 +113,17 @@ def test_a_feature_missing_from_the_table_is_caught():
 
 def test_migrated_master_xml_uses_only_listed_features():
     from master_migration import template
+    from master_migration.facts import Facts
 
     class Params(object):
         name, admin_address, memory_mib, vcpus = 'fuel_master', '10.20.0.2', 2048, 2
         virt_type, admin_interface, admin_mac = 'kvm', 'eth0', '52:54:00:12:34:56'
         admin_bridge, admin_nic_xml = 'br-fw-admin', ''
-    facts = {'domain_uuid': '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0',
-             'root_uuid': '1b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0',
-             'image': '/var/lib/nova/fuel_master.img',
-             'nics': [{'interface': 'eth1', 'mac': '52:54:00:12:34:57',
-                       'bridge': 'br-ex', 'extra_xml': ''}]}
+    facts = Facts({'domain_uuid': '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0',
+                   'root_uuid': '1b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0',
+                   'image': '/var/lib/nova/fuel_master.img',
+                   'nics': [{'interface': 'eth1', 'mac': '52:54:00:12:34:57',
+                             'bridge': 'br-ex', 'extra_xml': ''}]})
     check(xml_paths(template.render_domain(Params(), facts)))
 
 

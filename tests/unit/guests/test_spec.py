@@ -197,7 +197,7 @@ def test_no_guests_is_valid_and_empty(vms_conf):
     ('2048k', 2048 * 1024), ('2048K', 2048 * 1024), ('1048576b', 1048576),
     ('1048576', 1048576)])
 def test_sizes_use_qemu_img_binary_units(text, expected):
-    assert spec.size_bytes(text) == expected
+    assert spec.parse_size_default_bytes(text) == expected
 
 
 def test_ovs_bridges_come_from_settings_and_network_scheme():

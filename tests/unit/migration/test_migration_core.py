@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from master_migration import fixes, plan, rsyncing, template, units
+from master_migration.facts import Facts
 from master_migration.params import Params
 
 FSTAB = """# /etc/fstab
@@ -105,7 +106,7 @@ def test_disk_layout_with_and_without_swap():
                                         ('1.5G', 3 << 29), ('100GiB', 100 << 30),
                                         (2048, 2048 << 20)])
 def test_sizes(text, value):
-    assert units.parse_size_bytes(text) == value
+    assert units.parse_size_default_mib(text) == value
 
 
 STATS = """
@@ -191,12 +192,12 @@ def sample_params(**extra):
     return Params(values)
 
 
-FACTS = {'domain_uuid': '6b1b0c1e-6f77-4cbb-9a8c-2b1f6d0f8a11',
-         'root_uuid': '0f6c7a9e-0000-4000-8000-000000000001',
-         'image': '/var/lib/nova/fuel_master.img',
-         'nics': [{'interface': 'eth1', 'mac': '52:54:00:00:01:02',
-                   'bridge': 'br-prv',
-                   'extra_xml': "<virtualport type='openvswitch'/>"}]}
+FACTS = Facts({'domain_uuid': '6b1b0c1e-6f77-4cbb-9a8c-2b1f6d0f8a11',
+               'root_uuid': '0f6c7a9e-0000-4000-8000-000000000001',
+               'image': '/var/lib/nova/fuel_master.img',
+               'nics': [{'interface': 'eth1', 'mac': '52:54:00:00:01:02',
+                         'bridge': 'br-prv',
+                         'extra_xml': "<virtualport type='openvswitch'/>"}]})
 
 
 def test_domain_xml_passes_libvirt_schema(tmp_path):
@@ -224,6 +225,25 @@ def test_domain_xml_shape():
     assert root.find('metadata/{%s}migration' % template.NAMESPACE) is not None
 
 
+def test_the_domain_xml_reads_back_the_fields_it_was_written_from():
+    """Each element is declared once (template.DOMAIN, INTERFACE) for
+    writing and reading: what goes in comes back, characters XML escapes
+    included."""
+    facts = Facts(dict(FACTS.data, image='/var/lib/nova/m&a<st>er.img'))
+    params = sample_params(name='fuel_master-2', vcpus=3, memory=3 << 30,
+                           virt_type='qemu', admin_address='10.20.0.9')
+    back = template.read_domain(template.render_domain(params, facts))
+    assert back == {
+        'virt_type': 'qemu', 'name': 'fuel_master-2',
+        'uuid': '6b1b0c1e-6f77-4cbb-9a8c-2b1f6d0f8a11',
+        'admin_address': '10.20.0.9',
+        'root_uuid': '0f6c7a9e-0000-4000-8000-000000000001',
+        'memory_mib': 3072, 'vcpus': 3,
+        'disk_path': '/var/lib/nova/m&a<st>er.img',
+        'nics': [('52:54:00:00:00:02', 'br-fw-admin'),
+                 ('52:54:00:00:01:02', 'br-prv')]}
+
+
 def test_domain_xml_round_trips_through_libvirt_test_driver():
     libvirt = pytest.importorskip('libvirt')
     conn = libvirt.open('test:///default')
@@ -233,20 +253,20 @@ def test_domain_xml_round_trips_through_libvirt_test_driver():
         back = ET.fromstring(dom.XMLDesc(0))
         assert [m.get('address') for m in back.iter('mac')] == [
             '52:54:00:00:00:02', '52:54:00:00:01:02']
-        assert dom.UUIDString() == FACTS['domain_uuid']
+        assert dom.UUIDString() == FACTS.domain_uuid
         dom.undefine()
     finally:
         conn.close()
 
 
 def test_plan_lists_steps_in_order_and_downtime():
-    p = sample_params(source_root='/', admin_netmask=24, destination='virt',
+    p = sample_params(source_root='/', admin_prefix=24, destination='virt',
                       ssh_user='root', ssh_port=22, disk_size=100 << 30,
                       interim_address='10.20.0.250', verify='checksum',
                       boot_loader='auto', boot_timeout=900, poweroff=True)
-    facts = dict(FACTS, data_files=1000, data_bytes=1500 << 20,
-                 scan_seconds=2.0, layout=fixes.disk_layout(100 << 30, 0),
-                 services_kind='systemd')
+    facts = Facts(dict(FACTS.data, data_files=1000, data_bytes=1500 << 20,
+                       scan_seconds=2.0, services_kind='systemd',
+                       layout=fixes.disk_layout(100 << 30, 0)))
     text = plan.format_plan(p, facts, ([['systemctl', 'stop', 'nailgun']],
                                        []))
     assert '1000 files, 1.5 GiB' in text

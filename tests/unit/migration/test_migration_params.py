@@ -191,3 +191,21 @@ def test_every_pattern_is_anchored_at_the_true_end():
         pattern = getattr(params, name)
         if name.endswith('_RE'):
             assert pattern.pattern.endswith(r'\Z'), name
+
+
+def test_the_netmask_option_is_kept_inside_as_a_prefix_length(root):
+    """--admin-netmask / admin_netmask stay the operator's names; the run
+    and its state file call the value what it is: a prefix length."""
+    p = build(['virt-1', '--source-root', str(root), '--interim-address',
+               '10.20.0.250', '--admin-netmask', '255.255.254.0'])
+    assert p.admin_prefix == 23
+    assert 'admin_prefix' in p.as_dict()
+    assert 'admin_netmask' not in p.as_dict()
+    p = build(['virt-1', '--source-root', str(root), '--interim-address',
+               '10.20.0.250'], {'admin_netmask': 22})
+    assert p.admin_prefix == 22
+
+
+def test_a_state_of_an_earlier_version_still_gives_the_prefix():
+    saved = {'admin_netmask': 24, 'name': 'fuel_master'}  # before the rename
+    assert params.Params(saved).admin_prefix == 24

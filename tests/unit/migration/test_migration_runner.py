@@ -77,7 +77,7 @@ def make_ctx(tmp_path, recorder, **facts):
                      'ssh_known_hosts': None, 'name': 'fuel_master',
                      'disk_dir': '/var/lib/nova', 'remove_disk': False,
                      'admin_interface': 'eth0', 'admin_address': '10.20.0.2',
-                     'admin_netmask': 24, 'admin_mac': '52:54:00:00:00:02',
+                     'admin_prefix': 24, 'admin_mac': '52:54:00:00:00:02',
                      'interim_address': '10.20.0.250', 'boot_timeout': 5,
                      'poweroff': False, 'work_dir': str(tmp_path),
                      'sync_timeout': 60, 'disk_size': 100 << 30,
@@ -89,7 +89,7 @@ def make_ctx(tmp_path, recorder, **facts):
                                 'domain_uuid': 'u-1',
                                 'admin_live_mac': '52:54:00:00:00:02'})
     state.data['facts'].update(facts)
-    ctx = Context(params, state.data['facts'], state, recorder, Log())
+    ctx = Context(params, state.facts, state, recorder, Log())
     ctx.log_path = os.path.join(str(tmp_path), 'log')
     return ctx
 
@@ -402,7 +402,7 @@ def test_a_later_rollback_with_ssh_back_finishes(tmp_path):
                 stdout='2: eth0    inet 10.20.0.250/24 scope global eth0\n')
     ctx2 = make_ctx(tmp_path, rec2)
     ctx2.state = State.load(ctx.state.path)
-    ctx2.facts = ctx2.state.data['facts']
+    ctx2.facts = ctx2.state.facts
     assert runner.rollback(ctx2)
     flat = [' '.join(c) for c in rec2.calls]
     assert 'ip addr add 10.20.0.2/24 dev eth0' in flat
@@ -519,7 +519,7 @@ def test_space_is_checked_for_the_whole_image_not_the_data(tmp_path):
     preflight.check_space(ctx, problems)
     assert len(problems) == 1
     assert 'whole image' in problems[0] and '100.0 GiB' in problems[0]
-    ctx.facts['dest_free_bytes'] = 102 << 30
+    ctx.facts.dest_free_bytes = 102 << 30
     problems = []
     preflight.check_space(ctx, problems)
     assert problems == []
@@ -636,7 +636,7 @@ state.data['services_stopped'] = True
 params = Params({'destination': 'virt', 'ssh_port': 22, 'ssh_user': 'root',
                  'ssh_identity': None, 'ssh_known_hosts': None, 'name': 'm',
                  'remove_disk': False, 'work_dir': work})
-ctx = Context(params, state.data['facts'], state, LocalAndRecorded(),
+ctx = Context(params, state.facts, state, LocalAndRecorded(),
               logging.getLogger('t'))
 ctx.log_path = os.path.join(work, 'log')
 runner.STEPS = [s._replace(needs=()) for s in plan.STEPS if s.id == 'stop_services']
@@ -760,12 +760,12 @@ def test_rollback_undoes_the_table_in_reverse_and_keeps_what_the_switch_keeps(
 
 def test_the_runner_runs_preflight_and_records_it_unless_a_dry_run(tmp_path, monkeypatch):
     def checks(ctx):
-        ctx.facts['data_files'] = 3
+        ctx.facts.data_files = 3
     monkeypatch.setattr(runner, 'STEPS', [
         plan.Step('preflight', 'p', (), lambda p: 10, checks, None, None)])
     ctx = make_ctx(tmp_path, Recorder())
     runner.preflight(ctx, record=False)
-    assert ctx.facts['data_files'] == 3
+    assert ctx.facts.data_files == 3
     assert not os.path.exists(ctx.state.path)  # a dry run leaves no state
     runner.preflight(ctx)
     assert ctx.state.is_done('preflight')

@@ -1,0 +1,100 @@
+"""What preflight finds (and the steps learn) about this run, as one typed
+record. Kept in the state file as a JSON object so that --resume and
+--rollback work from the same facts."""
+from __future__ import absolute_import, division, print_function
+
+import copy
+
+REQUIRED = object()  # no default: a passed preflight always sets it
+
+
+class FactsError(ValueError):
+    """An unknown fact, or a fact read before anything set it."""
+
+
+class Fact(object):
+    """One named field: the value kept in the record's dict, or its
+    default; a required fact that is not set yet is an error to read."""
+
+    def __init__(self, default, what):
+        self.default, self.what = default, what
+        self.name = None  # set by the class below
+
+    def __get__(self, record, owner):
+        if record is None:
+            return self
+        if self.name in record.data:
+            return record.data[self.name]
+        if self.default is REQUIRED:
+            raise FactsError('fact %s (%s) is not known yet: preflight finds '
+                             'it' % (self.name, self.what))
+        return copy.copy(self.default)
+
+    def __set__(self, record, value):
+        record.data[self.name] = value
+
+
+class Facts(object):
+    """Named fields with their defaults. `data` is the plain dict stored
+    in the state file: a change here reaches the next state save."""
+    __slots__ = ('data',)
+
+    # on the virt node, from params.disk_dir and params.name
+    image = Fact(REQUIRED, 'the raw disk image')
+    mount_point = Fact(REQUIRED, 'where the copy is mounted')
+    xml_path = Fact(REQUIRED, 'the domain XML written there')
+    done_marker = Fact(REQUIRED, 'the file a finished migration leaves')
+    # found by preflight
+    destination_address = Fact(None, 'the virt node\'s address, resolved '
+                                     'once')
+    admin_live_mac = Fact(REQUIRED, 'the MAC the admin interface has now')
+    nics = Fact(REQUIRED, 'the other NICs with their MACs')
+    services_kind = Fact(REQUIRED, 'systemd, docker or commands')
+    replace_existing = Fact(False, 'a stopped guest of that name is '
+                                   'replaced')
+    dest_free_bytes = Fact(None, 'free bytes in disk_dir (None: unknown)')
+    mkfs_options = Fact([], 'mkfs.ext4 -O options the virt node needs')
+    rsync_progress = Fact('--info=progress2', 'the progress option this '
+                                              'rsync knows')
+    data_bytes = Fact(REQUIRED, 'bytes to copy')
+    data_files = Fact(REQUIRED, 'files to copy')
+    scan_seconds = Fact(REQUIRED, 'how long the file list scan took')
+    layout = Fact(REQUIRED, 'partition layout (fixes.disk_layout)')
+    root_uuid = Fact(REQUIRED, 'UUID of the copy\'s ext4 root')
+    domain_uuid = Fact(REQUIRED, 'UUID of the guest')
+    swap_uuid = Fact(None, 'UUID of the swap partition (None: no swap)')
+    # learnt by the steps
+    loop_device = Fact(None, 'loop device of the image while attached')
+    admin_routes = Fact([], 'routes via the admin interface, saved at '
+                            'the switch-over')
+
+    def __init__(self, data=None):
+        data = {} if data is None else data
+        unknown = sorted(set(data) - set(NAMES))
+        if unknown:
+            raise FactsError('unknown fact(s) %s (written by another version '
+                             'of rf-migrate-master? finish that run with '
+                             'it)' % ', '.join(unknown))
+        object.__setattr__(self, 'data', data)
+
+    def __setattr__(self, name, value):
+        if name not in NAMES:
+            raise FactsError('unknown fact %s' % name)
+        object.__setattr__(self, name, value)
+
+    def is_set(self, name):
+        return name in self.data
+
+    def update(self, **values):
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def missing(self):
+        """The required facts not set (a passed preflight leaves none)."""
+        return [n for n in NAMES
+                if vars(Facts)[n].default is REQUIRED and n not in self.data]
+
+
+NAMES = sorted(n for n, v in vars(Facts).items() if isinstance(v, Fact))
+for _name in NAMES:
+    vars(Facts)[_name].name = _name

@@ -1,0 +1,116 @@
+"""--dry-run prints each step's commands, from parameters and facts only.
+Checked against what each step really runs (recorded, not run)."""
+from __future__ import absolute_import, division, print_function
+
+import logging
+import os
+import re
+
+from master_migration import manifest, manifest_walk, plan, stepcommands
+from master_migration import steps, switchover
+from master_migration.commands import shell_words
+from master_migration.compat import to_text
+from master_migration.context import Context
+from master_migration.params import build_params
+from master_migration.state import State
+from recorder import Recorder
+from samples import preflight_facts
+
+VIRSH = ['virsh', '-c', 'qemu:///system']
+
+
+def dry_ctx(tmp_path, commands):
+    source = os.path.join(str(tmp_path), 'source')
+    os.makedirs(os.path.join(source, 'etc'))
+    with open(os.path.join(source, 'etc', 'fstab'), 'w') as handle:
+        handle.write('/dev/mapper/os-root / ext4 defaults 0 1\n')
+    params = build_params({
+        'destination': 'virt-1', 'source_root': source,
+        'work_dir': os.path.join(str(tmp_path), 'work'),
+        'admin_interface': 'eth0', 'admin_address': '10.20.0.2',
+        'admin_netmask': '24', 'admin_mac': '52:54:00:00:00:02',
+        'interim_address': '10.20.0.250', 'swap_size': '4G',
+        'services': 'commands', 'stop_commands': [['svc', 'stop', 'a b']],
+        'start_commands': [['svc', 'start', 'a b']]})
+    os.makedirs(params.work_dir)
+    state = State(os.path.join(params.work_dir, 'state.json'))
+    state.facts.update(**preflight_facts())
+    ctx = Context(params, state.facts, state, commands,
+                  logging.getLogger('dry-run-test'))
+    ctx.log_path = os.path.join(params.work_dir, 'log')
+    return ctx
+
+
+def printed(tmp_path):
+    rec = Recorder()
+    ctx = dry_ctx(tmp_path, rec)
+    services = (ctx.params.stop_commands, ctx.params.start_commands)
+    text = plan.format_plan(ctx.params, ctx.facts, services,
+                            plan.step_commands(ctx, services))
+    return text, rec
+
+
+def test_the_dry_run_prints_each_steps_commands_and_runs_none(tmp_path):
+    text, rec = printed(tmp_path)
+    assert rec.calls == []  # computed from params and facts only
+    assert ('virt$ virsh -c qemu:///system define '
+            '/var/lib/nova/fuel_master.xml') in text
+    assert ("virt$ sh -s -- /var/lib/nova/fuel_master.img 107374182400 "
+            "98304MiB 4096  < remote_sh.CREATE_IMAGE") in text
+    assert "$ svc stop 'a b'" in text  # quoted as a shell would
+    assert '$ ip addr del 10.20.0.2/24 dev eth0' in text
+    assert 'ssh -p 22 -o BatchMode=yes' in text  # the ssh prefix, once
+    assert '(decided at run time: ' in text
+    assert 'at the end, the old master powers off: poweroff' in text
+    for step in plan.STEPS:  # every row says what it runs
+        section = text.split(' %s ' % step.id, 1)[1].split('\n')[1]
+        assert section.startswith('         '), step.id
+
+
+def shown(argv):
+    """A recorded argv as the dry run prints it."""
+    if argv[0] == 'ssh' and argv[-2] == '--':  # Remote.run
+        line = 'virt$ ' + stepcommands.named_scripts(
+            to_text(argv[-1])[len('env LC_ALL=C LANG=C '):])
+    else:
+        line = '$ ' + shell_words(argv)
+    line = line.replace('/dev/loop3', '/dev/loopN')
+    return re.sub(r'ControlPath=\S*/c\b', 'ControlPath=/tmp/rfm-ssh-XXXXXX/c',
+                  line)
+
+
+def answer_listings(rec, ctx):
+    """The copy's listing as an exact copy of the source gives it."""
+    lines = manifest.source_listing(ctx.params.source_root,
+                                    steps.sync_excludes(ctx))
+    rec.rules[:0] = [
+        (['rfm-manifest', ctx.facts.mount_point, 'digest'], 0,
+         manifest_walk.digest(lines), ''),
+        (['rfm-manifest', ctx.facts.mount_point, 'lines'], 0,
+         to_text(lines), '')]
+
+
+def test_every_command_a_step_runs_is_in_its_dry_run_lines(tmp_path,
+                                                           monkeypatch):
+    """Each step run for real against recorded commands (a fresh virt
+    node: no guest, the address still here): each command it ran is
+    among the lines --dry-run printed for it."""
+    rec = Recorder()
+    rec.answer(VIRSH + ['domuuid'], 1, '', 'error: failed to get domain')
+    rec.answer(VIRSH + ['domstate'], 0, 'shut off\n')
+    rec.answer(['sh', '-s', '--', '/var/lib/nova/fuel_master.img'], 0,
+               '/dev/loop3\n')
+    rec.answer(['ip', '-o', '-4', 'addr'], 0,
+               '2: eth0 inet 10.20.0.2/24 scope global eth0\n')
+    rec.answer(['ip', '-o', 'link'], 0, 'link/ether 52:54:00:00:00:02 b\n')
+    monkeypatch.setattr(switchover, 'wait_for_guest', lambda ctx: None)
+    ctx = dry_ctx(tmp_path, rec)
+    services = (ctx.params.stop_commands, ctx.params.start_commands)
+    header, lines = plan.step_commands(ctx, services)
+    for step in plan.STEPS[1:]:
+        del rec.calls[:]
+        answer_listings(rec, ctx)
+        step.run(ctx)
+        expected = [line.split('  < ')[0] for line in lines[step.id]]
+        ran = [shown(argv) for argv in rec.calls]
+        assert ran and [r for r in ran if r not in expected] == [], step.id
