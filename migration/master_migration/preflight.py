@@ -1,4 +1,4 @@
-"""Step 1: check everything, change nothing. Every problem is collected
+"""preflight: check everything, change nothing. Every problem is collected
 with what to do about it; facts found here feed the later steps."""
 from __future__ import absolute_import, division, print_function
 
