@@ -10,7 +10,7 @@ rsyncing) over real ssh (own sshd on 127.0.0.1:2298) into loop-mounted
 ext4 images, as on a virt node.
 
     python3 bench/migration_downtime.py [--files 30000] [--megabytes 1024]
-                                        [--runs 3]
+                                        [--runs 3] [--final-option=--whole-file]
 """
 import argparse
 import os
@@ -148,7 +148,7 @@ def copy_listing(rsh, mnt, mode):
                    manifest.walker_source())
 
 
-def final_by_delta(source, rsh, mnt, copy):
+def final_by_delta(source, rsh, mnt, copy, extra=()):
     """As steps.final_sync_run with a delta: the source's listing against
     the copy's (made before the stop), the deletions, then rsync of the
     listed names only. Returns the seconds, the listing's share, the names
@@ -166,7 +166,7 @@ def final_by_delta(source, rsh, mnt, copy):
     path.write_bytes(rsyncing.files_from_input(send))
     out = timed(rsyncing.listed_sync_argv(
         str(source), [], rsh, '127.0.0.1:%s' % mnt, str(path),
-        ['--itemize-changes']))[1]
+        ['--itemize-changes'] + list(extra)))[1]
     sent = rsyncing.sent_files(rsyncing.itemized(out.split('\n')))
     return time.time() - started, listings_s, len(send), sent, found
 
@@ -220,6 +220,9 @@ def main():
     parser.add_argument('--megabytes', type=int, default=1024)
     parser.add_argument('--changing', type=float, default=0.01)
     parser.add_argument('--runs', type=int, default=3)
+    parser.add_argument('--final-option', action='append', default=[],
+                        help='added to the final sync by the delta (e.g. '
+                        '--whole-file), to measure it')
     args = parser.parse_args()
     work = pathlib.Path(tempfile.mkdtemp(prefix='rfm-bench-', dir='/var/tmp'))
     cleanup = []
@@ -256,7 +259,7 @@ def two_phase(paths, source, rsh, mnt, args, seed):
     stop.set()
     writer.join()
     final_s, listings_s, listed, sent, found = final_by_delta(
-        source, shared, mnt, copy)
+        source, shared, mnt, copy, args.final_option)
     known = manifest.after_delta(copy, found)
     verify_s, parts = verify(source, shared, mnt,
                              sorted(set(unsettled + sent)), known)
