@@ -301,7 +301,7 @@ def final_sync_and_verify(ctx):
     if delta is not None:
         try:
             record_final(ctx, *final_sync_run(ctx, delta))
-            verify(ctx, manifest.after_delta(before, delta))
+            verify(ctx, before and manifest.after_delta(before, delta))
             return
         except (CommandError, CopyDiffers) as exc:
             ctx.log.warning('final sync of the listed changes: %s; the '
@@ -326,21 +326,23 @@ def record_final(ctx, stats, items):
 
 
 def final_delta(ctx):
-    """(delta, the copy's listing it was made from): what the final sync
-    must do, from both sides' listings, when the verification checks the
-    result; (None, None): rsync compares every file. The copy's listing
-    from before the stop serves (only this run's syncs write to the copy;
-    a wrong one fails the verification)."""
+    """(delta, the copy's listing from before the stop or None): what the
+    final sync must do, from both sides' listings, when the verification
+    checks the result; (None, None): rsync compares every file. The
+    copy's listing from before the stop serves (only this run's syncs
+    write to the copy; a wrong one fails the verification). A resumed run
+    lists the copy here; a writer of the killed run may outlive that, so
+    its verification lists the whole copy again."""
     patterns = sync_excludes(ctx)
     if ctx.params.verify != 'checksum' or not manifest.usable(patterns):
         return None, None
-    copy, ctx.copy_listing = getattr(ctx, 'copy_listing', None), None
+    kept, ctx.copy_listing = getattr(ctx, 'copy_listing', None), None
     source, copy = manifest.in_parallel(
         lambda: manifest.source_listing(ctx.params.source_root, patterns),
-        lambda: copy or list_copy(ctx, patterns))
+        lambda: kept or list_copy(ctx, patterns))
     if copy is None:
         return None, None
-    return manifest.delta(to_text(source), copy), copy
+    return manifest.delta(to_text(source), copy), kept
 
 
 def list_copy(ctx, patterns):
