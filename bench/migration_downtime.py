@@ -10,7 +10,7 @@ rsyncing) over real ssh (own sshd on 127.0.0.1:2298) into loop-mounted
 ext4 images, as on a virt node.
 
     python3 bench/migration_downtime.py [--files 30000] [--megabytes 1024]
-                                        [--runs 3]
+                                        [--runs 3] [--final-option=--whole-file]
 """
 import argparse
 import os
@@ -148,15 +148,15 @@ def copy_listing(rsh, mnt, mode):
                    manifest.walker_source())
 
 
-def final_by_delta(source, rsh, mnt, copy):
+def final_by_delta(source, rsh, mnt, copy, extra=()):
     """As steps.final_sync_run with a delta: the source's listing against
     the copy's (made before the stop), the deletions, then rsync of the
     listed names only. Returns the seconds, the listing's share, the names
-    listed and the files sent."""
+    listed, the files sent and the delta."""
     started = time.time()
     listing = manifest.source_listing(str(source), EXCLUDES)
     listings_s = time.time() - started
-    send, files, folders = manifest.delta(
+    found = send, files, folders = manifest.delta(
         listing.decode('utf-8', 'replace'), copy)
     for names, command in ((files, ['rm', '-f']), (folders, ['rmdir'])):
         if names:
@@ -166,17 +166,30 @@ def final_by_delta(source, rsh, mnt, copy):
     path.write_bytes(rsyncing.files_from_input(send))
     out = timed(rsyncing.listed_sync_argv(
         str(source), [], rsh, '127.0.0.1:%s' % mnt, str(path),
-        ['--itemize-changes']))[1]
+        ['--itemize-changes'] + list(extra)))[1]
     sent = rsyncing.sent_files(rsyncing.itemized(out.split('\n')))
-    return time.time() - started, listings_s, len(send), sent
+    return time.time() - started, listings_s, len(send), sent, found
 
 
 EXCLUDES = ['/lost+found']  # of the script's defaults, the one here
 
 
-def verify(source, rsh, mnt, names):
-    """As steps.verify: the source's listing, the copy's digest and the
-    checksums of the names, at once; the total and each part's time."""
+def expected_copy(rsh, mnt, known):
+    """As steps.expected_copy: the touched names listed again on the copy
+    (None: one is hard-linked; steps lists the whole copy then)."""
+    argv = rsh.split() + ['127.0.0.1', shell_words(manifest.remote_argv(
+        str(mnt), 'names', known[1]))]
+    result = subprocess.run(argv, capture_output=True,
+                            input=manifest.walker_source())
+    if result.returncode:
+        return None
+    return manifest.expected(known, result.stdout.decode())
+
+
+def verify(source, rsh, mnt, names, known=None):
+    """As steps.verify: the source's listing, the copy's digest (or, with
+    `known`, the touched names listed again) and the checksums of the
+    names, at once; the total and each part's time."""
     took = {}
 
     def part(name, call):
@@ -187,12 +200,17 @@ def verify(source, rsh, mnt, names):
     parts = manifest.in_parallel(
         lambda: part('source', lambda: manifest.source_listing(
             str(source), EXCLUDES)),
-        lambda: part('copy', lambda: copy_listing(rsh, mnt, 'digest')),
+        lambda: part('copy', lambda: expected_copy(rsh, mnt, known) if known
+                     else copy_listing(rsh, mnt, 'digest')),
         lambda: part('listed', lambda: listed_checksums(
             source, rsh, mnt, names)))
     total = time.time() - started
-    assert not manifest.compare(took['source'], took['copy'], lambda: '') \
-        + rsyncing.differences(took['listed']), 'copy differs'
+    if known:
+        diffs = manifest.parsed_differences(manifest.parse(
+            took['source'].decode('utf-8', 'replace')), took['copy'])
+    else:
+        diffs = manifest.compare(took['source'], took['copy'], lambda: '')
+    assert not diffs + rsyncing.differences(took['listed']), 'copy differs'
     return total, parts
 
 
@@ -202,6 +220,9 @@ def main():
     parser.add_argument('--megabytes', type=int, default=1024)
     parser.add_argument('--changing', type=float, default=0.01)
     parser.add_argument('--runs', type=int, default=3)
+    parser.add_argument('--final-option', action='append', default=[],
+                        help='added to the final sync by the delta (e.g. '
+                        '--whole-file), to measure it')
     args = parser.parse_args()
     work = pathlib.Path(tempfile.mkdtemp(prefix='rfm-bench-', dir='/var/tmp'))
     cleanup = []
@@ -237,10 +258,11 @@ def two_phase(paths, source, rsh, mnt, args, seed):
     before_stop_s = time.time() - started
     stop.set()
     writer.join()
-    final_s, listings_s, listed, sent = final_by_delta(source, shared, mnt,
-                                                       copy)
+    final_s, listings_s, listed, sent, found = final_by_delta(
+        source, shared, mnt, copy, args.final_option)
+    known = manifest.after_delta(copy, found)
     verify_s, parts = verify(source, shared, mnt,
-                             sorted(set(unsettled + sent)))
+                             sorted(set(unsettled + sent)), known)
     sh(*(rsh.split() + control + ['-O', 'exit', '127.0.0.1']))
     return {'warm': warm_s, 'check': check_s, 'rounds': rounds,
             'connect': connect_s, 'before_stop': before_stop_s,
@@ -248,6 +270,7 @@ def two_phase(paths, source, rsh, mnt, args, seed):
             'listings': listings_s, 'listed': listed,
             'parts': parts,
             'listed_files': len(set(unsettled + sent)),
+            'touched': len(known[1]) if known else None,
             'downtime': final_s + verify_s, 'changes': box['changes']}
 
 
@@ -293,10 +316,11 @@ def run(args, work, cleanup):
         print('  final sync: the source listed %.2f s; deletions and '
               'rsync of the %d names that differ %.2f s' % (
                   r['listings'], r['listed'], r['final'] - r['listings']))
-        print('  verification, at once: source listing %.2f s, copy '
-              'listing over ssh %.2f s, checksums of %d sent files %.2f s'
-              % (r['parts'][0], r['parts'][1], r['listed_files'],
-                 r['parts'][2]))
+        print('  verification, at once: source listing %.2f s, copy over '
+              'ssh (%s) %.2f s, checksums of %d sent files %.2f s'
+              % (r['parts'][0], 'whole listing' if r['touched'] is None
+                 else '%d touched names listed' % r['touched'],
+                 r['parts'][1], r['listed_files'], r['parts'][2]))
         print('  one-pass (stop, then copy everything): %.2f s; ratio '
               'two-phase / one-pass %.3f' % (r['onepass'], r['ratio']))
     print('over %d runs: two-phase downtime %s s; one-pass %s s; ratio %s'

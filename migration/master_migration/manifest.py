@@ -49,7 +49,10 @@ def differences(source, copy):
     """What differs, each naming the path: missing from the copy, not on
     the source, or the fields (mode owner group, size mtime, link target,
     xattrs) of both sides."""
-    ours, theirs = parse(source), parse(copy)
+    return parsed_differences(parse(source), parse(copy))
+
+
+def parsed_differences(ours, theirs):
     out = []
     for name in sorted(set(ours) | set(theirs)):
         if name not in theirs:
@@ -108,6 +111,15 @@ def compare(source, copy_digest, fetch_copy_lines):
     return found or ['the listings differ, but not by any one path']
 
 
+def named_listing(remote, mount_point, names, timeout):
+    """The copy's lines of the named entries (text); None when one is
+    hard-linked or the destination has no python."""
+    result = remote.run(remote_argv(mount_point, 'names', names), timeout,
+                        input_bytes=walker_source(),
+                        ok_codes=(0, NO_PYTHON, manifest_walk.HARD_LINKED))
+    return None if result.returncode else result.stdout
+
+
 ESCAPED = re.compile(r'\\(.)')
 UNREADABLE = u'\ufffd'
 
@@ -135,3 +147,55 @@ def delta(source, copy):
     return ([unescape(n) for n in send],
             [unescape(n) for n in gone if not is_folder(theirs[n])],
             [unescape(n) for n in gone if is_folder(theirs[n])])
+
+
+# The names go in the words of one ssh command: one argument of the
+# remote shell's, at most 128 KiB on Linux (MAX_ARG_STRLEN).
+NAMES_LIMIT = 64 * 1024
+
+
+def touched(names):
+    """The names and every folder above them ('.' for the root)."""
+    out = set()
+    for name in names:
+        parts = name.split('/')
+        out.update(['.', name] + ['/'.join(parts[:i])
+                                  for i in range(1, len(parts))])
+    return sorted(out)
+
+
+def is_linked(rest):
+    """A regular file's line with a hard-link partner."""
+    fields = rest.split('\t')
+    return stat.S_ISREG(int(fields[0].split(' ', 1)[0], 8)) and \
+        bool(fields[2])
+
+
+def after_delta(before, found):
+    """What the copy's listing is after the delta `found` was applied to
+    the copy listed as `before`, but for the names it touched:
+    (before as {name: rest}, those names: sent, deleted and the folders
+    above them, to list again). None when one was hard-linked (its
+    partners' lines change too) or they are too many for one command."""
+    ours = parse(before)
+    names = touched(found[0] + found[1] + found[2])
+    keys = [listed_name(n) for n in names]
+    if any(is_linked(ours[k]) for k in keys if k in ours) or sum(
+            len(k.encode('utf-8')) + 3 for k in keys) > NAMES_LIMIT:
+        return None
+    return ours, names
+
+
+def listed_name(name):
+    return to_text(manifest_walk.escape(name.encode('utf-8')))
+
+
+def expected(known, lines):
+    """The copy's listing ({name: rest}) from after_delta's `known` and
+    the touched names' lines listed again."""
+    ours, names = known
+    out = dict(ours)
+    for name in names:
+        out.pop(listed_name(name), None)
+    out.update(parse(lines))
+    return out

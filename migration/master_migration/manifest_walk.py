@@ -7,6 +7,10 @@ Standalone (stdlib only, Python 2.7 and 3.4+): steps.verify imports it for
 the source and sends this file to the destination's python:
 
     python - ROOT digest|lines [EXCLUDE ...] < manifest_walk.py
+    python - ROOT names NAME ... < manifest_walk.py
+
+'names' prints the lines of the named entries still there (no hard-link
+partner: exit HARD_LINKED when one of them has other links).
 
 Excludes are rsync patterns without '***' or backslashes (patterns.
 supported); an excluded folder is not entered."""
@@ -220,16 +224,44 @@ def manifest(root, patterns):
     return b''.join(lines)
 
 
+HARD_LINKED = 3
+GONE = (errno.ENOENT, errno.ENOTDIR)
+
+
+def named_lines(root, names):
+    """The lines of the named entries still there (bytes); None when one
+    is hard-linked: its partner field needs the whole tree."""
+    root = root.rstrip(b'/')
+    lines = []
+    for name in names:
+        path = root + b'/' + name
+        try:
+            info = os.lstat(path)
+        except OSError as exc:
+            if exc.errno in GONE:
+                continue
+            raise
+        if info.st_nlink > 1 and not stat.S_ISDIR(info.st_mode):
+            return None
+        lines.append(entry_line(path, name, info, None))
+    return b''.join(lines)
+
+
 def digest(listing):
     return hashlib.sha256(listing).hexdigest()
 
 
 def main(argv):
-    root, mode, patterns = argv[0], argv[1], argv[2:]
-    listing = manifest(root if PY2 else os.fsencode(root),  # novermin
-                       patterns)
+    words = [w if PY2 else os.fsencode(w) for w in argv]  # novermin
+    root, mode = words[0], argv[1]
+    if mode == 'names':
+        listing = named_lines(root, words[2:])
+        if listing is None:
+            sys.exit(HARD_LINKED)
+    else:
+        listing = manifest(root, argv[2:])
     out = sys.stdout if PY2 else sys.stdout.buffer
-    out.write(listing if mode == 'lines' else digest(listing).encode() + b'\n')
+    out.write(listing if mode != 'digest' else digest(listing).encode() + b'\n')
     out.flush()
 
 

@@ -51,8 +51,9 @@ STEPS = [
          steps.undo_services, None, 'restart services',
          commands=cmds.stop_services),
     Step('final_sync', 'list the source, delete and rsync only what '
-         'differs from the copy (keeping the fixes), then verify: both '
-         'sides listed, checksums of what was sent', ('stop_services',),
+         'differs from the copy (keeping the fixes), then verify: the '
+         'source listed, of the copy what the sync touched, checksums of '
+         'what was sent', ('stop_services',),
          lambda p: 2 * p.sync_timeout + 60, steps.final_sync, None, None,
          commands=cmds.final_sync),
     Step('refresh_fixes', 'cheap fixes again from the source; GRUB and '

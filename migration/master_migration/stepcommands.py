@@ -136,9 +136,9 @@ def listings(p):
     return p.verify == 'checksum' and manifest.usable(final_patterns(p))
 
 
-def list_copy(ctx, out, mode):
-    out.there(manifest.remote_argv(ctx.facts.mount_point, mode,
-                                   final_patterns(ctx.params)), WALKER)
+def list_copy(ctx, out, mode, words=None):
+    out.there(manifest.remote_argv(ctx.facts.mount_point, mode, (
+        final_patterns(ctx.params) if words is None else words)), WALKER)
 
 
 def warm_sync(ctx, out):
@@ -222,8 +222,12 @@ def final_verify(ctx, out):
     p = ctx.params
     target = ctx.remote.rsync_target(ctx.facts.mount_point)
     if listings(p):
-        out.note('both sides listed at once (the copy by digest; its lines '
-                 'only if the digests differ), beside the checksums:')
+        out.note('after the listed changes: the source listed beside the '
+                 'copy\'s entries the delta touched (their names, known at '
+                 'run time, follow "names"), unless one is hard-linked:')
+        list_copy(ctx, out, 'names', ())
+        out.note('else both sides listed at once (the copy by digest; its '
+                 'lines only if the digests differ), beside the checksums:')
         list_copy(ctx, out, 'digest')
         list_copy(ctx, out, 'lines')
     out.note('rsync\'s quick check where the copy cannot be listed:')

@@ -297,11 +297,11 @@ def final_sync(ctx):
 def final_sync_and_verify(ctx):
     """By the listings' delta when it can; the full final sync when that
     cannot be made, fails, or its result does not verify."""
-    delta = final_delta(ctx)
+    delta, before = final_delta(ctx)
     if delta is not None:
         try:
             record_final(ctx, *final_sync_run(ctx, delta))
-            verify(ctx)
+            verify(ctx, before and manifest.after_delta(before, delta))
             return
         except (CommandError, CopyDiffers) as exc:
             ctx.log.warning('final sync of the listed changes: %s; the '
@@ -326,18 +326,23 @@ def record_final(ctx, stats, items):
 
 
 def final_delta(ctx):
-    """What the final sync must do, from both sides' listings, when the
-    verification checks the result; None: rsync compares every file. The
+    """(delta, the copy's listing from before the stop or None): what the
+    final sync must do, from both sides' listings, when the verification
+    checks the result; (None, None): rsync compares every file. The
     copy's listing from before the stop serves (only this run's syncs
-    write to the copy; a wrong one fails the verification)."""
+    write to the copy; a wrong one fails the verification). A resumed run
+    lists the copy here; a writer of the killed run may outlive that, so
+    its verification lists the whole copy again."""
     patterns = sync_excludes(ctx)
     if ctx.params.verify != 'checksum' or not manifest.usable(patterns):
-        return None
-    copy, ctx.copy_listing = getattr(ctx, 'copy_listing', None), None
+        return None, None
+    kept, ctx.copy_listing = getattr(ctx, 'copy_listing', None), None
     source, copy = manifest.in_parallel(
         lambda: manifest.source_listing(ctx.params.source_root, patterns),
-        lambda: copy or list_copy(ctx, patterns))
-    return None if copy is None else manifest.delta(to_text(source), copy)
+        lambda: kept or list_copy(ctx, patterns))
+    if copy is None:
+        return None, None
+    return manifest.delta(to_text(source), copy), kept
 
 
 def list_copy(ctx, patterns):
@@ -384,10 +389,11 @@ def final_sync_run(ctx, delta):
     return stats, items + deleted
 
 
-def verify(ctx):
+def verify(ctx, known=None):
     """Quick check of every file (manifests: type, size, mtime, mode,
     owner, links, ACLs, xattrs) and, at the same time, checksums of the
-    files sent since the checksum pass."""
+    files sent since the checksum pass. `known` (manifest.after_delta):
+    the copy's listing is known but for the names the delta touched."""
     started = time.time()
     names = sorted(set(ctx.state.get('unsettled', []) +
                        ctx.state.get('final_sent', [])) -
@@ -401,7 +407,7 @@ def verify(ctx):
         diffs = rsync_check(ctx, patterns, everything) + listed_check(
             ctx, present)
     else:
-        diffs = manifest_check(ctx, patterns, present)
+        diffs = manifest_check(ctx, patterns, present, known)
     if diffs:
         raise CopyDiffers('verification: the copy differs from the source '
                           'in %d place(s), e.g. %s; something still writes '
@@ -414,20 +420,38 @@ def verify(ctx):
                  len(present), time.time() - started)
 
 
-def manifest_check(ctx, patterns, present):
-    """The two listings and the checksums at once."""
+def manifest_check(ctx, patterns, present, known):
+    """The two listings and the checksums at once; of the copy, only the
+    names the delta touched when the rest is known."""
     mnt, timeout = ctx.facts.mount_point, ctx.params.sync_timeout
-    source, digest, sums = manifest.in_parallel(
-        lambda: manifest.source_listing(ctx.params.source_root, patterns),
+    copy_side = (lambda: expected_copy(ctx, known)) if known else (
         lambda: manifest.copy_listing(ctx.remote, mnt, patterns, 'digest',
-                                      timeout),
-        lambda: listed_check(ctx, present))
-    if digest is None:
+                                      timeout))
+    source, copy, sums = manifest.in_parallel(
+        lambda: manifest.source_listing(ctx.params.source_root, patterns),
+        copy_side, lambda: listed_check(ctx, present))
+    if known and copy is None:  # a hard link among them: list it all
+        copy, known = manifest.copy_listing(ctx.remote, mnt, patterns,
+                                            'digest', timeout), None
+    if known:
+        return manifest.parsed_differences(
+            manifest.parse(to_text(source)), copy) + sums
+    if copy is None:
         ctx.log.warning('no python on %s: rsync\'s quick check instead '
                         'of the listings', ctx.params.destination)
         return rsync_check(ctx, patterns, False) + sums
-    return manifest.compare(source, digest, lambda: manifest.copy_listing(
+    return manifest.compare(source, copy, lambda: manifest.copy_listing(
         ctx.remote, mnt, patterns, 'lines', timeout)) + sums
+
+
+def expected_copy(ctx, known):
+    """The copy's listing ({name: rest}) from `known` and the touched
+    names listed again; None when one is hard-linked."""
+    if not known[1]:
+        return manifest.expected(known, '')
+    lines = manifest.named_listing(ctx.remote, ctx.facts.mount_point,
+                                   known[1], ctx.params.sync_timeout)
+    return None if lines is None else manifest.expected(known, lines)
 
 
 def rsync_check(ctx, patterns, checksum):

@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from master_migration import manifest, rsyncing
+from master_migration import manifest, manifest_walk, rsyncing
+from master_migration.compat import to_text
 
 PATTERNS = ['/proc/*', '/lost+found', '*.swp', '/etc/fstab']
 
@@ -192,13 +193,14 @@ def change_source_late(root):
     os.utime(at('var'), (1, 1))
 
 
-def apply_delta(source, copy):
-    """As final_sync_run: deletions on the copy, then the names alone."""
+def apply_delta(source, copy, before=None):
+    """As final_sync_run: deletions on the copy, then the names alone;
+    the delta."""
     from master_migration import remote_sh
     from master_migration.compat import to_text
-    send, files, folders = manifest.delta(
+    found = send, files, folders = manifest.delta(
         to_text(manifest.source_listing(source, PATTERNS)),
-        walker(copy, 'lines'))
+        before or walker(copy, 'lines'))
     for names, command in ((files, ['rm', '-f']), (folders, ['rmdir'])):
         proc = subprocess.Popen(['sh', '-c', remote_sh.REMOVE_NAMES, 'sh',
                                  copy] + command, stdin=subprocess.PIPE)
@@ -209,7 +211,7 @@ def apply_delta(source, copy):
     subprocess.check_call(rsyncing.listed_sync_argv(
         source, PATTERNS, 'ssh', copy, listed, progress='--stats'),
         stdout=subprocess.PIPE)
-    return send
+    return found
 
 
 def contents(root):
@@ -230,7 +232,7 @@ def test_final_delta_brings_the_copy_to_the_source(trees):
     bytes equal, the fixed file and the excluded ones left alone."""
     source, copy = trees
     change_source_late(source)
-    send = apply_delta(source, copy)
+    send = apply_delta(source, copy)[0]
     assert 'usr/bin/tool' in send and 'etc/ssh/key' not in send
     assert check(source, copy) == []
     ours, theirs = contents(source), contents(copy)
@@ -243,6 +245,92 @@ def test_final_delta_brings_the_copy_to_the_source(trees):
         assert handle.read() == b'UUID=1 / ext4\n'
     assert os.stat(os.path.join(copy, 'usr/bin/tool')).st_ino == os.stat(
         os.path.join(copy, 'usr/bin/tool-2')).st_ino
+
+
+def change_source_unlinked(root):
+    """Late changes without hard links: a file rewritten, a tree gone, a
+    new folder, a folder's time."""
+    def at(name):
+        return os.path.join(root, name)
+    write(at('etc/a.conf'), b'a = 2, longer\n')
+    shutil.rmtree(at('var/lib'))
+    os.makedirs(at('var/new/a'))
+    write(at('var/new/a/b.txt'), b'new\n')
+    write(at('var/new/odd\nname'), b'odd\n')
+    os.utime(at('etc/ssh'), (1, 1))
+
+
+def walker_names(root, names):
+    """The copy's side of manifest.named_listing: (exit code, lines)."""
+    proc = subprocess.Popen(
+        [sys.executable, '-', root, 'names'] + names,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    out = proc.communicate(manifest.walker_source())[0]
+    return proc.returncode, out.decode('utf-8')
+
+
+def known_after_delta(source, copy):
+    """As final_sync then verify with the copy's listing from before the
+    stop: the copy's expected listing, {name: rest}."""
+    before = walker(copy, 'lines')
+    known = manifest.after_delta(before, apply_delta(source, copy, before))
+    assert known is not None
+    code, lines = walker_names(copy, known[1])
+    assert code == 0
+    return manifest.expected(known, lines)
+
+
+def test_the_copy_after_the_delta_is_known_without_listing_it_all(trees):
+    """Its listing from before, the deleted names gone and the touched
+    names (sent, deleted, the folders above them) listed again: exactly
+    the copy's full listing afterwards, and equal to the source's."""
+    source, copy = trees
+    change_source_unlinked(source)
+    found = known_after_delta(source, copy)
+    assert found == manifest.parse(walker(copy, 'lines'))
+    assert manifest.parsed_differences(manifest.parse(to_text(
+        manifest.source_listing(source, PATTERNS))), found) == []
+
+
+def test_what_the_delta_left_wrong_on_the_copy_is_named(trees,
+                                                        monkeypatch):
+    """A deletion that did not happen, a sent file that came out short, a
+    folder above a sent name with another time: each named."""
+    source, copy = trees
+    change_source_unlinked(source)
+    real = subprocess.check_call
+
+    def sync_then_spoil(argv, **kw):
+        real(argv, **kw)
+        var = os.stat(os.path.join(copy, 'var'))
+        os.makedirs(os.path.join(copy, 'var/lib/db'))
+        os.utime(os.path.join(copy, 'var'), (var.st_atime, var.st_mtime))
+        write(os.path.join(copy, 'var/lib/db/data'), b'x' * 5000)
+        write(os.path.join(copy, 'etc/a.conf'), b'a = 2\n')
+        os.utime(os.path.join(copy, 'var/new'), (1, 1))
+    monkeypatch.setattr(subprocess, 'check_call', sync_then_spoil)
+    found = manifest.parsed_differences(manifest.parse(to_text(
+        manifest.source_listing(source, PATTERNS))),
+        known_after_delta(source, copy))
+    named = sorted(line.split(':', 1)[0] for line in found)
+    assert named == ['etc/a.conf', 'var/lib', 'var/lib/db',
+                     'var/lib/db/data', 'var/new'], found
+
+
+def test_a_hard_link_in_the_delta_means_the_whole_copy_is_listed(trees):
+    """A new link to a file (its partner's line changes too): the touched
+    names alone cannot tell the copy's listing."""
+    source, copy = trees
+    before = walker(copy, 'lines')
+    os.link(os.path.join(source, 'etc/a.conf'),
+            os.path.join(source, 'etc/a-link.conf'))
+    known = manifest.after_delta(before, apply_delta(source, copy, before))
+    assert known is not None  # neither name was linked on the copy before
+    assert walker_names(copy, known[1])[0] == manifest_walk.HARD_LINKED
+    os.remove(os.path.join(source, 'usr/bin/tool-alias'))
+    before = walker(copy, 'lines')
+    assert manifest.after_delta(before, apply_delta(
+        source, copy, before)) is None
 
 
 @pytest.mark.parametrize('kind', ['python2.7', 'python3'])

@@ -114,3 +114,34 @@ def test_every_command_a_step_runs_is_in_its_dry_run_lines(tmp_path,
         expected = [line.split('  < ')[0] for line in lines[step.id]]
         ran = [shown(argv) for argv in rec.calls]
         assert ran and [r for r in ran if r not in expected] == [], step.id
+
+
+def test_after_the_listed_changes_only_the_touched_names_are_listed(
+        tmp_path):
+    """A new folder on the source since the copy was listed before the
+    stop: the verification lists on the copy only it, its file and the
+    folders above them (not the whole copy), as its dry-run line says."""
+    rec = Recorder()
+    ctx = dry_ctx(tmp_path, rec)
+    os.makedirs(os.path.join(ctx.params.source_root, 'etc', 'new'))
+    with open(os.path.join(ctx.params.source_root, 'etc', 'new', 'f'),
+              'w') as handle:
+        handle.write('new\n')
+    source = manifest.parse(to_text(manifest.source_listing(
+        ctx.params.source_root, steps.sync_excludes(ctx))))
+    touched = ['.', 'etc', 'etc/new', 'etc/new/f']
+
+    def lines(names):
+        return ''.join('%s\t%s\n' % (n, source[n]) for n in names)
+    ctx.copy_listing = lines(n for n in source if n not in touched[2:])
+    rec.answer(['rfm-manifest', ctx.facts.mount_point, 'names'], 0,
+               lines(touched))
+    steps.final_sync_and_verify(ctx)
+    listed = [shown(argv) for argv in rec.calls if any(
+        'rfm-manifest' in to_text(w) for w in argv)]
+    step = [s for s in plan.STEPS if s.id == 'final_sync'][0]
+    printed = [line for line in stepcommands.step_lines(ctx, step)
+               if 'rfm-manifest' in line and ' names' in line]
+    assert len(listed) == 1 and len(printed) == 1
+    assert listed[0].endswith(' names ' + ' '.join(touched))
+    assert listed[0].startswith(printed[0].split('  < ')[0])
