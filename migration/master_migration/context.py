@@ -17,6 +17,9 @@ class Context(object):
     def __init__(self, params, facts, state, commands, log):
         self.params, self.facts, self.state = params, facts, state
         self.commands, self.log = commands, log
+        # The copy's listing made before the services stop, for the final
+        # sync's delta; in memory only (a resumed run lists the copy again).
+        self.copy_listing = None
         # Resolved once at preflight (a name may stop resolving once the
         # master's dnsmasq stops or its address moves).
         self.remote = Remote(commands, facts.destination_address or

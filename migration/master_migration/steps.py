@@ -333,16 +333,26 @@ def final_delta(ctx):
     write to the copy; a wrong one fails the verification). A resumed run
     lists the copy here; a writer of the killed run may outlive that, so
     its verification lists the whole copy again."""
-    patterns = sync_excludes(ctx)
-    if ctx.params.verify != 'checksum' or not manifest.usable(patterns):
+    patterns = listing_patterns(ctx)
+    if patterns is None:
         return None, None
-    kept, ctx.copy_listing = getattr(ctx, 'copy_listing', None), None
+    kept, ctx.copy_listing = ctx.copy_listing, None
     source, copy = manifest.in_parallel(
         lambda: manifest.source_listing(ctx.params.source_root, patterns),
         lambda: kept or list_copy(ctx, patterns))
     if copy is None:
         return None, None
     return manifest.delta(to_text(source), copy), kept
+
+
+def listing_patterns(ctx):
+    """The copy's excludes when the listings drive the final sync (the
+    verification checks its result and the walker follows every pattern);
+    None: the full rsync."""
+    if ctx.params.verify != 'checksum':
+        return None
+    patterns = sync_excludes(ctx)
+    return patterns if manifest.usable(patterns) else None
 
 
 def list_copy(ctx, patterns):
@@ -354,10 +364,8 @@ def list_copy_before_stop(ctx):
     """The copy's listing for final_delta, while the services still run
     (kept in memory: a resumed run lists the copy again)."""
     # the copy stays mounted from post_migrate; a wrong listing costs time
-    if ctx.params.verify != 'checksum':
-        return
-    patterns = sync_excludes(ctx)
-    if manifest.usable(patterns):
+    patterns = listing_patterns(ctx)
+    if patterns is not None:
         try:
             ctx.copy_listing = list_copy(ctx, patterns)
         except CommandError as exc:  # the final sync will list it again
