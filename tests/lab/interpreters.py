@@ -45,16 +45,16 @@ def only_python(kind, folder):
     folder = str(folder)
     if not os.path.isdir(folder):
         os.makedirs(folder)
-    for directory in reversed(SYSTEM_BIN):  # earlier folders win, as in PATH
-        if not os.path.isdir(directory):
-            continue
-        for name in os.listdir(directory):
+    seen = set()
+    for directory in SYSTEM_BIN:  # in PATH order: the first name wins
+        real = os.path.realpath(directory)
+        if real in seen or not os.path.isdir(real):
+            continue  # /bin is /usr/bin on a merged-/usr Debian
+        seen.add(real)
+        for name in os.listdir(real):
             link = os.path.join(folder, name)
-            if _is_python(name):
-                continue
-            if os.path.lexists(link):
-                os.remove(link)
-            os.symlink(os.path.join(directory, name), link)
+            if not _is_python(name) and not os.path.lexists(link):
+                os.symlink(os.path.join(directory, name), link)
     for name in NAMES[kind]:
         wrapper = os.path.join(folder, name)
         # A wrapper, not a link: Python 2.7 finds its venv from the path it

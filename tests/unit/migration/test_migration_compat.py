@@ -101,9 +101,9 @@ def test_run_timeout_kills_the_process_group_with_a_grandchild(tmp_path):
     pid_file, argv = grandchild_script(tmp_path)
     started = time.time()
     with pytest.raises(CommandError) as err:
-        Commands().run(argv, timeout=0.5)
+        Commands().run(argv, timeout=0.2)
     assert time.time() - started < 10
-    assert str(err.value).startswith('command failed (timed out after 0.5 s): '
+    assert str(err.value).startswith('command failed (timed out after 0.2 s): '
                                      'sh -c ')
     assert group_gone(read_pgid(pid_file))
 
@@ -112,7 +112,7 @@ def test_stream_timeout_kills_the_process_group_with_a_grandchild(tmp_path):
     pid_file, argv = grandchild_script(tmp_path)
     seen = []
     with pytest.raises(CommandError) as err:
-        Commands().stream(argv, seen.append, timeout=0.5)
+        Commands().stream(argv, seen.append, timeout=0.2)
     assert str(err.value).startswith('command failed (timed out): sh -c ')
     assert group_gone(read_pgid(pid_file))
 
@@ -133,7 +133,7 @@ def test_an_exception_in_the_caller_leaves_no_child(tmp_path, how):
     previous = signal.signal(signal.SIGALRM, _raise_alarm)
     started = time.time()
     try:
-        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
         with pytest.raises(Alarm):
             if how == 'run':
                 Commands().run(argv, timeout=120)

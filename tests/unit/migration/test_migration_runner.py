@@ -207,7 +207,7 @@ def test_command_error_carries_stderr():
         Commands().run(['sh', '-c', 'echo broken pipe here >&2; exit 7'])
     assert 'exit 7' in str(err.value) and 'broken pipe here' in str(err.value)
     with pytest.raises(CommandError) as err:
-        Commands().run(['sleep', '5'], timeout=0.5)
+        Commands().run(['sleep', '5'], timeout=0.2)
     assert 'timed out' in str(err.value)
 
 
@@ -630,7 +630,9 @@ state = State(os.path.join(work, 'state.json'))
 state.data['facts'].update({'image': '/n/m.img', 'mount_point': '/n/m.mnt',
                             'xml_path': '/n/m.xml', 'domain_uuid': 'u-1'})
 state.data['services'] = {'stop': [], 'start': [
-    ['sh', '-c', 'touch "$0"/first-started; sleep 3', work],
+    # holds the rollback until the test has sent its signals
+    ['sh', '-c', 'touch "$0"/first-started; until [ -e "$0"/release ]; '
+                 'do sleep 0.02; done', work],
     ['touch', os.path.join(work, 'second-started')]]}
 state.data['services_stopped'] = True
 params = Params({'destination': 'virt', 'ssh_port': 22, 'ssh_user': 'root',
@@ -659,6 +661,8 @@ def test_sigterm_and_sigint_during_a_rollback_do_not_cut_it_short(tmp_path):
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)  # the handlers run now, while the first start waits
+    open(os.path.join(str(tmp_path), 'release'), 'w').close()
     out = proc.communicate()[0].decode('utf-8', 'replace')
     assert proc.returncode == runner.EXIT_FAILED, out
     assert os.path.exists(os.path.join(str(tmp_path), 'second-started')), out
