@@ -89,8 +89,9 @@ def in_parallel(*calls):
     return results
 
 
-def source_listing(root, patterns):
-    return manifest_walk.manifest(root, patterns)
+def source_listing(root, patterns, before=None, keep=None):
+    """The source's listing (bytes); see manifest_walk.manifest."""
+    return manifest_walk.manifest(root, patterns, before, keep)
 
 
 def copy_listing(remote, mount_point, patterns, mode, timeout):
