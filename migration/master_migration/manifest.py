@@ -191,6 +191,18 @@ def listed_name(name):
     return to_text(manifest_walk.escape(name.encode('utf-8')))
 
 
+def expected_source(root, patterns, first, names):
+    """The source's listing ({name: rest}): `first` (bytes) with the
+    named entries listed again; all of it listed again when one of them
+    is hard-linked."""
+    lines = manifest_walk.named_lines(
+        root if isinstance(root, bytes) else root.encode('utf-8'),
+        [n.encode('utf-8') for n in names])
+    if lines is None:
+        return parse(to_text(source_listing(root, patterns)))
+    return expected((parse(to_text(first)), names), to_text(lines))
+
+
 def expected(known, lines):
     """The copy's listing ({name: rest}) from after_delta's `known` and
     the touched names' lines listed again."""
