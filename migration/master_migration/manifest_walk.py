@@ -142,6 +142,7 @@ class Snapshot(object):
 
     def __init__(self):
         self.started = time.time()
+        self.patterns = None
         self.names = {}
         self.lines = {}
 
@@ -251,8 +252,13 @@ def manifest(root, patterns, before=None, keep=None):
     """The listing as bytes. A hard link names the first name of its
     group (in this listing) as its partner. An entry that `before` (a
     Snapshot of an earlier listing) saw unchanged keeps its line from
-    then; `keep` (a Snapshot) records this listing."""
+    then (if it was made with the same excludes); `keep` (a Snapshot)
+    records this listing."""
     root = root if isinstance(root, bytes) else root.encode('utf-8')
+    if before is not None and before.patterns != list(patterns):
+        before = None
+    if keep is not None:
+        keep.patterns = list(patterns)
     entries = walk(root, Excludes(patterns), before, keep)
     root = root.rstrip(b'/')
     partners = _partners(entries)

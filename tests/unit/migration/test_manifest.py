@@ -433,3 +433,11 @@ def test_entries_changed_close_before_the_first_listing_are_read_again(
                             manifest_walk.RACY_SECONDS - 1)
     again, full = listings_after(source, kept)
     assert again == full
+
+
+def test_a_snapshot_made_with_other_excludes_is_not_used(trees):
+    source = trees[0]
+    kept = planted_snapshot(source, newest_ctime(source) + 3600)
+    kept.patterns = kept.patterns[1:]
+    again, full = listings_after(source, kept)
+    assert again == full
