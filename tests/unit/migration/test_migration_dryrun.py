@@ -163,9 +163,9 @@ def test_while_stopped_the_source_is_walked_once_from_its_listing_before(
               'w') as handle:
         handle.write('late\n')
     rec.answer(['rfm-manifest', ctx.facts.mount_point, 'names'], 0,
-               ''.join(l for l in to_text(manifest.source_listing(
+               ''.join(line for line in to_text(manifest.source_listing(
                    ctx.params.source_root, patterns)).splitlines(True)
-                   if l.split('\t')[0] in ('.', 'etc', 'etc/late')))
+                   if line.split('\t')[0] in ('.', 'etc', 'etc/late')))
     walks = []
     real = manifest_walk.walk
 
