@@ -160,10 +160,15 @@ RACY_SECONDS = 2
 
 
 def _listed(path, before_line, before_names, keep):
-    if before_line is not None:
+    if before_line is not None and before_names is not None:
         names = before_names
     else:
-        names = sorted(os.listdir(path))
+        try:
+            names = sorted(os.listdir(path))
+        except OSError as exc:
+            if exc.errno not in GONE:
+                raise
+            names = []  # gone meanwhile (a listing while the master serves)
     if keep is not None:
         keep.names[path] = names
     return names
@@ -173,8 +178,9 @@ def walk(root, excludes, before=None, keep=None):
     """(name, lstat, line from `before` or None) of every entry under
     root (root itself as '.'), names as bytes relative to root, a folder's
     entries after it; excluded folders are not entered. A name gone
-    meanwhile is left out. A folder `before` (a Snapshot) saw unchanged is
-    not read again; `keep` (a Snapshot) records the names read."""
+    meanwhile is left out (a folder gone: as empty). A folder `before` (a
+    Snapshot) saw unchanged is not read again; `keep` (a Snapshot) records
+    the names read."""
     info = os.lstat(root)
     out = [(b'.', info, before.line(b'.', info) if before else None)]
     root = root.rstrip(b'/')  # '/' itself: '' + '/' + name
@@ -248,6 +254,17 @@ def entry_line(path, name, info, partner):
     return escape(name) + middle + xattrs(path) + b'\n'
 
 
+def present_line(path, name, info, partner):
+    """entry_line, or None when the entry is gone since its lstat (or
+    is no longer the symlink it was: readlink's EINVAL)."""
+    try:
+        return entry_line(path, name, info, partner)
+    except (IOError, OSError) as exc:
+        if exc.errno in GONE + (errno.EINVAL,):
+            return None
+        raise
+
+
 def manifest(root, patterns, before=None, keep=None):
     """The listing as bytes. A hard link names the first name of its
     group (in this listing) as its partner. An entry that `before` (a
@@ -266,7 +283,9 @@ def manifest(root, patterns, before=None, keep=None):
     for name, info, line in entries:
         partner = partners.get((info.st_dev, info.st_ino))
         if line is None or partner is not None:
-            line = entry_line(root + b'/' + name, name, info, partner)
+            line = present_line(root + b'/' + name, name, info, partner)
+            if line is None:
+                continue
         if keep is not None:
             keep.lines[name] = ((info.st_ino, info.st_dev, info.st_ctime),
                                 line)

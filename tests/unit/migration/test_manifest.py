@@ -441,3 +441,28 @@ def test_a_snapshot_made_with_other_excludes_is_not_used(trees):
     kept.patterns = kept.patterns[1:]
     again, full = listings_after(source, kept)
     assert again == full
+
+
+def test_entries_gone_while_listed_are_left_out(trees, monkeypatch):
+    """The source is listed while the master still serves: a file removed
+    after its lstat, a folder removed before it is read."""
+    source = trees[0]
+    real_line, real_listdir = manifest_walk.entry_line, os.listdir
+
+    def remove_then_line(path, *args):
+        if path.endswith(b'/etc/ssh/key'):
+            os.remove(path)
+        return real_line(path, *args)
+
+    def remove_then_listdir(path):
+        if path.endswith(b'/var/lib/db/') and os.path.isdir(path):
+            monkeypatch.setattr(os, 'listdir', real_listdir)
+            shutil.rmtree(path)
+        return real_listdir(path)
+    monkeypatch.setattr(manifest_walk, 'entry_line', remove_then_line)
+    monkeypatch.setattr(os, 'listdir', remove_then_listdir)
+    listed = manifest.parse(to_text(manifest.source_listing(
+        source, PATTERNS, keep=manifest_walk.Snapshot())))
+    assert 'etc/ssh' in listed and 'etc/ssh/key' not in listed
+    assert 'var/lib' in listed and not [
+        n for n in listed if n.startswith('var/lib/db')]
