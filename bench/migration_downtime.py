@@ -27,7 +27,8 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / 'migration'), str(REPO / 'tests')]
 
 from lab import hostlab  # noqa: E402
-from master_migration import manifest, remote_sh, rsyncing  # noqa: E402
+from master_migration import manifest, manifest_walk  # noqa: E402
+from master_migration import remote_sh, rsyncing  # noqa: E402
 from master_migration.commands import shell_words  # noqa: E402
 
 PORT = 2298
@@ -98,33 +99,37 @@ class Sshd(hostlab.Sshd):
                         PORT, self.known_hosts, self.client_key))
 
 
-def timed(argv, input_bytes=None):
+def timed(argv, input_bytes=None, ok_codes=(0, rsyncing.VANISHED)):
     started = time.time()
     result = subprocess.run(argv, capture_output=True, input=input_bytes)
-    if result.returncode not in (0, rsyncing.VANISHED):
+    if result.returncode not in ok_codes:
         raise RuntimeError('%s: %s' % (argv[:3], result.stderr))
     return time.time() - started, result.stdout.decode('utf-8', 'replace')
 
 
-def rsync_sync(source, rsh, mnt, extra=(), input_bytes=None):
+def rsync_sync(source, rsh, mnt, extra=(), input_bytes=None,
+               ok_codes=(0, rsyncing.VANISHED)):
     seconds, out = timed(rsyncing.sync_argv(str(source), [], rsh,
                                             '127.0.0.1:%s' % mnt, extra),
-                         input_bytes)
+                         input_bytes, ok_codes)
     return seconds, rsyncing.sent_files(rsyncing.itemized(out.split('\n')))
 
 
 def checksum_pass(source, rsh, mnt, rounds=3):
     """As the checksum_pass step: all files, then what the round before
-    sent, until a round sends nothing."""
+    sent, until a round sends nothing (a listed round may end in exit 23:
+    a file rewritten while read, as the step allows)."""
     started = time.time()
     extra, listed = ['--checksum', '--itemize-changes'], None
+    codes = (0, rsyncing.VANISHED)
     for number in range(1, rounds + 1):
-        sent = rsync_sync(source, rsh, mnt, extra, listed)[1]
+        sent = rsync_sync(source, rsh, mnt, extra, listed, codes)[1]
         if not sent:
             break
         extra = ['--checksum', '--itemize-changes', '--from0',
                  '--files-from=-']
         listed = rsyncing.files_from_input(sent)
+        codes += (rsyncing.PARTIAL,)
     return time.time() - started, number, sent
 
 
@@ -148,13 +153,14 @@ def copy_listing(rsh, mnt, mode):
                    manifest.walker_source())
 
 
-def final_by_delta(source, rsh, mnt, copy, extra=()):
-    """As steps.final_sync_run with a delta: the source's listing against
+def final_by_delta(source, rsh, mnt, copy, snapshot, extra=()):
+    """As steps.final_sync_run with a delta: the source's listing (what
+    changed since `snapshot`, made before the stop, read again) against
     the copy's (made before the stop), the deletions, then rsync of the
     listed names only. Returns the seconds, the listing's share, the names
-    listed, the files sent and the delta."""
+    listed, the files sent, the delta and the source's listing."""
     started = time.time()
-    listing = manifest.source_listing(str(source), EXCLUDES)
+    listing = manifest.source_listing(str(source), EXCLUDES, snapshot)
     listings_s = time.time() - started
     found = send, files, folders = manifest.delta(
         listing.decode('utf-8', 'replace'), copy)
@@ -168,7 +174,7 @@ def final_by_delta(source, rsh, mnt, copy, extra=()):
         str(source), [], rsh, '127.0.0.1:%s' % mnt, str(path),
         ['--itemize-changes'] + list(extra)))[1]
     sent = rsyncing.sent_files(rsyncing.itemized(out.split('\n')))
-    return time.time() - started, listings_s, len(send), sent, found
+    return time.time() - started, listings_s, len(send), sent, found, listing
 
 
 EXCLUDES = ['/lost+found']  # of the script's defaults, the one here
@@ -186,10 +192,11 @@ def expected_copy(rsh, mnt, known):
     return manifest.expected(known, result.stdout.decode())
 
 
-def verify(source, rsh, mnt, names, known=None):
+def verify(source, rsh, mnt, names, known=None, first=None):
     """As steps.verify: the source's listing, the copy's digest (or, with
-    `known`, the touched names listed again) and the checksums of the
-    names, at once; the total and each part's time."""
+    `known`, the touched names listed again on both sides, the rest of
+    the source's from `first`) and the checksums of the names, at once;
+    the total and each part's time."""
     took = {}
 
     def part(name, call):
@@ -198,16 +205,16 @@ def verify(source, rsh, mnt, names, known=None):
         return time.time() - started
     started = time.time()
     parts = manifest.in_parallel(
-        lambda: part('source', lambda: manifest.source_listing(
-            str(source), EXCLUDES)),
+        lambda: part('source', lambda: manifest.expected_source(
+            str(source), EXCLUDES, first, known[1]) if known
+            else manifest.source_listing(str(source), EXCLUDES)),
         lambda: part('copy', lambda: expected_copy(rsh, mnt, known) if known
                      else copy_listing(rsh, mnt, 'digest')),
         lambda: part('listed', lambda: listed_checksums(
             source, rsh, mnt, names)))
     total = time.time() - started
     if known:
-        diffs = manifest.parsed_differences(manifest.parse(
-            took['source'].decode('utf-8', 'replace')), took['copy'])
+        diffs = manifest.parsed_differences(took['source'], took['copy'])
     else:
         diffs = manifest.compare(took['source'], took['copy'], lambda: '')
     assert not diffs + rsyncing.differences(took['listed']), 'copy differs'
@@ -254,15 +261,19 @@ def two_phase(paths, source, rsh, mnt, args, seed):
     shared = ' '.join([rsh] + control + ['-o', 'ControlMaster=no'])
     connect_s = time.time() - started
     started = time.time()
-    copy = copy_listing(shared, mnt, 'lines')
+    snapshot = manifest_walk.Snapshot()
+    copy = manifest.in_parallel(
+        lambda: copy_listing(shared, mnt, 'lines'),
+        lambda: manifest.source_listing(str(source), EXCLUDES,
+                                        keep=snapshot))[0]
     before_stop_s = time.time() - started
     stop.set()
     writer.join()
-    final_s, listings_s, listed, sent, found = final_by_delta(
-        source, shared, mnt, copy, args.final_option)
+    final_s, listings_s, listed, sent, found, first = final_by_delta(
+        source, shared, mnt, copy, snapshot, args.final_option)
     known = manifest.after_delta(copy, found)
     verify_s, parts = verify(source, shared, mnt,
-                             sorted(set(unsettled + sent)), known)
+                             sorted(set(unsettled + sent)), known, first)
     sh(*(rsh.split() + control + ['-O', 'exit', '127.0.0.1']))
     return {'warm': warm_s, 'check': check_s, 'rounds': rounds,
             'connect': connect_s, 'before_stop': before_stop_s,
@@ -310,15 +321,19 @@ def run(args, work, cleanup):
                   number, r['warm'], mib / r['warm'], r['check'],
                   r['rounds'], r['changes'][0]))
         print('  before the stop: ssh connection opened %.2f s, the copy '
-              'listed %.2f s' % (r['connect'], r['before_stop']))
+              'and the source listed at once %.2f s' % (
+                  r['connect'], r['before_stop']))
         print('  downtime two-phase: final sync %.2f s + verification '
               '%.2f s = %.2f s' % (r['final'], r['verify'], r['downtime']))
-        print('  final sync: the source listed %.2f s; deletions and '
+        print('  final sync: the source listed (what changed since '
+              'before the stop) %.2f s; deletions and '
               'rsync of the %d names that differ %.2f s' % (
                   r['listings'], r['listed'], r['final'] - r['listings']))
-        print('  verification, at once: source listing %.2f s, copy over '
+        print('  verification, at once: source (%s) %.2f s, copy over '
               'ssh (%s) %.2f s, checksums of %d sent files %.2f s'
-              % (r['parts'][0], 'whole listing' if r['touched'] is None
+              % ('whole listing' if r['touched'] is None
+                 else 'touched names listed', r['parts'][0],
+                 'whole listing' if r['touched'] is None
                  else '%d touched names listed' % r['touched'],
                  r['parts'][1], r['listed_files'], r['parts'][2]))
         print('  one-pass (stop, then copy everything): %.2f s; ratio '

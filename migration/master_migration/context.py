@@ -20,6 +20,9 @@ class Context(object):
         # The copy's listing made before the services stop, for the final
         # sync's delta; in memory only (a resumed run lists the copy again).
         self.copy_listing = None
+        # The source's listing then (manifest_walk.Snapshot): the stopped
+        # listing reads again only what changed since.
+        self.source_snapshot = None
         # Resolved once at preflight (a name may stop resolving once the
         # master's dnsmasq stops or its address moves).
         self.remote = Remote(commands, facts.destination_address or

@@ -89,8 +89,9 @@ def in_parallel(*calls):
     return results
 
 
-def source_listing(root, patterns):
-    return manifest_walk.manifest(root, patterns)
+def source_listing(root, patterns, before=None, keep=None):
+    """The source's listing (bytes); see manifest_walk.manifest."""
+    return manifest_walk.manifest(root, patterns, before, keep)
 
 
 def copy_listing(remote, mount_point, patterns, mode, timeout):
@@ -188,6 +189,18 @@ def after_delta(before, found):
 
 def listed_name(name):
     return to_text(manifest_walk.escape(name.encode('utf-8')))
+
+
+def expected_source(root, patterns, first, names):
+    """The source's listing ({name: rest}): `first` (bytes) with the
+    named entries listed again; all of it listed again when one of them
+    is hard-linked."""
+    lines = manifest_walk.named_lines(
+        root if isinstance(root, bytes) else root.encode('utf-8'),
+        [n.encode('utf-8') for n in names])
+    if lines is None:
+        return parse(to_text(source_listing(root, patterns)))
+    return expected((parse(to_text(first)), names), to_text(lines))
 
 
 def expected(known, lines):

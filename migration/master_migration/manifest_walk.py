@@ -22,6 +22,7 @@ import os
 import re
 import stat
 import sys
+import time
 
 PY2 = sys.version_info[0] == 2
 # rsync copies every xattr but system.* as root; ACLs (-A) are these two.
@@ -131,30 +132,81 @@ def xattrs(path):
         raise
 
 
-def walk(root, excludes):
-    """(name, lstat) of every entry under root (root itself as '.'), names
-    as bytes relative to root, a folder's entries after it; excluded
-    folders are not entered. A name gone meanwhile is left out."""
-    out = [(b'.', os.lstat(root))]
+class Snapshot(object):
+    """What a listing saw, for listing the same tree again faster: each
+    folder's names and each entry's (inode, device, ctime) and line. Any
+    change to an entry (write, chmod, chown, xattr, link) or to a folder's
+    names sets its ctime; a change within RACY_SECONDS of the first
+    listing's start may leave the ctime as it was, so such an entry is
+    read again."""
+
+    def __init__(self):
+        self.started = time.time()
+        self.patterns = None
+        self.names = {}
+        self.lines = {}
+
+    def line(self, name, info):
+        """The line seen then when the entry is unchanged, else None."""
+        old = self.lines.get(name)
+        if old is not None and old[0] == (info.st_ino, info.st_dev,
+                                          info.st_ctime) and \
+                info.st_ctime < self.started - RACY_SECONDS:
+            return old[1]
+        return None
+
+
+RACY_SECONDS = 2
+
+
+def _listed(path, before_line, before_names, keep):
+    if before_line is not None and before_names is not None:
+        names = before_names
+    else:
+        try:
+            names = sorted(os.listdir(path))
+        except OSError as exc:
+            if exc.errno not in GONE:
+                raise
+            names = []  # gone meanwhile (a listing while the master serves)
+    if keep is not None:
+        keep.names[path] = names
+    return names
+
+
+def walk(root, excludes, before=None, keep=None):
+    """(name, lstat, line from `before` or None) of every entry under
+    root (root itself as '.'), names as bytes relative to root, a folder's
+    entries after it; excluded folders are not entered. A name gone
+    meanwhile is left out (a folder gone: as empty). A folder `before` (a
+    Snapshot) saw unchanged is not read again; `keep` (a Snapshot) records
+    the names read."""
+    info = os.lstat(root)
+    out = [(b'.', info, before.line(b'.', info) if before else None)]
     root = root.rstrip(b'/')  # '/' itself: '' + '/' + name
-    folders = [b'']
+    folders = [(b'', out[0][2])]
     while folders:
-        prefix = folders.pop()
+        prefix, old = folders.pop()
+        path = root + b'/' + prefix
         found = []
-        for name in sorted(os.listdir(root + b'/' + prefix)):
+        for name in _listed(path, old, before and before.names.get(path),
+                            keep):
             rel = prefix + name
             try:
-                info = os.lstat(root + b'/' + rel)
+                info = os.lstat(path + name)
             except OSError as exc:
                 if exc.errno == errno.ENOENT:
                     continue
                 raise
             is_dir = stat.S_ISDIR(info.st_mode)
-            if excludes.excluded(rel, is_dir):
-                continue
-            out.append((rel, info))
+            # a hard link's line hangs on its partners too: read again
+            old = before.line(rel, info) if before and (
+                info.st_nlink == 1 or is_dir) else None
+            if old is None and excludes.excluded(rel, is_dir):
+                continue  # (an entry `before` listed was not excluded)
+            out.append((rel, info, old))
             if is_dir:
-                found.append(rel + b'/')
+                found.append((rel + b'/', old))
         folders.extend(reversed(found))
     return out
 
@@ -202,26 +254,55 @@ def entry_line(path, name, info, partner):
     return escape(name) + middle + xattrs(path) + b'\n'
 
 
-def manifest(root, patterns):
+def present_line(path, name, info, partner):
+    """entry_line, or None when the entry is gone since its lstat (or
+    is no longer the symlink it was: readlink's EINVAL)."""
+    try:
+        return entry_line(path, name, info, partner)
+    except (IOError, OSError) as exc:
+        if exc.errno in GONE + (errno.EINVAL,):
+            return None
+        raise
+
+
+def manifest(root, patterns, before=None, keep=None):
     """The listing as bytes. A hard link names the first name of its
-    group (in this listing) as its partner."""
+    group (in this listing) as its partner. An entry that `before` (a
+    Snapshot of an earlier listing) saw unchanged keeps its line from
+    then (if it was made with the same excludes); `keep` (a Snapshot)
+    records this listing."""
     root = root if isinstance(root, bytes) else root.encode('utf-8')
-    entries = walk(root, Excludes(patterns))
+    if before is not None and before.patterns != list(patterns):
+        before = None
+    if keep is not None:
+        keep.patterns = list(patterns)
+    entries = walk(root, Excludes(patterns), before, keep)
     root = root.rstrip(b'/')
-    first = {}
-    count = {}
-    for name, info in entries:
+    partners = _partners(entries)
+    lines = []
+    for name, info, line in entries:
+        partner = partners.get((info.st_dev, info.st_ino))
+        if line is None or partner is not None:
+            line = present_line(root + b'/' + name, name, info, partner)
+            if line is None:
+                continue
+        if keep is not None:
+            keep.lines[name] = ((info.st_ino, info.st_dev, info.st_ctime),
+                                line)
+        lines.append(line)
+    return b''.join(lines)
+
+
+def _partners(entries):
+    """{(device, inode): the first name} of each hard-link group of two
+    or more names in the listing."""
+    first, count = {}, {}
+    for name, info, _ in entries:
         if info.st_nlink > 1 and not stat.S_ISDIR(info.st_mode):
             key = (info.st_dev, info.st_ino)
             first.setdefault(key, name)
             count[key] = count.get(key, 0) + 1
-    lines = []
-    for name, info in entries:
-        partner = None
-        if info.st_nlink > 1 and count.get((info.st_dev, info.st_ino), 0) > 1:
-            partner = first[(info.st_dev, info.st_ino)]
-        lines.append(entry_line(root + b'/' + name, name, info, partner))
-    return b''.join(lines)
+    return dict((key, name) for key, name in first.items() if count[key] > 1)
 
 
 HARD_LINKED = 3

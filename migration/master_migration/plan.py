@@ -45,8 +45,9 @@ STEPS = [
          'fstab, mtab, NIC names, marker, GRUB + initramfs',
          ('checksum_pass',), lambda p: 3600, postmigrate.post_migrate, None,
          None, commands=cmds.post_migrate),
-    Step('stop_services', 'open one ssh connection and list the copy, '
-         'then stop the master services in order (downtime starts)',
+    Step('stop_services', 'open one ssh connection and list the copy and '
+         'the source, then stop the master services in order (downtime '
+         'starts)',
          ('post_migrate',), lambda p: 1800, steps.stop_services,
          steps.undo_services, None, 'restart services',
          commands=cmds.stop_services),

@@ -178,7 +178,8 @@ def stop_services(ctx, out):
         '-o', 'ControlPath=' + CONTROL, '-o', 'ControlMaster=yes',
         '-o', 'ControlPersist=600', remote.host, 'true'])
     if listings(ctx.params):
-        out.note('the copy listed, for the final sync (kept in memory)')
+        out.note('the copy listed, for the final sync, beside the source '
+                 '(here; both kept in memory)')
         list_copy(shared(ctx), out, 'lines')
     if out.services_plan is None:
         out.note('decided at run time: the %s services running then'
@@ -204,8 +205,9 @@ def final_sync(ctx, out):
 
 
 def final_delta(ctx, out):
-    out.note('the source listed here; the copy too if the listing made '
-             'before the stop is gone:')
+    out.note('the source listed here (only what changed since its listing '
+             'before the stop read again); the copy too if the listing '
+             'made before the stop is gone:')
     list_copy(ctx, out, 'lines')
     out.note('decided at run time: the names only on the copy deleted, '
              'then rsync given only the names that differ')
@@ -222,9 +224,9 @@ def final_verify(ctx, out):
     p = ctx.params
     target = ctx.remote.rsync_target(ctx.facts.mount_point)
     if listings(p):
-        out.note('after the listed changes: the source listed beside the '
-                 'copy\'s entries the delta touched (their names, known at '
-                 'run time, follow "names"), unless one is hard-linked:')
+        out.note('after the listed changes: the entries the delta touched '
+                 'listed again, here and on the copy (their names, known '
+                 'at run time, follow "names"), unless one is hard-linked:')
         list_copy(ctx, out, 'names', ())
         out.note('else both sides listed at once (the copy by digest; its '
                  'lines only if the digests differ), beside the checksums:')

@@ -9,7 +9,8 @@ import shutil
 import tempfile
 import time
 
-from master_migration import fixes, manifest, remote_sh, rsyncing, services
+from master_migration import fixes, manifest, manifest_walk, remote_sh
+from master_migration import rsyncing, services
 from master_migration import template
 from master_migration.commands import CommandError
 from master_migration.compat import to_text
@@ -297,11 +298,12 @@ def final_sync(ctx):
 def final_sync_and_verify(ctx):
     """By the listings' delta when it can; the full final sync when that
     cannot be made, fails, or its result does not verify."""
-    delta, before = final_delta(ctx)
+    delta, before, source = final_delta(ctx)
     if delta is not None:
         try:
             record_final(ctx, *final_sync_run(ctx, delta))
-            verify(ctx, before and manifest.after_delta(before, delta))
+            verify(ctx, before and manifest.after_delta(before, delta),
+                   source)
             return
         except (CommandError, CopyDiffers) as exc:
             ctx.log.warning('final sync of the listed changes: %s; the '
@@ -326,23 +328,27 @@ def record_final(ctx, stats, items):
 
 
 def final_delta(ctx):
-    """(delta, the copy's listing from before the stop or None): what the
-    final sync must do, from both sides' listings, when the verification
-    checks the result; (None, None): rsync compares every file. The
-    copy's listing from before the stop serves (only this run's syncs
-    write to the copy; a wrong one fails the verification). A resumed run
-    lists the copy here; a writer of the killed run may outlive that, so
-    its verification lists the whole copy again."""
+    """(delta, the copy's listing from before the stop or None, the
+    source's listing): what the final sync must do, from both sides'
+    listings, when the verification checks the result; (None, None,
+    None): rsync compares every file. The copy's listing from before the
+    stop serves (only this run's syncs write to the copy; a wrong one
+    fails the verification), and the source's from then spares reading
+    again what did not change since. A resumed run lists the copy here; a
+    writer of the killed run may outlive that, so its verification lists
+    the whole copy again."""
     patterns = listing_patterns(ctx)
     if patterns is None:
-        return None, None
+        return None, None, None
     kept, ctx.copy_listing = ctx.copy_listing, None
+    snapshot, ctx.source_snapshot = ctx.source_snapshot, None
     source, copy = manifest.in_parallel(
-        lambda: manifest.source_listing(ctx.params.source_root, patterns),
+        lambda: manifest.source_listing(ctx.params.source_root, patterns,
+                                        snapshot),
         lambda: kept or list_copy(ctx, patterns))
     if copy is None:
-        return None, None
-    return manifest.delta(to_text(source), copy), kept
+        return None, None, None
+    return manifest.delta(to_text(source), copy), kept, source
 
 
 def listing_patterns(ctx):
@@ -360,16 +366,27 @@ def list_copy(ctx, patterns):
                                  patterns, 'lines', ctx.params.sync_timeout)
 
 
-def list_copy_before_stop(ctx):
-    """The copy's listing for final_delta, while the services still run
-    (kept in memory: a resumed run lists the copy again)."""
+def list_before_stop(ctx):
+    """The copy's listing for final_delta and a Snapshot of the source's,
+    while the services still run (kept in memory: a resumed run lists
+    both sides again)."""
     # the copy stays mounted from post_migrate; a wrong listing costs time
     patterns = listing_patterns(ctx)
     if patterns is not None:
-        try:
-            ctx.copy_listing = list_copy(ctx, patterns)
-        except CommandError as exc:  # the final sync will list it again
-            ctx.log.warning('listing the copy: %s', to_text(exc))
+        snapshot = manifest_walk.Snapshot()
+        ctx.copy_listing = manifest.in_parallel(
+            lambda: list_copy_or_none(ctx, patterns),
+            lambda: manifest.source_listing(ctx.params.source_root,
+                                            patterns, keep=snapshot))[0]
+        ctx.source_snapshot = snapshot
+
+
+def list_copy_or_none(ctx, patterns):
+    try:
+        return list_copy(ctx, patterns)
+    except CommandError as exc:  # the final sync will list it again
+        ctx.log.warning('listing the copy: %s', to_text(exc))
+        return None
 
 
 def final_sync_run(ctx, delta):
@@ -397,11 +414,12 @@ def final_sync_run(ctx, delta):
     return stats, items + deleted
 
 
-def verify(ctx, known=None):
+def verify(ctx, known=None, source=None):
     """Quick check of every file (manifests: type, size, mtime, mode,
     owner, links, ACLs, xattrs) and, at the same time, checksums of the
     files sent since the checksum pass. `known` (manifest.after_delta):
-    the copy's listing is known but for the names the delta touched."""
+    the copy's listing is known but for the names the delta touched;
+    `source`: the source's listing the delta was made from."""
     started = time.time()
     names = sorted(set(ctx.state.get('unsettled', []) +
                        ctx.state.get('final_sent', [])) -
@@ -415,7 +433,7 @@ def verify(ctx, known=None):
         diffs = rsync_check(ctx, patterns, everything) + listed_check(
             ctx, present)
     else:
-        diffs = manifest_check(ctx, patterns, present, known)
+        diffs = manifest_check(ctx, patterns, present, known, source)
     if diffs:
         raise CopyDiffers('verification: the copy differs from the source '
                           'in %d place(s), e.g. %s; something still writes '
@@ -428,22 +446,30 @@ def verify(ctx, known=None):
                  len(present), time.time() - started)
 
 
-def manifest_check(ctx, patterns, present, known):
-    """The two listings and the checksums at once; of the copy, only the
-    names the delta touched when the rest is known."""
+def manifest_check(ctx, patterns, present, known, first):
+    """The listings and the checksums at once. With `known`, only the
+    names the delta touched are listed again, on either side: the rest
+    of the copy's listing is its listing from before the stop, the rest
+    of the source's is `first`, the listing the delta was made from."""
+    if not known:
+        return whole_check(ctx, patterns, present)
+    source, copy, sums = manifest.in_parallel(
+        lambda: manifest.expected_source(ctx.params.source_root, patterns,
+                                         first, known[1]),
+        lambda: expected_copy(ctx, known), lambda: listed_check(ctx, present))
+    if copy is None:  # a hard link among them: list it all
+        return whole_check(ctx, patterns, []) + sums
+    return manifest.parsed_differences(source, copy) + sums
+
+
+def whole_check(ctx, patterns, present):
+    """Both trees listed (the copy by digest) beside the checksums."""
     mnt, timeout = ctx.facts.mount_point, ctx.params.sync_timeout
-    copy_side = (lambda: expected_copy(ctx, known)) if known else (
-        lambda: manifest.copy_listing(ctx.remote, mnt, patterns, 'digest',
-                                      timeout))
     source, copy, sums = manifest.in_parallel(
         lambda: manifest.source_listing(ctx.params.source_root, patterns),
-        copy_side, lambda: listed_check(ctx, present))
-    if known and copy is None:  # a hard link among them: list it all
-        copy, known = manifest.copy_listing(ctx.remote, mnt, patterns,
-                                            'digest', timeout), None
-    if known:
-        return manifest.parsed_differences(
-            manifest.parse(to_text(source)), copy) + sums
+        lambda: manifest.copy_listing(ctx.remote, mnt, patterns, 'digest',
+                                      timeout),
+        lambda: listed_check(ctx, present))
     if copy is None:
         ctx.log.warning('no python on %s: rsync\'s quick check instead '
                         'of the listings', ctx.params.destination)
@@ -496,7 +522,7 @@ def stop_services(ctx):
                         'runs with whatever still writes (see services / '
                         'systemd_units / docker_containers)')
     share_ssh(ctx)
-    list_copy_before_stop(ctx)
+    list_before_stop(ctx)
     ctx.state.set('services_stopped', True)
     if not ctx.state.get('downtime_started'):
         ctx.state.set('downtime_started', time.time())

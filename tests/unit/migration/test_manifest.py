@@ -358,3 +358,111 @@ def test_the_walker_lists_alike_under_either_python(trees, kind):
 def manifest_walk_digest(root):
     from master_migration import manifest_walk
     return manifest_walk.digest(manifest.source_listing(root, PATTERNS))
+
+
+def planted_snapshot(root, started):
+    """The source's listing kept as a Snapshot with every line replaced
+    by 'planted': a line a later listing takes from it shows as that.
+    `started`: when that listing began (ctimes after it minus RACY_SECONDS
+    are racy)."""
+    kept = manifest_walk.Snapshot()
+    manifest.source_listing(root, PATTERNS, keep=kept)
+    kept.started = started
+    for name, (key, _) in kept.lines.items():
+        kept.lines[name] = (key, manifest_walk.escape(name) + b'\tplanted\n')
+    return kept
+
+
+def newest_ctime(root):
+    return max(os.lstat(os.path.join(top, name)).st_ctime
+               for top, folders, files in os.walk(root)
+               for name in folders + files + ['.'])
+
+
+def until_ctimes_move(root):
+    """Wait until a change gets a ctime newer than any in the tree (the
+    filesystem's clock ticks coarsely)."""
+    probe = os.path.join(root, '..', 'probe')
+    newest = newest_ctime(root)
+    write(probe, b'')
+    while os.lstat(probe).st_ctime <= newest:
+        os.utime(probe, None)
+
+
+def listings_after(root, kept):
+    """(the listing made with the snapshot, a full one), {name: rest}."""
+    return (manifest.parse(to_text(manifest.source_listing(
+        root, PATTERNS, before=kept))),
+        manifest.parse(to_text(manifest.source_listing(root, PATTERNS))))
+
+
+def test_a_listing_again_reads_only_the_entries_changed_since(trees):
+    """A mode, bytes rewritten with size and mtime kept, an xattr (or a
+    mode on Python 2), a new file, a removed one, a folder's time: those
+    entries and their folders are read again and equal a full listing;
+    the rest comes from the snapshot, hard links excepted."""
+    source = trees[0]
+    kept = planted_snapshot(source, newest_ctime(source) + 3600)
+    until_ctimes_move(source)
+
+    def at(name):
+        return os.path.join(source, name)
+    os.chmod(at('etc/ssh/key'), 0o640)
+    keep_times(at('var/lib/db/data'), lambda p: write(p, b'y' * 5000))
+    if hasattr(os, 'setxattr'):
+        os.setxattr(at('etc/ssh'), 'user.rfm', b'1')  # novermin (guarded)
+    else:
+        os.chmod(at('etc/ssh'), 0o700)
+    write(at('var/lib/db/late'), b'late\n')
+    os.remove(at('etc/a.conf'))
+    os.utime(at('var'), (1, 1))
+    again, full = listings_after(source, kept)
+    assert sorted(again) == sorted(full)
+    read = sorted(n for n in again if again[n] != 'planted')
+    assert read == ['etc', 'etc/ssh', 'etc/ssh/key', 'usr/bin/tool',
+                    'usr/bin/tool-alias', 'var', 'var/lib/db',
+                    'var/lib/db/data', 'var/lib/db/late']
+    assert [again[n] for n in read] == [full[n] for n in read]
+
+
+def test_entries_changed_close_before_the_first_listing_are_read_again(
+        trees):
+    """Their ctime may not move on a change right after it was read."""
+    source = trees[0]
+    kept = planted_snapshot(source, newest_ctime(source) +
+                            manifest_walk.RACY_SECONDS - 1)
+    again, full = listings_after(source, kept)
+    assert again == full
+
+
+def test_a_snapshot_made_with_other_excludes_is_not_used(trees):
+    source = trees[0]
+    kept = planted_snapshot(source, newest_ctime(source) + 3600)
+    kept.patterns = kept.patterns[1:]
+    again, full = listings_after(source, kept)
+    assert again == full
+
+
+def test_entries_gone_while_listed_are_left_out(trees, monkeypatch):
+    """The source is listed while the master still serves: a file removed
+    after its lstat, a folder removed before it is read."""
+    source = trees[0]
+    real_line, real_listdir = manifest_walk.entry_line, os.listdir
+
+    def remove_then_line(path, *args):
+        if path.endswith(b'/etc/ssh/key'):
+            os.remove(path)
+        return real_line(path, *args)
+
+    def remove_then_listdir(path):
+        if path.endswith(b'/var/lib/db/') and os.path.isdir(path):
+            monkeypatch.setattr(os, 'listdir', real_listdir)
+            shutil.rmtree(path)
+        return real_listdir(path)
+    monkeypatch.setattr(manifest_walk, 'entry_line', remove_then_line)
+    monkeypatch.setattr(os, 'listdir', remove_then_listdir)
+    listed = manifest.parse(to_text(manifest.source_listing(
+        source, PATTERNS, keep=manifest_walk.Snapshot())))
+    assert 'etc/ssh' in listed and 'etc/ssh/key' not in listed
+    assert 'var/lib' in listed and not [
+        n for n in listed if n.startswith('var/lib/db')]

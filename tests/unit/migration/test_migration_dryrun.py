@@ -145,3 +145,33 @@ def test_after_the_listed_changes_only_the_touched_names_are_listed(
     assert len(listed) == 1 and len(printed) == 1
     assert listed[0].endswith(' names ' + ' '.join(touched))
     assert listed[0].startswith(printed[0].split('  < ')[0])
+
+
+def test_while_stopped_the_source_is_walked_once_from_its_listing_before(
+        tmp_path, monkeypatch):
+    """The source listed beside the copy before the stop; after the
+    stop, one walk of it (the delta's, reading again only what changed)
+    and of the names the delta touched only a new look at those."""
+    rec = Recorder()
+    ctx = dry_ctx(tmp_path, rec)
+    patterns = steps.sync_excludes(ctx)
+    kept = manifest_walk.Snapshot()
+    ctx.copy_listing = to_text(manifest_walk.manifest(
+        ctx.params.source_root, patterns, keep=kept))
+    ctx.source_snapshot = kept
+    with open(os.path.join(ctx.params.source_root, 'etc', 'late'),
+              'w') as handle:
+        handle.write('late\n')
+    rec.answer(['rfm-manifest', ctx.facts.mount_point, 'names'], 0,
+               ''.join(line for line in to_text(manifest.source_listing(
+                   ctx.params.source_root, patterns)).splitlines(True)
+                   if line.split('\t')[0] in ('.', 'etc', 'etc/late')))
+    walks = []
+    real = manifest_walk.walk
+
+    def counted(root, excludes, before=None, keep=None):
+        walks.append(before)
+        return real(root, excludes, before, keep)
+    monkeypatch.setattr(manifest_walk, 'walk', counted)
+    steps.final_sync_and_verify(ctx)
+    assert walks == [kept]
