@@ -229,10 +229,16 @@ def sync(ctx, label, extra=(), ok_codes=(0, rsyncing.VANISHED), listed=None):
         else rsyncing.sync_argv(*(head + tail))
     reporter = rsyncing.ProgressReporter(ctx.log, label)
     started = time.time()
-    ctx.commands.stream(argv, reporter.feed, p.sync_timeout,
-                        ok_codes=ok_codes)
+    result = ctx.commands.stream(argv, reporter.feed, p.sync_timeout,
+                                 ok_codes=ok_codes)
     stats = reporter.finish()
     stats['seconds'] = time.time() - started
+    if result.returncode == rsyncing.PARTIAL:
+        stats['partial'] = True
+        ctx.log.warning('%s: rsync could not send every file whole (exit '
+                        '23), most likely files rewritten while it read '
+                        'them; they are sent again later. rsync said: %s',
+                        label, ' | '.join(result.stderr.splitlines()[-3:]))
     ctx.log.info('%s: %d of %d files sent, %s of %s, %.1f s', label,
                  stats.get('files_transferred', 0), stats.get('files', 0),
                  human_bytes(stats.get('transferred_bytes', 0)),
@@ -240,9 +246,17 @@ def sync(ctx, label, extra=(), ok_codes=(0, rsyncing.VANISHED), listed=None):
     return stats, rsyncing.itemized(reporter.text)
 
 
+# While the services run, a file truncated and rewritten under rsync (a
+# log rotated with copytruncate) ends the run with exit 23. That is no
+# failure there: what it missed differs from the source afterwards, and
+# the checksum pass or the final sync (strict, services stopped) sends it.
+WHILE_RUNNING = (0, rsyncing.VANISHED, rsyncing.PARTIAL)
+
+
 def warm_sync(ctx):
     ensure_mounted(ctx)
-    ctx.state.set('warm_stats', sync(ctx, 'warm sync (services running)')[0])
+    ctx.state.set('warm_stats', sync(ctx, 'warm sync (services running)',
+                                     ok_codes=WHILE_RUNNING)[0])
 
 
 CHECKSUM_ROUNDS = 3
@@ -260,7 +274,18 @@ def checksum_pass(ctx):
     ensure_mounted(ctx)
     sent = None
     for number in range(1, CHECKSUM_ROUNDS + 1):
-        sent = checksum_round(ctx, number, sent)
+        sent, whole = checksum_round(ctx, number, sent)
+        if not whole:
+            # A file rsync could not read whole in the first round was not
+            # compared: that round runs again; only the last may not.
+            if number == CHECKSUM_ROUNDS:
+                raise StepFailed(
+                    'checksum pass: rsync could not read every file whole '
+                    'in %d rounds (exit 23, see the warnings above); find '
+                    'what keeps rewriting them, stop it, and run again '
+                    'with --resume' % number)
+            sent = None
+            continue
         if not sent:
             break
     ctx.state.set('unsettled', sent)
@@ -272,18 +297,20 @@ def checksum_pass(ctx):
 def checksum_round(ctx, number, names):
     """Round 1 compares every file; a later one only what the round before
     sent (the rest was equal then; changed since, it has a new mtime or
-    size for the final sync's quick check). Names the master deleted
-    meanwhile are no error (exit 23) here: the final sync deletes them."""
-    extra, codes = ['--checksum'] + ITEMIZE, (0, rsyncing.VANISHED)
+    size for the final sync's quick check). Returns (the names sent,
+    whether the round was whole). Exit 23 in a later round is whole
+    enough: a listed name the master deleted or a file rewritten meanwhile
+    is for the final sync. In round 1 it means files not compared."""
+    extra = ['--checksum'] + ITEMIZE
     if names is not None:
         path = os.path.join(ctx.params.work_dir, 'checksum-round.list')
         with open(path, 'wb') as handle:
             handle.write(rsyncing.files_from_input(names))
         extra += ['--from0', '--files-from=' + path]
-        codes += (rsyncing.PARTIAL,)
-    return rsyncing.sent_files(sync(
-        ctx, 'checksum pass %d (services running)' % number, extra,
-        ok_codes=codes)[1])
+    stats, itemized = sync(ctx, 'checksum pass %d (services running)'
+                           % number, extra, ok_codes=WHILE_RUNNING)
+    whole = names is not None or not stats.get('partial')
+    return rsyncing.sent_files(itemized), whole
 
 
 def final_sync(ctx):

@@ -775,3 +775,74 @@ def test_the_runner_runs_preflight_and_records_it_unless_a_dry_run(tmp_path, mon
     assert ctx.state.is_done('preflight')
     with open(ctx.state.path) as handle:
         assert json.load(handle)['steps']['preflight']['status'] == 'done'
+
+
+# ---- a live master's files rewritten while rsync reads them --------------
+
+class RsyncAnswers(Recorder):
+    """Each rsync gets the next exit code of the list (then 0)."""
+
+    def __init__(self, codes):
+        Recorder.__init__(self)
+        self.codes = list(codes)
+        self.rsyncs = []
+
+    def stream(self, argv, on_output, timeout, ok_codes=(0,)):
+        if argv[0] != 'rsync':
+            return Recorder.stream(self, argv, on_output, timeout, ok_codes)
+        self.rsyncs.append(list(argv))
+        code = self.codes.pop(0) if self.codes else 0
+        self.rules.insert(0, (['rsync'], code, '',
+                              'rsync: read errors mapping "/var/log/messages"'
+                              ': No data available (61)\n'))
+        try:
+            return Recorder.stream(self, argv, on_output, timeout, ok_codes)
+        finally:
+            self.rules.pop(0)
+
+
+def warm_phase_ctx(tmp_path, codes):
+    rec = RsyncAnswers(codes)
+    ctx = make_ctx(tmp_path, rec)
+    ctx.params.verify = 'checksum'
+    ctx.params.source_root = '/'
+    ctx.params.rsync_options = []
+    ctx.params.exclude = []
+    return ctx, rec
+
+
+def test_a_file_rewritten_under_the_warm_sync_is_a_warning_not_a_failure(
+        tmp_path):
+    """rsync exits 23 when a file is truncated while it reads it (a log
+    rotated with copytruncate). Before: the warm sync failed and the run
+    rolled back."""
+    ctx, rec = warm_phase_ctx(tmp_path, [23])
+    steps.warm_sync(ctx)
+    warned = [line for line in ctx.log.lines if 'exit 23' in line]
+    assert warned and 'read errors mapping "/var/log/messages"' in warned[0]
+    assert warned[0].startswith('warm sync (services running)')
+
+
+def test_other_rsync_failures_still_fail_the_warm_sync(tmp_path):
+    ctx, rec = warm_phase_ctx(tmp_path, [12])
+    with pytest.raises(CommandError):
+        steps.warm_sync(ctx)
+
+
+def test_a_first_checksum_round_that_was_not_whole_runs_again(tmp_path):
+    ctx, rec = warm_phase_ctx(tmp_path, [23, 0])
+    steps.checksum_pass(ctx)
+    assert len(rec.rsyncs) == 2
+    for argv in rec.rsyncs:  # both compare every file
+        assert '--checksum' in argv
+        assert not [a for a in argv if a.startswith('--files-from')]
+    assert 'copy equals source' in ctx.log.lines[-1]
+
+
+def test_a_checksum_pass_never_whole_fails_and_says_what_to_do(tmp_path):
+    ctx, rec = warm_phase_ctx(tmp_path, [23] * steps.CHECKSUM_ROUNDS)
+    with pytest.raises(StepFailed) as err:
+        steps.checksum_pass(ctx)
+    assert len(rec.rsyncs) == steps.CHECKSUM_ROUNDS
+    assert 'could not read every file whole' in str(err.value)
+    assert '--resume' in str(err.value)
