@@ -21,15 +21,17 @@ row, the phases of the parallel spawn (medians), read from the log:
 After each Python's last spawn of a size, once the new guests have settled
 (their qemu processes' CPU use, sampled over 2 s windows, has stayed under
 --settled-cores for two windows in a row; at most --settle-seconds), --runs
-no-op re-runs in a row give the "settled" figure, with the qemu CPU use seen;
+no-op re-runs in a row give the "settled" figure, with the qemu CPU use seen
+(here 20 guests never settle: with no disk to boot, iPXE keeps them busy on
+both cores, so this figure is taken after the wait, still contended);
 then, with every guest paused (defined, active, autostarted: nothing to do,
 no CPU used), --runs more give the "guests paused" figure: the run's own cost.
 
 Run as root on a machine prepared by `tools/setup test`:
     .venv/bin/python bench/guests_spawn.py [--runs R] [--plugin DIR]
         [--baseline DIR] [N ...]
-`--runs 3 --python python3 20` (N = 20, one Python) takes about 6 min here
-(mostly the --parallel 1 spawns); the total is printed.
+`--runs 3 --python python3 20` (N = 20, one Python) took 9 min here (mostly
+the --parallel 1 spawns and the wait to settle); the total is printed.
 --plugin: another deployment_scripts folder to measure (e.g. a checkout of
 an older commit), to compare before and after on the same machine.
 --baseline: a second deployment_scripts folder (e.g. the commit before a
