@@ -18,11 +18,25 @@ row, the phases of the parallel spawn (medians), read from the log:
            (guests run in parallel: these overlap)
   no-op cpu  user + system CPU seconds of the no-op re-run (its share of
            the CPUs shrinks while the guests boot; this does not)
+After each Python's last spawn of a size, once the new guests have settled
+(their qemu processes' CPU use, sampled over 2 s windows, has stayed under
+--settled-cores for two windows in a row; at most --settle-seconds), --runs
+no-op re-runs in a row give the "settled" figure, with the qemu CPU use seen
+(here 20 guests never settle: with no disk to boot, iPXE keeps them busy on
+both cores, so this figure is taken after the wait, still contended);
+then, with every guest paused (defined, active, autostarted: nothing to do,
+no CPU used), --runs more give the "guests paused" figure: the run's own cost.
 
 Run as root on a machine prepared by `tools/setup test`:
-    .venv/bin/python bench/guests_spawn.py [--runs R] [--plugin DIR] [N ...]
+    .venv/bin/python bench/guests_spawn.py [--runs R] [--plugin DIR]
+        [--baseline DIR] [N ...]
+`--runs 3 --python python3 20` (N = 20, one Python) took 9 min here (mostly
+the --parallel 1 spawns and the wait to settle); the total is printed.
 --plugin: another deployment_scripts folder to measure (e.g. a checkout of
 an older commit), to compare before and after on the same machine.
+--baseline: a second deployment_scripts folder (e.g. the commit before a
+change) whose no-op re-runs are timed beside each of --plugin's, on the same
+guests in the same run (its first run after a spawn fills its own cache).
 Guests: 128 MiB, 1 vCPU, 1M qcow2, on a bridge rfg-bench; ids 9001-9020.
 Everything it creates is removed at the end, also on failure.
 """
@@ -63,13 +77,16 @@ def forget_input(workdir):
         os.remove(os.path.join(workdir, 'cache'))
 
 
-def timed_apply(workdir, node_path, extra=()):
+def timed_apply(workdir, node_path, extra=(), plugin='plugin'):
+    """plugin: the folder of workdir to run (baseline: --baseline's copy,
+    with its own input cache)."""
     log = os.path.join(workdir, 'virt-guests.log')
     env = dict(os.environ, PATH=node_path,
                RF_ASTUTE_YAML=os.path.join(workdir, 'astute.yaml'),
                RF_VIRT_GUESTS_LOG=log,
                RF_VIRT_GUESTS_LOCK=os.path.join(workdir, 'apply.lock'),
-               RF_VIRT_GUESTS_CACHE=os.path.join(workdir, 'cache'))
+               RF_VIRT_GUESTS_CACHE=os.path.join(
+                   workdir, 'cache' if plugin == 'plugin' else 'cache.' + plugin))
     # As on a node: Python keeps the plugin's bytecode (a developer's shell
     # may forbid it; then every run compiles the package again).
     env.pop('PYTHONDONTWRITEBYTECODE', None)
@@ -78,7 +95,7 @@ def timed_apply(workdir, node_path, extra=()):
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
     result = subprocess.run(['sh', 'virt-guests', 'apply'] + list(extra),
-                            cwd=os.path.join(workdir, 'plugin'), env=env,
+                            cwd=os.path.join(workdir, plugin), env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             universal_newlines=True)
     elapsed = time.time() - start
@@ -90,6 +107,7 @@ def timed_apply(workdir, node_path, extra=()):
 
 
 CPU_SECONDS = [0.0]  # user + system time of the last timed_apply (all its processes)
+PLUGINS = ['plugin']  # the folders of workdir measured: --plugin's copy, then --baseline's
 
 
 STAMP = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) \w+ (.*)$')
@@ -146,30 +164,99 @@ def running_count(conn):
     return sum(1 for d in bench_domains(conn) if d.isActive())
 
 
-def one_size(conn, workdir, disk_dir, count, node_path):
-    """(parallel s, serial s, no-op s, phases of the parallel spawn)."""
-    with open(os.path.join(workdir, 'astute.yaml'), 'w') as stream:
-        yaml.safe_dump(astute(count, disk_dir), stream)
+def qemu_ticks():
+    """CPU clock ticks used so far by the qemu processes (the guests)."""
+    total = 0
+    for pid in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/comm' % pid) as stream:
+                if not stream.read().startswith('qemu'):
+                    continue
+            with open('/proc/%s/stat' % pid) as stream:
+                fields = stream.read().rsplit(')', 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (IOError, OSError, IndexError, ValueError):
+            continue  # not a process, or gone meanwhile
+    return total
+
+
+def qemu_cores(seconds):
+    """CPU cores the guests' qemu processes used over the next seconds."""
+    before = qemu_ticks()
+    time.sleep(seconds)
+    return (qemu_ticks() - before) / float(os.sysconf('SC_CLK_TCK')) / seconds
+
+
+def wait_settled(limit_cores, longest, window=2):
+    """(seconds waited, cores used in the last window) once two windows in
+    a row stayed under limit_cores, or after `longest` seconds."""
+    started, quiet = time.time(), 0
+    while time.time() - started < longest:
+        cores = qemu_cores(window)
+        quiet = quiet + 1 if cores < limit_cores else 0
+        if quiet == 2:
+            break
+    return time.time() - started, cores
+
+
+def paused_noops(conn, workdir, node_path, runs):
+    """noops() with every guest paused: still defined, active and
+    autostarted (nothing to do), but using no CPU: the run's own cost."""
+    for domain in bench_domains(conn):
+        domain.suspend()
+    return noops(workdir, node_path, runs)
+
+
+def spawn(conn, workdir, count, node_path, extra=()):
+    """Seconds a first deploy of count guests takes, and its phases."""
     forget_input(workdir)
     started = time.time()
-    parallel, _ = timed_apply(workdir, node_path)
-    spawn_phases = phases(workdir, started)
+    took, _ = timed_apply(workdir, node_path, extra)
     assert running_count(conn) == count
-    noop, out = timed_apply(workdir, node_path)
-    spawn_phases['no-op cpu'] = CPU_SECONDS[0]
+    return took, phases(workdir, started)
+
+
+def noop(workdir, node_path, plugin='plugin'):
+    took, out = timed_apply(workdir, node_path, plugin=plugin)
     assert 'nothing to do' in out, out
-    remove_guests(conn, disk_dir)
-    forget_input(workdir)
-    serial, _ = timed_apply(workdir, node_path, ['--parallel', '1'])
-    assert running_count(conn) == count
-    remove_guests(conn, disk_dir)
-    return parallel, serial, noop, spawn_phases
+    return took
 
 
-def node_paths(workdir):
+def noops(workdir, node_path, runs):
+    """{plugin folder: [no-op s]}: runs of the plugin, each followed by one
+    of the baseline (when there is one)."""
+    found = dict((plugin, []) for plugin in PLUGINS)
+    for _ in range(runs):
+        for plugin in PLUGINS:
+            found[plugin].append(noop(workdir, node_path, plugin))
+    return found
+
+
+def one_size(conn, workdir, disk_dir, count, node_path, settled=None):
+    """(parallel s, serial s, no-op s, phases of the parallel spawn); with
+    settled (args): also the settled and paused no-ops."""
+    with open(os.path.join(workdir, 'astute.yaml'), 'w') as stream:
+        yaml.safe_dump(astute(count, disk_dir), stream)
+    parallel, spawn_phases = spawn(conn, workdir, count, node_path)
+    booting = noop(workdir, node_path)
+    spawn_phases['no-op cpu'] = CPU_SECONDS[0]
+    for plugin in PLUGINS[1:]:
+        noop(workdir, node_path, plugin)  # fills its input cache, as a spawn would
+        spawn_phases['baseline no-op'] = noop(workdir, node_path, plugin)
+    if settled:
+        waited, cores = wait_settled(settled.settled_cores, settled.settle_seconds)
+        spawn_phases['settled'] = (waited, cores, noops(workdir, node_path, settled.runs))
+        spawn_phases['paused'] = paused_noops(conn, workdir, node_path, settled.runs)
+    remove_guests(conn, disk_dir)
+    serial, _ = spawn(conn, workdir, count, node_path, ['--parallel', '1'])
+    remove_guests(conn, disk_dir)
+    return parallel, serial, booting, spawn_phases
+
+
+def node_paths(workdir, kinds):
     """{kind: PATH offering only that Python}, for the kinds installed."""
     paths = {}
-    for kind in interpreters.KINDS:
+    for kind in kinds:
         if interpreters.available(kind):
             paths[kind] = interpreters.only_python(kind, os.path.join(workdir, kind))
         else:
@@ -197,13 +284,33 @@ def phase_line(runs):
     return '     phases (s, median): ' + ', '.join(parts)
 
 
-def size_rows(conn, workdir, disk_dir, count, paths, runs):
+def noop_lines(runs):
+    """The no-ops besides the one after each spawn, per plugin."""
+    found = runs[-1][3]
+    waited, cores, settled = found['settled']
+    lines = []
+    if len(PLUGINS) > 1:
+        lines.append('     baseline no-op while booting: %s'
+                     % spread([run[3]['baseline no-op'] for run in runs]))
+    for plugin in PLUGINS:
+        label = 'plugin' if plugin == PLUGINS[0] else 'baseline'
+        lines.append('     %s no-op settled: %s, guests paused: %s (%d in a row each)'
+                     % (label, spread(settled[plugin]), spread(found['paused'][plugin]),
+                        len(settled[plugin])))
+    lines.append('     (settled: %.0f s after the no-op while booting, the guests used '
+                 '%.2f cores)' % (waited, cores))
+    return '\n'.join(lines)
+
+
+def size_rows(conn, workdir, disk_dir, count, paths, args):
     """Print one row per Python for this size (and its phases)."""
     spawn = {}
     for kind in interpreters.KINDS:
         if kind not in paths:
             continue
-        done = [one_size(conn, workdir, disk_dir, count, paths[kind]) for _ in range(runs)]
+        done = [one_size(conn, workdir, disk_dir, count, paths[kind],
+                         args if run == args.runs - 1 else None)
+                for run in range(args.runs)]
         spawn[kind] = median([run[0] for run in done])
         versus = ('%.2f' % (spawn['python2.7'] / spawn['python3'])
                   if len(spawn) == 2 else '')
@@ -211,6 +318,7 @@ def size_rows(conn, workdir, disk_dir, count, paths, runs):
             count, kind, spread([r[0] for r in done]), spread([r[1] for r in done]),
             median([r[1] / r[0] for r in done]), spread([r[2] for r in done]), versus))
         print(phase_line(done))
+        print(noop_lines(done))
         sys.stdout.flush()
 
 
@@ -218,6 +326,16 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('sizes', nargs='*', type=int, default=[1, 5, 10, 20])
     parser.add_argument('--runs', type=int, default=3, help='runs per figure (default 3)')
+    parser.add_argument('--settled-cores', type=float, default=1.0,
+                        help='the guests have settled when their qemu processes use '
+                             'fewer cores than this (default 1.0)')
+    parser.add_argument('--settle-seconds', type=int, default=60,
+                        help='wait at most this long for the guests to settle (default 60)')
+    parser.add_argument('--python', action='append', choices=interpreters.KINDS,
+                        help='measure only this Python (again for another; default: all)')
+    parser.add_argument('--baseline', metavar='DIR',
+                        help='another deployment_scripts folder whose no-op re-runs are '
+                             'timed after each no-op of --plugin, on the same guests')
     parser.add_argument('--plugin', default=os.path.join(REPO, 'deployment_scripts'),
                         help='the deployment_scripts folder to measure (default: this one)')
     return parser.parse_args(argv)
@@ -225,26 +343,33 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
+    started = time.time()
     conn = libvirt.open(URI)
     workdir = tempfile.mkdtemp(prefix='rfg-bench-')
     disk_dir = '/var/lib/libvirt/images/rfg-bench-%d' % os.getpid()
     shutil.copytree(args.plugin, os.path.join(workdir, 'plugin'))
+    if args.baseline:
+        shutil.copytree(args.baseline, os.path.join(workdir, 'baseline'))
+        PLUGINS.append('baseline')
     subprocess.run(['ip', 'link', 'add', BRIDGE, 'type', 'bridge'], check=True)
     subprocess.run(['ip', 'link', 'set', BRIDGE, 'up'], check=True)
     try:
-        paths = node_paths(workdir)
+        paths = node_paths(workdir, args.python or interpreters.KINDS)
         for path in paths.values():  # warm-up: libvirt's first qemu start is slow
             one_size(conn, workdir, disk_dir, 1, path)
-        print('%d run(s) per figure; min/median/max in seconds; plugin %s'
-              % (args.runs, args.plugin))
+        print('%d run(s) per figure; min/median/max in seconds; plugin %s%s; load %s'
+              % (args.runs, args.plugin, ', baseline %s' % args.baseline if args.baseline
+                 else '', ' '.join(open('/proc/loadavg').read().split()[:3])))
         print('%4s %-10s %16s %16s %6s %16s %8s' % (
             'N', 'python', 'parallel 4', 'parallel 1', 'ratio', 'no-op', '2.7/3'))
         for count in args.sizes:
-            size_rows(conn, workdir, disk_dir, count, paths, args.runs)
+            size_rows(conn, workdir, disk_dir, count, paths, args)
     finally:
         remove_guests(conn, disk_dir)
         subprocess.run(['ip', 'link', 'del', BRIDGE])
         shutil.rmtree(workdir, ignore_errors=True)
+        print('bench took %.0f s; load %s' % (time.time() - started, ' '.join(
+            open('/proc/loadavg').read().split()[:3])))
 
 
 if __name__ == '__main__':

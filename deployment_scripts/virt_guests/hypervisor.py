@@ -145,9 +145,9 @@ def _names(conn, flags):
 
 
 def _domain_states(conn):
-    """[(domain, DomainState)] of every domain: one listing each for all,
-    the running and the autostarted ones, and the XML of each."""
-    active = _names(conn, libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+    """[(domain, DomainState)] of every domain: one listing of all (running:
+    an id, which the listing carries), one of the autostarted ones, and the
+    XML of each (asking for several at once in threads saved no time)."""
     autostart = _names(conn, libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)
     found = []
     for domain in _domains(conn):
@@ -156,7 +156,7 @@ def _domain_states(conn):
         except libvirt.libvirtError:
             continue  # gone between listing and reading: not ours to mind
         found.append((domain, planning.DomainState(
-            facts, facts.name in active, facts.name in autostart)))
+            facts, domain.ID() != -1, facts.name in autostart)))
     return found
 
 

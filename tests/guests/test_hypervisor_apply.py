@@ -90,6 +90,44 @@ def test_a_stopped_guest_is_started_and_lost_autostart_set_again(conn, tmp_path)
     assert P.changes(replan(conn, want)) == []
 
 
+class Counted(object):
+    """A libvirt object whose method calls are counted in calls (name ->
+    count); the domains a counted connection lists are counted too."""
+
+    def __init__(self, target, calls, prefix=''):
+        self.target, self.calls, self.prefix = target, calls, prefix
+
+    def __getattr__(self, name):
+        method = getattr(self.target, name)
+
+        def counted(*args):
+            key = self.prefix + name
+            self.calls[key] = self.calls.get(key, 0) + 1
+            found = method(*args)
+            if name == 'listAllDomains':
+                return [Counted(domain, self.calls, 'domain.') for domain in found]
+            return found
+        return counted
+
+
+def test_a_no_op_lists_the_domains_twice_and_reads_each_xml_once(conn, tmp_path):
+    """State and autostart come from the listings, not from calls per
+    domain: one XMLDesc per domain is the only round trip for each."""
+    want = desired(tmp_path, two_guests() + [{'id': 9003, 'mem_mib': 128, 'vda_size': '1M'}])
+    run_once(conn, want)
+    conn.lookupByName('9001_vm').destroy()
+    conn.lookupByName('9003_vm').setAutostart(0)
+    calls = {}
+    observed = hypervisor.observe(Counted(conn, calls), want.disk_paths())
+    listed = len(conn.listAllDomains(0))  # ours and the driver's own 'test'
+    local = ('domain.name', 'domain.ID')  # answered from the listing itself
+    assert dict((k, n) for k, n in calls.items() if k not in local) == {
+        'listAllDomains': 2, 'domain.XMLDesc': listed}
+    assert [(n, s.active, s.autostart) for n, s in sorted(observed.domains.items())
+            if n.endswith('_vm')] == [
+        ('9001_vm', False, True), ('9002_vm', True, True), ('9003_vm', True, False)]
+
+
 def test_changed_entry_is_reported_as_drift_and_not_redefined(conn, tmp_path):
     run_once(conn, desired(tmp_path, two_guests()))
     bigger = two_guests()

@@ -24,7 +24,7 @@ ROW = re.compile(r'^\| `([^`]+)` \| ([0-9.x]+) \|')
 LIBVIRT_CALLS = set([
     'open', 'registerErrorHandler', 'listAllDomains', 'defineXML',
     'lookupByName', 'lookupByUUIDString', 'XMLDesc', 'isActive', 'autostart', 'setAutostart',
-    'create', 'destroy', 'undefine', 'state', 'name', 'get_error_message',
+    'create', 'destroy', 'undefine', 'state', 'name', 'ID', 'get_error_message',
     # Names that libvirt shares with os.close and LOG.info (both 0.x anyway).
     'close', 'info'])
 

@@ -3,6 +3,7 @@ else on the command line, the input unchanged) loads before it asks
 libvirt: nothing that only another command line or a first run needs."""
 from __future__ import absolute_import, division, print_function
 
+import json
 import os
 import subprocess
 import sys
@@ -55,3 +56,30 @@ def test_guest_uuids_are_rfc_4122_name_based_sha1():
         name = 'reduced-footprint/%s/%d' % (node_uid, guest_id)
         assert render.guest_uuid(node_uid, guest_id) == str(
             uuid.uuid5(uuid.UUID('5d3c9e2a-8f0e-4c61-9a59-7c0f3b1f2e41'), name))
+
+
+def run_module(tmpdir, guests, *command):
+    """(exit status, stdout) of `python -m virt_guests COMMAND` on guests,
+    stdout a pipe, buffered as on a node."""
+    path = str(tmpdir.join('astute.yaml'))
+    with open(path, 'w') as stream:
+        yaml.safe_dump(astute_doc(guests), stream)
+    env = dict(os.environ, PYTHONPATH=SCRIPTS, RF_ASTUTE_YAML=path,
+               RF_VIRT_GUESTS_LOG=str(tmpdir.join('virt-guests.log')),
+               RF_VIRT_GUESTS_CACHE=str(tmpdir.join('cache')))
+    env.pop('PYTHONUNBUFFERED', None)
+    process = subprocess.Popen([sys.executable, '-m', 'virt_guests'] + list(command),
+                               env=env, stdout=subprocess.PIPE)
+    out = process.communicate()[0].decode('utf-8')
+    return process.returncode, out
+
+
+def test_all_output_and_the_status_survive_skipping_the_teardown(tmpdir):
+    """__main__ ends with os._exit (no module teardown): what a command
+    printed to a pipe is all there, and its exit status too."""
+    status, out = run_module(tmpdir, [], 'plan', '--json')
+    assert status == 0
+    assert json.loads(out) == {'actions': [], 'host_problems': [], 'notes': []}
+    status, out = run_module(tmpdir, [{'id': 'x'}], 'check')
+    assert status == 2
+    assert out.splitlines()[-1].startswith('virt-guests:   vms_conf[0].id: got "x"')
