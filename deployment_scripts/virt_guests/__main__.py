@@ -14,4 +14,4 @@ if __name__ == '__main__':
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(status)
+    os._exit(status or 0)  # as sys.exit(None) would
