@@ -33,6 +33,12 @@ def _on_term(signum, frame):
     raise Interrupted('signal %d' % signum)
 
 
+def arm_step_timer(seconds):
+    """SIGALRM after seconds (a float: alarm() would round 0.5 down to
+    'never'); 0 disarms."""
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
 def install_signal_handlers():
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.signal(signal.SIGTERM, _on_term)
@@ -45,7 +51,7 @@ def signals_deferred(ctx):
     it (half a rollback can leave two masters, or none); no step alarm
     fires in it. Only SIGKILL stops it; --rollback then finishes it."""
     caught = []
-    signal.alarm(0)
+    arm_step_timer(0)
     wanted = (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)
     before = dict((s, signal.signal(s, lambda n, f: caught.append(n)))
                   for s in wanted)
@@ -98,11 +104,11 @@ def run_step(ctx, step):
         return
     state.mark_started(step.id)
     ctx.log.info('step %s: start (%s)', step.id, step.title)
-    signal.alarm(int(step.timeout(ctx.params)))
+    arm_step_timer(step.timeout(ctx.params))
     try:
         step.run(ctx)
     finally:
-        signal.alarm(0)
+        arm_step_timer(0)
     state.mark_done(step.id)
     ctx.log.info('step %s: done in %s', step.id,
                  human_seconds(state.step(step.id)['duration']))
@@ -128,7 +134,7 @@ def run(ctx, stop_after=None):
                       exc, current, ctx.state.path)
         return EXIT_INTERRUPTED
     except Exception as exc:  # any error: recorded, then rolled back
-        signal.alarm(0)
+        arm_step_timer(0)
         step_failed(ctx, current, exc)
         rollback(ctx)
         summary(ctx)

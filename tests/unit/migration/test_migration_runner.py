@@ -157,7 +157,7 @@ def test_step_timeout_stops_the_step(tmp_path, monkeypatch):
 
     def slow(ctx):
         time.sleep(5)
-    fake = [plan.Step('a', 'a', (), lambda p: 1, slow, None, None)]
+    fake = [plan.Step('a', 'a', (), lambda p: 0.2, slow, None, None)]
     monkeypatch.setattr(runner, 'STEPS', fake)
     ctx = make_ctx(tmp_path, Recorder())
     assert runner.run(ctx) == runner.EXIT_FAILED
