@@ -40,11 +40,7 @@ def _is_python(name):
     return name == 'python' or name.startswith(('python2', 'python3', 'pydoc', 'pip'))
 
 
-def only_python(kind, folder):
-    """A PATH (one folder) with every system program and one Python."""
-    folder = str(folder)
-    if not os.path.isdir(folder):
-        os.makedirs(folder)
+def link_system_programs(folder):
     seen = set()
     for directory in SYSTEM_BIN:  # in PATH order: the first name wins
         real = os.path.realpath(directory)
@@ -55,6 +51,16 @@ def only_python(kind, folder):
             link = os.path.join(folder, name)
             if not _is_python(name) and not os.path.lexists(link):
                 os.symlink(os.path.join(directory, name), link)
+
+
+def only_python(kind, folder, system_programs=True):
+    """A PATH (one folder) with every system program (or, without
+    system_programs, none: ~1 ms a link on this disk) and one Python."""
+    folder = str(folder)
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+    if system_programs:
+        link_system_programs(folder)
     for name in NAMES[kind]:
         wrapper = os.path.join(folder, name)
         # A wrapper, not a link: Python 2.7 finds its venv from the path it

@@ -41,7 +41,9 @@ def test_help_and_version_with_only_one_python_on_path(zipapp, tmp_path,
                                                        kind):
     if not interpreters.available(kind):
         pytest.skip(interpreters.missing_reason(kind))
-    path_value = interpreters.only_python(kind, tmp_path / 'bin')
+    # the stub and --help/--version need no other program
+    path_value = interpreters.only_python(kind, tmp_path / 'bin',
+                                          system_programs=False)
     major = interpreters.version_of(path_value, interpreters.NAMES[kind][0])
     assert major.startswith(kind[len('python'):])
     for other in ('python2.7', 'python2', 'python3', 'python'):
