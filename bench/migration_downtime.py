@@ -158,12 +158,13 @@ def final_by_delta(source, rsh, mnt, copy, snapshot, extra=()):
     changed since `snapshot`, made before the stop, read again) against
     the copy's (made before the stop), the deletions, then rsync of the
     listed names only. Returns the seconds, the listing's share, the names
-    listed, the files sent, the delta and the source's listing."""
+    listed, the files sent, the delta and both listings parsed."""
     started = time.time()
     listing = manifest.source_listing(str(source), EXCLUDES, snapshot)
     listings_s = time.time() - started
-    found = send, files, folders = manifest.delta(
-        listing.decode('utf-8', 'replace'), copy)
+    ours, theirs = manifest.parse_both(listing.decode('utf-8', 'replace'),
+                                       copy)
+    found = send, files, folders = manifest.parsed_delta(ours, theirs)
     for names, command in ((files, ['rm', '-f']), (folders, ['rmdir'])):
         if names:
             on_copy(rsh, ['sh', '-c', remote_sh.REMOVE_NAMES, 'sh', str(mnt)]
@@ -174,7 +175,8 @@ def final_by_delta(source, rsh, mnt, copy, snapshot, extra=()):
         str(source), [], rsh, '127.0.0.1:%s' % mnt, str(path),
         ['--itemize-changes'] + list(extra)))[1]
     sent = rsyncing.sent_files(rsyncing.itemized(out.split('\n')))
-    return time.time() - started, listings_s, len(send), sent, found, listing
+    return (time.time() - started, listings_s, len(send), sent, found,
+            ours, theirs)
 
 
 EXCLUDES = ['/lost+found']  # of the script's defaults, the one here
@@ -269,9 +271,9 @@ def two_phase(paths, source, rsh, mnt, args, seed):
     before_stop_s = time.time() - started
     stop.set()
     writer.join()
-    final_s, listings_s, listed, sent, found, first = final_by_delta(
+    final_s, listings_s, listed, sent, found, first, before = final_by_delta(
         source, shared, mnt, copy, snapshot, args.final_option)
-    known = manifest.after_delta(copy, found)
+    known = manifest.after_delta(before, found)
     verify_s, parts = verify(source, shared, mnt,
                              sorted(set(unsettled + sent)), known, first)
     sh(*(rsh.split() + control + ['-O', 'exit', '127.0.0.1']))

@@ -138,11 +138,22 @@ def is_folder(rest):
 def delta(source, copy):
     """What makes the copy's listing the source's: (names to send, files
     to delete, folders to delete, children first). None when the text
-    cannot name something (not UTF-8). A new hard link changes its group's
-    first name (its partner field), so the whole group is sent."""
+    cannot name something (not UTF-8)."""
+    parsed = parse_both(source, copy)
+    return None if parsed is None else parsed_delta(*parsed)
+
+
+def parse_both(source, copy):
+    """Both listings (text) parsed, or None when either cannot name
+    something (not UTF-8)."""
     if UNREADABLE in source or UNREADABLE in copy:
         return None
-    ours, theirs = parse(source), parse(copy)
+    return parse(source), parse(copy)
+
+
+def parsed_delta(ours, theirs):
+    """delta of parsed listings. A new hard link changes its group's first
+    name (its partner field), so the whole group is sent."""
     send = sorted(n for n in ours if theirs.get(n) != ours[n])
     gone = sorted((n for n in theirs if n not in ours), reverse=True)
     return ([unescape(n) for n in send],
@@ -172,13 +183,12 @@ def is_linked(rest):
         bool(fields[2])
 
 
-def after_delta(before, found):
+def after_delta(ours, found):
     """What the copy's listing is after the delta `found` was applied to
-    the copy listed as `before`, but for the names it touched:
-    (before as {name: rest}, those names: sent, deleted and the folders
-    above them, to list again). None when one was hard-linked (its
-    partners' lines change too) or they are too many for one command."""
-    ours = parse(before)
+    the copy listed (parsed) as `ours`, but for the names it touched:
+    (ours, those names: sent, deleted and the folders above them, to list
+    again). None when one was hard-linked (its partners' lines change
+    too) or they are too many for one command."""
     names = touched(found[0] + found[1] + found[2])
     keys = [listed_name(n) for n in names]
     if any(is_linked(ours[k]) for k in keys if k in ours) or sum(
@@ -192,15 +202,15 @@ def listed_name(name):
 
 
 def expected_source(root, patterns, first, names):
-    """The source's listing ({name: rest}): `first` (bytes) with the
-    named entries listed again; all of it listed again when one of them
-    is hard-linked."""
+    """The source's listing ({name: rest}): `first` ({name: rest}) with
+    the named entries listed again; all of it listed again when one of
+    them is hard-linked."""
     lines = manifest_walk.named_lines(
         root if isinstance(root, bytes) else root.encode('utf-8'),
         [n.encode('utf-8') for n in names])
     if lines is None:
         return parse(to_text(source_listing(root, patterns)))
-    return expected((parse(to_text(first)), names), to_text(lines))
+    return expected((first, names), to_text(lines))
 
 
 def expected(known, lines):

@@ -356,7 +356,7 @@ def record_final(ctx, stats, items):
 
 def final_delta(ctx):
     """(delta, the copy's listing from before the stop or None, the
-    source's listing): what the final sync must do, from both sides'
+    source's listing; both parsed, {name: rest}): what the final sync must do, from both sides'
     listings, when the verification checks the result; (None, None,
     None): rsync compares every file. The copy's listing from before the
     stop serves (only this run's syncs write to the copy; a wrong one
@@ -375,7 +375,12 @@ def final_delta(ctx):
         lambda: kept or list_copy(ctx, patterns))
     if copy is None:
         return None, None, None
-    return manifest.delta(to_text(source), copy), kept, source
+    # each listing parsed once: the delta and the verification share them
+    parsed = manifest.parse_both(to_text(source), copy)
+    if parsed is None:
+        return None, None, None
+    ours, theirs = parsed
+    return manifest.parsed_delta(ours, theirs), kept and theirs, ours
 
 
 def listing_patterns(ctx):

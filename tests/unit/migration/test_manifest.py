@@ -291,7 +291,8 @@ def known_after_delta(source, copy):
     """As final_sync then verify with the copy's listing from before the
     stop: the copy's expected listing, {name: rest}."""
     before = walker(copy, 'lines')
-    known = manifest.after_delta(before, apply_delta(source, copy, before))
+    known = manifest.after_delta(manifest.parse(before),
+                                 apply_delta(source, copy, before))
     assert known is not None
     code, lines = walker_names(copy, known[1])
     assert code == 0
@@ -342,12 +343,13 @@ def test_a_hard_link_in_the_delta_means_the_whole_copy_is_listed(trees):
     before = walker(copy, 'lines')
     os.link(os.path.join(source, 'etc/a.conf'),
             os.path.join(source, 'etc/a-link.conf'))
-    known = manifest.after_delta(before, apply_delta(source, copy, before))
+    known = manifest.after_delta(manifest.parse(before),
+                                 apply_delta(source, copy, before))
     assert known is not None  # neither name was linked on the copy before
     assert walker_names(copy, known[1])[0] == manifest_walk.HARD_LINKED
     os.remove(os.path.join(source, 'usr/bin/tool-alias'))
     before = walker(copy, 'lines')
-    assert manifest.after_delta(before, apply_delta(
+    assert manifest.after_delta(manifest.parse(before), apply_delta(
         source, copy, before)) is None
 
 
