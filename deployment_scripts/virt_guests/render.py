@@ -16,7 +16,7 @@ import hashlib
 import os
 import xml.etree.ElementTree as ET
 
-from .compat import to_native, xml_text
+from .compat import parsing_etree, to_native, xml_text
 
 NS = 'https://github.com/openstack/fuel-plugin-reduced-footprint/guest/1.0'
 ET.register_namespace('rf', NS)
@@ -286,7 +286,7 @@ def _disks(root):
 
 def parse_domain(xml_text):
     """The facts of a domain XML that planning compares; ours or not."""
-    root = ET.fromstring(to_native(xml_text))  # 2.7's expat wants bytes
+    root = parsing_etree.fromstring(to_native(xml_text))  # 2.7's expat wants bytes
     guest = root.find('metadata/{%s}guest' % NS)
     meta = {}
     if guest is not None:
