@@ -7,11 +7,14 @@
 # node's Python 2.7 where there is one (a stock Fuel 8.0/9.0 node, Ubuntu
 # 14.04), else python3 (later Ubuntu, Debian). Prints its path.
 pick_python() {
-  for pp_name in python2.7 python2 python3; do
-    if command -v "$pp_name" >/dev/null 2>&1; then
-      command -v "$pp_name"
-      return 0
-    fi
+  choose_python && command -v "$python_name"
+}
+
+# The same choice, its name left in python_name: no subshell, for the
+# launcher of every task run (a no-op re-run counts milliseconds).
+choose_python() {
+  for python_name in python2.7 python2 python3; do
+    command -v "$python_name" >/dev/null 2>&1 && return 0
   done
   return 1
 }

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 
+import pytest
 import yaml
 
 from nodes import SCRIPTS, astute_doc
@@ -83,3 +84,30 @@ def test_all_output_and_the_status_survive_skipping_the_teardown(tmpdir):
     status, out = run_module(tmpdir, [{'id': 'x'}], 'check')
     assert status == 2
     assert out.splitlines()[-1].startswith('virt-guests:   vms_conf[0].id: got "x"')
+
+
+@pytest.mark.parametrize('how', ['absolute', 'relative', 'bare name'])
+def test_the_launcher_needs_no_program_but_the_python(tmpdir, how):
+    """`sh virt-guests` finds its package however it is called, from any
+    folder, and starts no helper (dirname, a subshell's programs) on the
+    way: the PATH here holds only the Python."""
+    bin_dir = tmpdir.mkdir('bin')
+    name = 'python%d' % sys.version_info[0] if sys.version_info[0] == 3 else 'python2.7'
+    wrapper = bin_dir.join(name)
+    wrapper.write('#!/bin/sh\nexec %s "$@"\n' % sys.executable)
+    wrapper.chmod(0o755)
+    path = str(tmpdir.join('astute.yaml'))
+    with open(path, 'w') as stream:
+        yaml.safe_dump(astute_doc([]), stream)
+    launcher, cwd = {'absolute': (os.path.join(SCRIPTS, 'virt-guests'), str(tmpdir)),
+                     'relative': (os.path.join(os.path.basename(SCRIPTS), 'virt-guests'),
+                                  os.path.dirname(SCRIPTS)),
+                     'bare name': ('virt-guests', SCRIPTS)}[how]
+    env = dict(os.environ, PATH=str(bin_dir), RF_ASTUTE_YAML=path,
+               RF_VIRT_GUESTS_LOG='', RF_VIRT_GUESTS_CACHE=str(tmpdir.join('cache')))
+    env.pop('PYTHONPATH', None)
+    process = subprocess.Popen(['/bin/sh', launcher, 'plan', '--json'], cwd=cwd, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = [text.decode('utf-8') for text in process.communicate()]
+    assert process.returncode == 0, err
+    assert json.loads(out) == {'actions': [], 'host_problems': [], 'notes': []}
