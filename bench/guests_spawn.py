@@ -17,7 +17,8 @@ row, the phases of the parallel spawn (medians), read from the log:
   apply    plan logged until the last guest step is done (wall)
   verify   last step done until the new plan is verified empty (wall)
   per guest  disk/define/start/autostart: mean/slowest time of one such step
-           of one guest (guests run in parallel: these overlap)
+           of one guest (guests run in parallel: these overlap; autostart
+           includes resuming a guest that was started paused)
   no-op cpu  user + system CPU seconds of the no-op re-run (its share of
            the CPUs shrinks while the guests boot; this does not)
 After each Python's last spawn of a size, once the new guests have settled
