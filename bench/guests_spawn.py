@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Spawn N small KVM guests with `virt-guests apply` (N = 1, 5, 10, 20) and
 print the wall time until all are running, with the default parallelism and
-with --parallel 1 in the same run (ratio), and the time of a no-op re-run.
+with --parallel 1 in the same run (P/1: the first over the second), and the
+time of a no-op re-run. With --core-script, Fuel's own generate_vms.sh starts
+the same guests in the same run too (see its help for where it comes from).
 Each size runs under both Pythons the shipped code supports, each alone on
 PATH as on a Fuel node (Python 2.7: a stock 8.0/9.0 node; python3: later
 systems), and the last column is python2.7's time over python3's.
@@ -14,8 +16,9 @@ row, the phases of the parallel spawn (medians), read from the log:
            input, listing the domains, host checks)
   apply    plan logged until the last guest step is done (wall)
   verify   last step done until the new plan is verified empty (wall)
-  disk/define/start/autostart  mean time of one such step of one guest
-           (guests run in parallel: these overlap)
+  per guest  disk/define/start/autostart: mean/slowest time of one such step
+           of one guest (guests run in parallel: these overlap; autostart
+           includes resuming a guest that was started paused)
   no-op cpu  user + system CPU seconds of the no-op re-run (its share of
            the CPUs shrinks while the guests boot; this does not)
 After each Python's last spawn of a size, once the new guests have settled
@@ -37,6 +40,15 @@ an older commit), to compare before and after on the same machine.
 --baseline: a second deployment_scripts folder (e.g. the commit before a
 change) whose no-op re-runs are timed beside each of --plugin's, on the same
 guests in the same run (its first run after a spawn fills its own cache).
+--parallel P (repeatable): spawn with these instead of the default; each
+is timed against the same parallel 1.
+--core-script PATH: after the parallel 1 spawn, the bench writes each
+guest's domain XML as this plugin renders it (with the disk's size on
+<source>, where the script reads it) as template_<name>.xml into a
+temporary folder and times `bash PATH LIBVIRT_DIR TEMPLATE_DIR`
+(LIBVIRT_DEFAULT_URI=qemu:///system, LIBVIRT_DIR a temporary folder with
+autostart/, so libvirt's own folder is untouched and the script's autostart
+links cost it nothing), printed with its ratios to parallel P and 1.
 Guests: 128 MiB, 1 vCPU, 1M qcow2, on a bridge rfg-bench; ids 9001-9020.
 Everything it creates is removed at the end, also on failure.
 """
@@ -77,19 +89,24 @@ def forget_input(workdir):
         os.remove(os.path.join(workdir, 'cache'))
 
 
-def timed_apply(workdir, node_path, extra=(), plugin='plugin'):
-    """plugin: the folder of workdir to run (baseline: --baseline's copy,
-    with its own input cache)."""
-    log = os.path.join(workdir, 'virt-guests.log')
+def plugin_env(workdir, node_path, plugin='plugin'):
     env = dict(os.environ, PATH=node_path,
                RF_ASTUTE_YAML=os.path.join(workdir, 'astute.yaml'),
-               RF_VIRT_GUESTS_LOG=log,
+               RF_VIRT_GUESTS_LOG=os.path.join(workdir, 'virt-guests.log'),
                RF_VIRT_GUESTS_LOCK=os.path.join(workdir, 'apply.lock'),
                RF_VIRT_GUESTS_CACHE=os.path.join(
                    workdir, 'cache' if plugin == 'plugin' else 'cache.' + plugin))
     # As on a node: Python keeps the plugin's bytecode (a developer's shell
     # may forbid it; then every run compiles the package again).
     env.pop('PYTHONDONTWRITEBYTECODE', None)
+    return env
+
+
+def timed_apply(workdir, node_path, extra=(), plugin='plugin'):
+    """plugin: the folder of workdir to run (baseline: --baseline's copy,
+    with its own input cache)."""
+    log = os.path.join(workdir, 'virt-guests.log')
+    env = plugin_env(workdir, node_path, plugin)
     if os.path.exists(log):
         os.remove(log)
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -149,6 +166,7 @@ def phases(workdir, started):
         previous[guest] = when
     for kind in STEPS:
         result[kind] = sum(took[kind]) / len(took[kind]) if took[kind] else None
+        result[kind + ' max'] = max(took[kind]) if took[kind] else None
     return result
 
 
@@ -216,6 +234,51 @@ def spawn(conn, workdir, count, node_path, extra=()):
     return took, phases(workdir, started)
 
 
+DOMAIN_XML = re.compile(r'^<domain .*?^</domain>$', re.M | re.S)
+CORE_SCRIPT_MISSING = ('--core-script needs xmlstarlet (the core script reads the '
+                       'templates with it): apt-get install xmlstarlet '
+                       '(tools/setup test installs it)')
+
+
+def core_templates(workdir, node_path, template_dir):
+    """template_<name>.xml for each guest of astute.yaml, as the core script
+    reads them: our rendered domain XML, with the disk's size on <source>."""
+    env = dict(plugin_env(workdir, node_path), RF_VIRT_GUESTS_LOG='')
+    out = subprocess.run(['sh', 'virt-guests', 'plan', '--xml'],
+                         cwd=os.path.join(workdir, 'plugin'), env=env, check=True,
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout
+    sizes = dict(('%d_vm' % guest['id'], guest['vda_size']) for guest in
+                 yaml.safe_load(open(os.path.join(workdir, 'astute.yaml')))['vms_conf'])
+    for text in DOMAIN_XML.findall(out):
+        name = re.search(r'<name>(.*)</name>', text).group(1)
+        text = re.sub(r'(<source file="[^"]*")', r'\1 size="%s"' % sizes[name], text, 1)
+        with open(os.path.join(template_dir, 'template_%s.xml' % name), 'w') as stream:
+            stream.write(text + '\n')
+
+
+def core_spawn(conn, workdir, count, node_path, script, disk_dir):
+    """Seconds `bash script LIBVIRT_DIR TEMPLATE_DIR` takes to start the
+    same guests (libvirt's own folder stays untouched: LIBVIRT_DIR is a
+    temporary one, which the script only links autostart entries into)."""
+    top = tempfile.mkdtemp(prefix='rfg-core-', dir=workdir)
+    libvirt_dir, template_dir = os.path.join(top, 'libvirt'), os.path.join(top, 'templates')
+    os.makedirs(os.path.join(libvirt_dir, 'autostart'))
+    os.makedirs(template_dir)
+    os.makedirs(disk_dir)  # the script's qemu-img does not make it
+    core_templates(workdir, node_path, template_dir)
+    env = dict(os.environ, LIBVIRT_DEFAULT_URI=URI)
+    start = time.time()
+    result = subprocess.run(['bash', script, libvirt_dir, template_dir], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True)
+    elapsed = time.time() - start
+    if result.returncode != 0 or running_count(conn) != count:
+        raise SystemExit('the core script failed (exit %d, %d of %d guests running):\n%s'
+                         % (result.returncode, running_count(conn), count, result.stdout))
+    shutil.rmtree(top)
+    return elapsed
+
+
 def noop(workdir, node_path, plugin='plugin'):
     took, out = timed_apply(workdir, node_path, plugin=plugin)
     assert 'nothing to do' in out, out
@@ -232,25 +295,39 @@ def noops(workdir, node_path, runs):
     return found
 
 
-def one_size(conn, workdir, disk_dir, count, node_path, settled=None):
-    """(parallel s, serial s, no-op s, phases of the parallel spawn); with
-    settled (args): also the settled and paused no-ops."""
+def one_size(conn, workdir, disk_dir, count, node_path, args, settled=False):
+    """(parallel s, serial s, no-op s, phases of the parallel spawn,
+    {other --parallel: s}, core script s or None); with settled: also the
+    settled and paused no-ops."""
     with open(os.path.join(workdir, 'astute.yaml'), 'w') as stream:
         yaml.safe_dump(astute(count, disk_dir), stream)
-    parallel, spawn_phases = spawn(conn, workdir, count, node_path)
+    first = args.parallel[0]
+    parallel, spawn_phases = spawn(conn, workdir, count, node_path, parallel_flag(first))
     booting = noop(workdir, node_path)
     spawn_phases['no-op cpu'] = CPU_SECONDS[0]
     for plugin in PLUGINS[1:]:
         noop(workdir, node_path, plugin)  # fills its input cache, as a spawn would
         spawn_phases['baseline no-op'] = noop(workdir, node_path, plugin)
     if settled:
-        waited, cores = wait_settled(settled.settled_cores, settled.settle_seconds)
-        spawn_phases['settled'] = (waited, cores, noops(workdir, node_path, settled.runs))
-        spawn_phases['paused'] = paused_noops(conn, workdir, node_path, settled.runs)
+        waited, cores = wait_settled(args.settled_cores, args.settle_seconds)
+        spawn_phases['settled'] = (waited, cores, noops(workdir, node_path, args.runs))
+        spawn_phases['paused'] = paused_noops(conn, workdir, node_path, args.runs)
     remove_guests(conn, disk_dir)
+    others = {}
+    for value in args.parallel[1:]:
+        others[value] = spawn(conn, workdir, count, node_path, parallel_flag(value))[0]
+        remove_guests(conn, disk_dir)
     serial, _ = spawn(conn, workdir, count, node_path, ['--parallel', '1'])
     remove_guests(conn, disk_dir)
-    return parallel, serial, booting, spawn_phases
+    core = None
+    if args.core_script:
+        core = core_spawn(conn, workdir, count, node_path, args.core_script, disk_dir)
+        remove_guests(conn, disk_dir)
+    return parallel, serial, booting, spawn_phases, others, core
+
+
+def parallel_flag(value):
+    return [] if value is None else ['--parallel', str(value)]
 
 
 def node_paths(workdir, kinds):
@@ -276,12 +353,16 @@ def median(values):
 
 
 def phase_line(runs):
-    parts = []
-    for name in ('to-plan', 'apply', 'verify') + STEPS + ('no-op cpu',):
-        value = median([run[3][name] for run in runs])
-        parts.append('%s %s' % (name.replace('create-', ''),
-                                '-' if value is None else '%.3f' % value))
-    return '     phases (s, median): ' + ', '.join(parts)
+    """The run's phases, then one guest's steps (mean and slowest)."""
+    def value(name):
+        found = median([run[3][name] for run in runs])
+        return '-' if found is None else '%.3f' % found
+    whole = ['%s %s' % (name, value(name))
+             for name in ('to-plan', 'apply', 'verify', 'no-op cpu')]
+    steps = ['%s %s/%s' % (name.replace('create-', ''), value(name), value(name + ' max'))
+             for name in STEPS]
+    return ('     run phases (s, median): %s\n     per guest (s, median of the runs\' '
+            'mean/slowest): %s' % (', '.join(whole), ', '.join(steps)))
 
 
 def noop_lines(runs):
@@ -302,23 +383,43 @@ def noop_lines(runs):
     return '\n'.join(lines)
 
 
+def ratio_spread(numerators, denominators):
+    return spread([a / b for a, b in zip(numerators, denominators)])
+
+
+def extra_lines(done, args):
+    """The other --parallel values and the core script, against both baselines."""
+    lines = []
+    for value in args.parallel[1:]:
+        took = [run[4][value] for run in done]
+        lines.append('     parallel %d: %s s, over parallel 1: %s' % (
+            value, spread(took), ratio_spread(took, [run[1] for run in done])))
+    if args.core_script:
+        core = [run[5] for run in done]
+        lines.append('     core script: %s s; parallel %s over it: %s; parallel 1 over '
+                     'it: %s' % (spread(core), args.parallel_label,
+                                 ratio_spread([run[0] for run in done], core),
+                                 ratio_spread([run[1] for run in done], core)))
+    return lines
+
+
 def size_rows(conn, workdir, disk_dir, count, paths, args):
     """Print one row per Python for this size (and its phases)."""
     spawn = {}
     for kind in interpreters.KINDS:
         if kind not in paths:
             continue
-        done = [one_size(conn, workdir, disk_dir, count, paths[kind],
-                         args if run == args.runs - 1 else None)
+        done = [one_size(conn, workdir, disk_dir, count, paths[kind], args,
+                         run == args.runs - 1)
                 for run in range(args.runs)]
         spawn[kind] = median([run[0] for run in done])
         versus = ('%.2f' % (spawn['python2.7'] / spawn['python3'])
                   if len(spawn) == 2 else '')
         print('%4d %-10s %16s %16s %6.2f %16s %8s' % (
             count, kind, spread([r[0] for r in done]), spread([r[1] for r in done]),
-            median([r[1] / r[0] for r in done]), spread([r[2] for r in done]), versus))
+            median([r[0] / r[1] for r in done]), spread([r[2] for r in done]), versus))
         print(phase_line(done))
-        print(noop_lines(done))
+        print('\n'.join(extra_lines(done, args) + [noop_lines(done)]))
         sys.stdout.flush()
 
 
@@ -338,7 +439,29 @@ def parse_args(argv):
                              'timed after each no-op of --plugin, on the same guests')
     parser.add_argument('--plugin', default=os.path.join(REPO, 'deployment_scripts'),
                         help='the deployment_scripts folder to measure (default: this one)')
-    return parser.parse_args(argv)
+    parser.add_argument('--parallel', type=int, action='append', metavar='P',
+                        help="spawn with apply --parallel P (again for more values, each "
+                             "against the same parallel 1; default: the plugin's default)")
+    parser.add_argument('--core-script', metavar='PATH',
+                        help='also time Fuel\'s core generate_vms.sh on the same guests in '
+                             'the same run: fuel-library\'s files/fuel-misc/generate_vms.sh '
+                             '(e.g. `git show 73ca52d4f:files/fuel-misc/generate_vms.sh` in a '
+                             'clone of openstack/fuel-library); needs xmlstarlet')
+    args = parser.parse_args(argv)
+    if args.core_script and not shutil.which('xmlstarlet'):
+        parser.error(CORE_SCRIPT_MISSING)
+    if args.core_script and not os.path.isfile(args.core_script):
+        parser.error('--core-script %s: no such file' % args.core_script)
+    args.parallel = args.parallel or [None]
+    args.parallel_label = str(args.parallel[0] or default_parallel(args.plugin))
+    return args
+
+
+def default_parallel(plugin):
+    """The plugin's default --parallel, as its cli.py declares it."""
+    with open(os.path.join(plugin, 'virt_guests', 'cli.py')) as stream:
+        found = re.search(r"'--parallel', type=int, default=(\d+)", stream.read())
+    return found.group(1) if found else '?'
 
 
 def main(argv):
@@ -356,12 +479,13 @@ def main(argv):
     try:
         paths = node_paths(workdir, args.python or interpreters.KINDS)
         for path in paths.values():  # warm-up: libvirt's first qemu start is slow
-            one_size(conn, workdir, disk_dir, 1, path)
+            one_size(conn, workdir, disk_dir, 1, path, args)
         print('%d run(s) per figure; min/median/max in seconds; plugin %s%s; load %s'
               % (args.runs, args.plugin, ', baseline %s' % args.baseline if args.baseline
                  else '', ' '.join(open('/proc/loadavg').read().split()[:3])))
         print('%4s %-10s %16s %16s %6s %16s %8s' % (
-            'N', 'python', 'parallel 4', 'parallel 1', 'ratio', 'no-op', '2.7/3'))
+            'N', 'python', 'parallel ' + args.parallel_label, 'parallel 1',
+            '%s/1' % args.parallel_label, 'no-op', '2.7/3'))
         for count in args.sizes:
             size_rows(conn, workdir, disk_dir, count, paths, args)
     finally:

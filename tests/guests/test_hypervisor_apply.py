@@ -239,6 +239,42 @@ def test_many_guests_in_parallel(conn, tmp_path):
     assert P.changes(replan(conn, want)) == []
 
 
+class StepOrder(object):
+    """A connection whose domains record (step, domain name) of the starts
+    and autostarts that succeeded, in order."""
+
+    STEPS = {'create': 'start', 'createWithFlags': 'start', 'setAutostart': 'autostart'}
+
+    def __init__(self, target, seen):
+        self.target, self.seen = target, seen
+
+    def __getattr__(self, name):
+        method = getattr(self.target, name)
+        if name in ('defineXML', 'lookupByName'):
+            return lambda *args: StepOrder(method(*args), self.seen)
+        if name not in self.STEPS:
+            return method
+
+        def recorded(*args):
+            found = method(*args)
+            self.seen.append((self.STEPS[name], self.target.name()))
+            return found
+        return recorded
+
+
+def test_every_new_guest_starts_before_any_is_autostarted(conn, tmp_path):
+    """Autostart (which resumes a guest started paused) waits until all
+    guests of the run have started, even one guest at a time."""
+    guests = [{'id': 9020 + i, 'cpu': 1, 'mem_mib': 128, 'vda_size': '1M'} for i in range(3)]
+    want = desired(tmp_path, guests)
+    actions = want.plan(hypervisor.observe(conn, want.disk_paths()))
+    seen = []
+    results = hypervisor.apply(StepOrder(conn, seen), actions, want.by_name, 1)
+    assert all(r.ok for r in results)
+    assert [step for step, _ in seen] == ['start'] * 3 + ['autostart'] * 3
+    assert P.changes(replan(conn, want)) == []
+
+
 def test_status_lists_state_macs_disks_and_admin_mac(conn, tmp_path):
     want = desired(tmp_path, two_guests())
     run_once(conn, want)

@@ -82,6 +82,7 @@ def test_tasks_spawn_two_running_guests_and_a_rerun_changes_nothing(node):
         name = '%d_vm' % guest
         domain = node.domain(name)
         assert domain.isActive() and domain.autostart()
+        assert domain.state()[0] == libvirt.VIR_DOMAIN_RUNNING  # not left paused
         facts = render.parse_domain(domain.XMLDesc(0))
         assert facts.nics == (
             render.Nic(render.guest_mac(TEST_NODE_UID, guest, 0), 'rfg-adm'),
@@ -129,6 +130,21 @@ def test_status_shows_state_macs_disks_and_the_admin_mac(node):
     assert rows[1]['disks'][0]['virtual_bytes'] == 32 << 20
     text = node.run('sh virt-guests status').stdout
     assert 'admin-mac=%s' % rows[0]['admin_mac'] in text
+
+
+def test_a_guest_a_stopped_run_left_paused_is_resumed_and_autostarted(node):
+    """apply starts new guests paused and resumes them before it turns
+    autostart on; a run stopped in between leaves a paused guest with
+    autostart off, which the next run must not take as done."""
+    node.write(SMALL[:1])
+    assert node.run('sh virt-guests apply').returncode == 0
+    domain = node.domain('9001_vm')
+    domain.setAutostart(0)
+    domain.suspend()
+    result = node.run('sh virt-guests apply')
+    assert result.returncode == 0, result.stdout
+    assert 'autostart          9001_vm' in result.stdout
+    assert domain.state()[0] == libvirt.VIR_DOMAIN_RUNNING and domain.autostart()
 
 
 def test_a_guest_that_cannot_start_leaves_nothing_and_is_retried(node):
