@@ -29,7 +29,7 @@ sys.path[:0] = [str(REPO / 'migration'), str(REPO / 'tests')]
 from lab import hostlab  # noqa: E402
 from master_migration import manifest, manifest_walk  # noqa: E402
 from master_migration import remote_sh, rsyncing  # noqa: E402
-from master_migration.commands import shell_words  # noqa: E402
+from master_migration.commands import Commands, shell_words  # noqa: E402
 
 PORT = 2298
 
@@ -133,13 +133,27 @@ def checksum_pass(source, rsh, mnt, rounds=3):
     return time.time() - started, number, sent
 
 
-def listed_checksums(source, rsh, mnt, names):
+def listed_checksums(started, source, names):
     present = [n for n in names if os.path.lexists(source / n)]
     if not present:
         return ''
-    return timed(rsyncing.listed_verify_argv(
-        str(source), rsh, '127.0.0.1:%s' % mnt),
-        rsyncing.files_from_input(present))[1]
+    return started.finish(rsyncing.files_from_input(present), 600,
+                          (0, rsyncing.VANISHED)).stdout
+
+
+def start_ahead(source, rsh, mnt, extra=()):
+    """As steps.start_ahead: the delta's rsync, the copy's walker of the
+    touched names and the checksums' rsync, started before the source's
+    listing, their names on stdin later."""
+    target = '127.0.0.1:%s' % mnt
+    commands = Commands()
+    return {'sync': commands.start(rsyncing.listed_sync_argv(
+        str(source), [], rsh, target, '-',
+        ['--itemize-changes'] + list(extra))),
+        'names': commands.start(rsh.split() + ['127.0.0.1', shell_words(
+            manifest.stdin_names_argv(str(mnt)))]),
+        'sums': commands.start(rsyncing.listed_verify_argv(
+            str(source), rsh, target))}
 
 
 def on_copy(rsh, words, input_bytes):
@@ -154,14 +168,18 @@ def copy_listing(rsh, mnt, mode):
 
 
 def final_by_delta(source, rsh, mnt, copy, snapshot, extra=()):
-    """As steps.final_sync_run with a delta: the source's listing (what
-    changed since `snapshot`, made before the stop, read again) against
-    the copy's (made before the stop), the deletions, then rsync of the
-    listed names only. Returns the seconds, the listing's share, the names
-    listed, the files sent, the delta and both listings parsed."""
+    """As steps.final_sync_and_verify's first part: the commands started
+    ahead; the source's listing (what changed since `snapshot`, made
+    before the stop, read again) against the copy's (made before the
+    stop), the deletions, then the names that differ given to the rsync
+    started ahead. Returns the seconds, the start's and the listing's
+    shares, the names listed, the files sent, the delta, both listings
+    parsed and the commands started ahead."""
     started = time.time()
+    ahead = start_ahead(source, rsh, mnt, extra)
+    start_s = time.time() - started
     listing = manifest.source_listing(str(source), EXCLUDES, snapshot)
-    listings_s = time.time() - started
+    listings_s = time.time() - started - start_s
     ours, theirs = manifest.parse_both(listing.decode('utf-8', 'replace'),
                                        copy)
     found = send, files, folders = manifest.parsed_delta(ours, theirs)
@@ -169,32 +187,26 @@ def final_by_delta(source, rsh, mnt, copy, snapshot, extra=()):
         if names:
             on_copy(rsh, ['sh', '-c', remote_sh.REMOVE_NAMES, 'sh', str(mnt)]
                     + command, rsyncing.files_from_input(names))
-    path = pathlib.Path(mnt).parent / 'delta.list'
-    path.write_bytes(rsyncing.files_from_input(send))
-    out = timed(rsyncing.listed_sync_argv(
-        str(source), [], rsh, '127.0.0.1:%s' % mnt, str(path),
-        ['--itemize-changes'] + list(extra)))[1]
-    sent = rsyncing.sent_files(rsyncing.itemized(out.split('\n')))
-    return (time.time() - started, listings_s, len(send), sent, found,
-            ours, theirs)
+    out = []
+    ahead['sync'].stream(rsyncing.files_from_input(send), out.append, 600,
+                         (0, rsyncing.VANISHED))
+    sent = rsyncing.sent_files(rsyncing.itemized(''.join(out).split('\n')))
+    return (time.time() - started, start_s, listings_s, len(send), sent,
+            found, ours, theirs, ahead)
 
 
 EXCLUDES = ['/lost+found']  # of the script's defaults, the one here
 
 
-def expected_copy(rsh, mnt, known):
+def expected_copy(walker, known):
     """As steps.expected_copy: the touched names listed again on the copy
-    (None: one is hard-linked; steps lists the whole copy then)."""
-    argv = rsh.split() + ['127.0.0.1', shell_words(manifest.remote_argv(
-        str(mnt), 'names', known[1]))]
-    result = subprocess.run(argv, capture_output=True,
-                            input=manifest.walker_source())
-    if result.returncode:
-        return None
-    return manifest.expected(known, result.stdout.decode())
+    by the walker started ahead (None: one is hard-linked; steps lists
+    the whole copy then)."""
+    lines = manifest.named_listing(walker, known[1], 600)
+    return None if lines is None else manifest.expected(known, lines)
 
 
-def verify(source, rsh, mnt, names, known=None, first=None):
+def verify(source, rsh, mnt, names, ahead, known=None, first=None):
     """As steps.verify: the source's listing, the copy's digest (or, with
     `known`, the touched names listed again on both sides, the rest of
     the source's from `first`) and the checksums of the names, at once;
@@ -210,10 +222,10 @@ def verify(source, rsh, mnt, names, known=None, first=None):
         lambda: part('source', lambda: manifest.expected_source(
             str(source), EXCLUDES, first, known[1]) if known
             else manifest.source_listing(str(source), EXCLUDES)),
-        lambda: part('copy', lambda: expected_copy(rsh, mnt, known) if known
-                     else copy_listing(rsh, mnt, 'digest')),
+        lambda: part('copy', lambda: expected_copy(ahead['names'], known)
+                     if known else copy_listing(rsh, mnt, 'digest')),
         lambda: part('listed', lambda: listed_checksums(
-            source, rsh, mnt, names)))
+            ahead['sums'], source, names)))
     total = time.time() - started
     if known:
         diffs = manifest.parsed_differences(took['source'], took['copy'])
@@ -271,16 +283,21 @@ def two_phase(paths, source, rsh, mnt, args, seed):
     before_stop_s = time.time() - started
     stop.set()
     writer.join()
-    final_s, listings_s, listed, sent, found, first, before = final_by_delta(
-        source, shared, mnt, copy, snapshot, args.final_option)
+    (final_s, start_s, listings_s, listed, sent, found, first, before,
+     ahead) = final_by_delta(source, shared, mnt, copy, snapshot,
+                             args.final_option)
     known = manifest.after_delta(before, found)
-    verify_s, parts = verify(source, shared, mnt,
-                             sorted(set(unsettled + sent)), known, first)
+    try:
+        verify_s, parts = verify(source, shared, mnt, sorted(set(
+            unsettled + sent)), ahead, known, first)
+    finally:
+        for command in ahead.values():
+            command.stop()
     sh(*(rsh.split() + control + ['-O', 'exit', '127.0.0.1']))
     return {'warm': warm_s, 'check': check_s, 'rounds': rounds,
             'connect': connect_s, 'before_stop': before_stop_s,
             'final': final_s, 'verify': verify_s,
-            'listings': listings_s, 'listed': listed,
+            'listings': listings_s, 'listed': listed, 'start': start_s,
             'parts': parts,
             'listed_files': len(set(unsettled + sent)),
             'touched': len(known[1]) if known else None,
@@ -327,10 +344,11 @@ def run(args, work, cleanup):
                   r['connect'], r['before_stop']))
         print('  downtime two-phase: final sync %.2f s + verification '
               '%.2f s = %.2f s' % (r['final'], r['verify'], r['downtime']))
-        print('  final sync: the source listed (what changed since '
-              'before the stop) %.2f s; deletions and '
-              'rsync of the %d names that differ %.2f s' % (
-                  r['listings'], r['listed'], r['final'] - r['listings']))
+        print('  final sync: 3 commands started ahead %.2f s; the source '
+              'listed (what changed since before the stop) %.2f s; '
+              'deletions and rsync of the %d names that differ %.2f s' % (
+                  r['start'], r['listings'], r['listed'],
+                  r['final'] - r['listings'] - r['start']))
         print('  verification, at once: source (%s) %.2f s, copy over '
               'ssh (%s) %.2f s, checksums of %d sent files %.2f s'
               % ('whole listing' if r['touched'] is None

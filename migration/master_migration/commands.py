@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 import codecs
 import collections
 import os
+import subprocess
 import threading
 import time
 
@@ -53,40 +54,99 @@ class Commands(object):
     def run(self, argv, timeout=120, input_bytes=None, ok_codes=(0,)):
         if self.log:
             self.log.debug('run: %s', shell_words(argv))
-        proc, out, err, expired = compat.communicate(
-            argv, timeout, input_bytes, c_locale_env())
-        if expired:
-            raise CommandError(argv, None, '', 'timed out after %s s'
-                               % timeout)
-        result = Result(argv, proc.returncode, to_text(out), to_text(err))
-        if ok_codes is not None and proc.returncode not in ok_codes:
-            raise CommandError(argv, proc.returncode, result.stderr)
-        return result
+        return _result(argv, compat.communicate(
+            argv, timeout, input_bytes, c_locale_env()), timeout, ok_codes)
+
+    def start(self, argv):
+        """Start argv now, its input to come (Started.finish): its start
+        (an ssh connection, a remote program) overlaps other work."""
+        if self.log:
+            self.log.debug('start: %s', shell_words(argv))
+        return Started(argv, compat.popen_group(argv, subprocess.PIPE,
+                                                c_locale_env()))
 
     def stream(self, argv, on_output, timeout, ok_codes=(0,)):
         """Run a long command, handing its stdout to on_output(text) as it
         comes (rsync progress); stderr is kept for the error."""
         if self.log:
             self.log.debug('stream: %s', shell_words(argv))
-        proc = compat.popen_group(argv, None, c_locale_env())
-        errors = []
-        reader = threading.Thread(target=lambda: errors.append(
-            proc.stderr.read()))
-        reader.daemon = True
-        reader.start()
+        return _stream(argv, compat.popen_group(argv, None, c_locale_env()),
+                       on_output, timeout, ok_codes)
+
+
+def _stream(argv, proc, on_output, timeout, ok_codes):
+    errors = []
+    reader = threading.Thread(target=lambda: errors.append(
+        proc.stderr.read()))
+    reader.daemon = True
+    reader.start()
+    try:
+        _pump(argv, proc, on_output, time.time() + timeout)
+        proc.wait()
+    except BaseException:
+        compat.kill_and_reap(proc)
+        raise
+    reader.join(5)
+    proc.stdout.close()
+    proc.stderr.close()
+    err = to_text(b''.join(errors))
+    if ok_codes is not None and proc.returncode not in ok_codes:
+        raise CommandError(argv, proc.returncode, err)
+    return Result(argv, proc.returncode, '', err)
+
+
+def _write_all(pipe, data):
+    """data into a child's stdin, then closed; a child that left early
+    (EPIPE) fails by its exit status instead."""
+    try:
+        pipe.write(data)
+    except (IOError, OSError):
+        pass
+    try:
+        pipe.close()
+    except (IOError, OSError):
+        pass
+
+
+def _result(argv, ended, timeout, ok_codes):
+    proc, out, err, expired = ended
+    if expired:
+        raise CommandError(argv, None, '', 'timed out after %s s' % timeout)
+    result = Result(argv, proc.returncode, to_text(out), to_text(err))
+    if ok_codes is not None and proc.returncode not in ok_codes:
+        raise CommandError(argv, proc.returncode, result.stderr)
+    return result
+
+
+class Started(object):
+    """A command running ahead of its input (Commands.start)."""
+
+    def __init__(self, argv, proc):
+        self.argv, self.proc = argv, proc
+
+    def finish(self, input_bytes, timeout, ok_codes=(0,)):
+        """As Commands.run from here: the input given, then waited for.
+        A command that died meanwhile fails here, with its stderr."""
+        return _result(self.argv, compat.finish(self.proc, timeout,
+                                                input_bytes),
+                       timeout, ok_codes)
+
+    def stream(self, input_bytes, on_output, timeout, ok_codes=(0,)):
+        """As Commands.stream from here, the input given meanwhile."""
+        writer = threading.Thread(target=_write_all, args=(
+            self.proc.stdin, input_bytes))
+        writer.daemon = True
+        writer.start()
         try:
-            _pump(argv, proc, on_output, time.time() + timeout)
-            proc.wait()
-        except BaseException:
-            compat.kill_and_reap(proc)
-            raise
-        reader.join(5)
-        proc.stdout.close()
-        proc.stderr.close()
-        err = to_text(b''.join(errors))
-        if ok_codes is not None and proc.returncode not in ok_codes:
-            raise CommandError(argv, proc.returncode, err)
-        return Result(argv, proc.returncode, '', err)
+            return _stream(self.argv, self.proc, on_output, timeout,
+                           ok_codes)
+        finally:
+            writer.join(5)
+
+    def stop(self):
+        """Its process group killed, unless it has ended (finish)."""
+        if self.proc.returncode is None:
+            compat.kill_and_reap(self.proc)
 
 
 def _pump(argv, proc, on_output, deadline):
@@ -172,6 +232,9 @@ class Remote(object):
     def run(self, remote_argv, timeout=120, input_bytes=None, ok_codes=(0,)):
         return self.commands.run(self.argv(remote_argv), timeout, input_bytes,
                                  ok_codes)
+
+    def start(self, remote_argv):
+        return self.commands.start(self.argv(remote_argv))
 
     def sh(self, script, args=(), timeout=300, ok_codes=(0,)):
         """Run a POSIX sh script on the destination, given on stdin."""

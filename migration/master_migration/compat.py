@@ -277,7 +277,12 @@ def communicate(argv, timeout, input_bytes=None, env=None):
     exception in this thread (KeyboardInterrupt, a signal handler's error)
     the group is killed and reaped before the exception goes on."""
     stdin = subprocess.PIPE if input_bytes is not None else None
-    proc = popen_group(argv, stdin, env)
+    return finish(popen_group(argv, stdin, env), timeout, input_bytes)
+
+
+def finish(proc, timeout, input_bytes=None):
+    """communicate's end for a started proc (popen_group): its input
+    given, stdin closed, waited for; killed as communicate says."""
     try:
         with Watchdog(proc.pid, timeout) as watchdog:
             out, err = proc.communicate(input_bytes)

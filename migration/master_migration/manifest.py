@@ -13,11 +13,14 @@ from master_migration.compat import to_text
 
 # The destination's python, in virt-guests' order, one that runs (not a
 # shim without a version behind it); the walker comes on stdin.
-RUN_WALKER = ('for py in python2.7 python2 python3 python; do '
-              'if "$py" -c "import sys; sys.exit(not (sys.version_info[:2] '
-              '== (2, 7) or sys.version_info >= (3, 4)))" >/dev/null 2>&1; '
-              'then exec "$py" - "$@"; fi; done; '
-              'echo "no python 2.7 or 3.4+ on PATH" >&2; exit 127')
+RUN_WALKER_AS = ('for py in python2.7 python2 python3 python; do '
+                 'if "$py" -c "import sys; sys.exit(not (sys.version_info'
+                 '[:2] == (2, 7) or sys.version_info >= (3, 4)))" '
+                 '>/dev/null 2>&1; then exec "$py" %s "$@"; fi; done; '
+                 'echo "no python 2.7 or 3.4+ on PATH" >&2; exit 127')
+RUN_WALKER = RUN_WALKER_AS % '-'
+# The walker given as the last argument (stdin stays free for names).
+RUN_GIVEN_WALKER = 'for code; do :; done; ' + RUN_WALKER_AS % '-c "$code"'
 NO_PYTHON = 127
 
 
@@ -30,6 +33,13 @@ def remote_argv(root, mode, patterns):
     'lines'."""
     return ['sh', '-c', RUN_WALKER, 'rfm-manifest', root, mode] + list(
         patterns)
+
+
+def stdin_names_argv(root):
+    """Words for Remote.start: the walker's lines of the NUL-separated
+    names its stdin will give (started before they are known)."""
+    return ['sh', '-c', RUN_GIVEN_WALKER, 'rfm-manifest', root,
+            'stdin-names', to_text(walker_source())]
 
 
 def usable(patterns):
@@ -112,12 +122,13 @@ def compare(source, copy_digest, fetch_copy_lines):
     return found or ['the listings differ, but not by any one path']
 
 
-def named_listing(remote, mount_point, names, timeout):
-    """The copy's lines of the named entries (text); None when one is
-    hard-linked or the destination has no python."""
-    result = remote.run(remote_argv(mount_point, 'names', names), timeout,
-                        input_bytes=walker_source(),
-                        ok_codes=(0, NO_PYTHON, manifest_walk.HARD_LINKED))
+def named_listing(started, names, timeout):
+    """The copy's lines of the named entries (text), from a walker
+    started with stdin_names_argv; None when one is hard-linked or the
+    destination has no python."""
+    result = started.finish(
+        b''.join(n.encode('utf-8') + b'\0' for n in names), timeout,
+        ok_codes=(0, NO_PYTHON, manifest_walk.HARD_LINKED))
     return None if result.returncode else result.stdout
 
 

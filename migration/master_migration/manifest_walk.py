@@ -8,9 +8,12 @@ the source and sends this file to the destination's python:
 
     python - ROOT digest|lines [EXCLUDE ...] < manifest_walk.py
     python - ROOT names NAME ... < manifest_walk.py
+    python -c "$(cat manifest_walk.py)" ROOT stdin-names < NAMES
 
 'names' prints the lines of the named entries still there (no hard-link
-partner: exit HARD_LINKED when one of them has other links).
+partner: exit HARD_LINKED when one of them has other links);
+'stdin-names' the same of the NUL-separated names on stdin (the walker
+can start before they are known).
 
 Excludes are rsync patterns without '***' or backslashes (patterns.
 supported); an excluded folder is not entered."""
@@ -332,11 +335,17 @@ def digest(listing):
     return hashlib.sha256(listing).hexdigest()
 
 
+def stdin_names():
+    data = (sys.stdin if PY2 else sys.stdin.buffer).read()
+    return [name for name in data.split(b'\0') if name]
+
+
 def main(argv):
     words = [w if PY2 else os.fsencode(w) for w in argv]  # novermin
     root, mode = words[0], argv[1]
-    if mode == 'names':
-        listing = named_lines(root, words[2:])
+    if mode in ('names', 'stdin-names'):
+        listing = named_lines(root, words[2:] if mode == 'names'
+                              else stdin_names())
         if listing is None:
             sys.exit(HARD_LINKED)
     else:

@@ -10,12 +10,15 @@ import os
 from master_migration import fixes, manifest, postmigrate, remote_sh
 from master_migration import rsyncing
 from master_migration.commands import shell_words, write_file_argv
+from master_migration.compat import to_text
 from master_migration.context import URI, copy_excludes
 from master_migration.steps import CHECKSUM_ROUNDS, ITEMIZE, fixed_excludes
 
 SCRIPT_NAMES = dict((v, 'remote_sh.' + k) for k, v in vars(remote_sh).items()
                     if k.isupper() and isinstance(v, str))
 SCRIPT_NAMES[manifest.RUN_WALKER] = 'manifest.RUN_WALKER'
+SCRIPT_NAMES[manifest.RUN_GIVEN_WALKER] = 'manifest.RUN_GIVEN_WALKER'
+SCRIPT_NAMES[to_text(manifest.walker_source())] = 'manifest_walk.py'
 LOOP = '/dev/loopN'  # the loop device ATTACH prints at run time
 CONTROL = '/tmp/rfm-ssh-XXXXXX/c'  # the shared ssh's socket, made at run time
 WALKER = 'manifest_walk.py'
@@ -205,17 +208,31 @@ def final_sync(ctx, out):
 
 
 def final_delta(ctx, out):
+    p = ctx.params
+    target = ctx.remote.rsync_target(ctx.facts.mount_point)
+    out.note('with the listing of the copy made before the stop, started '
+             'first, each reading its names on stdin once they are known '
+             '(so their ssh and start overlap the listing of the source): '
+             'rsync of the names that differ, the copy\'s walker of the '
+             'names the delta touched, the checksums of the files sent:')
+    sync_line(ctx, out, final_patterns(p), ITEMIZE, '-')
+    out.there(manifest.stdin_names_argv(ctx.facts.mount_point),
+              'the names the delta touched')
+    out.here(rsyncing.listed_verify_argv(p.source_root,
+                                         ctx.remote.rsync_shell(), target),
+             'the names sent since the checksum pass')
     out.note('the source listed here (only what changed since its listing '
              'before the stop read again); the copy too if the listing '
              'made before the stop is gone:')
     list_copy(ctx, out, 'lines')
     out.note('decided at run time: the names only on the copy deleted, '
-             'then rsync given only the names that differ')
+             'then rsync given only the names that differ (the one started '
+             'above, else this one)')
     for command in (['rm', '-f'], ['rmdir']):
         out.there(['sh', '-c', remote_sh.REMOVE_NAMES, 'sh',
                    ctx.facts.mount_point] + command, 'the names to delete')
-    sync_line(ctx, out, final_patterns(ctx.params), ITEMIZE,
-              os.path.join(ctx.params.work_dir, 'final-delta.list'))
+    sync_line(ctx, out, final_patterns(p), ITEMIZE,
+              os.path.join(p.work_dir, 'final-delta.list'))
     out.note('if the listing cannot be made, or that sync fails or does '
              'not verify, the full final sync:')
 
@@ -225,9 +242,11 @@ def final_verify(ctx, out):
     target = ctx.remote.rsync_target(ctx.facts.mount_point)
     if listings(p):
         out.note('after the listed changes: the entries the delta touched '
-                 'listed again, here and on the copy (their names, known '
-                 'at run time, follow "names"), unless one is hard-linked:')
-        list_copy(ctx, out, 'names', ())
+                 'listed again, here and on the copy (by the walker '
+                 'started above, else by this one), unless one is '
+                 'hard-linked:')
+        out.there(manifest.stdin_names_argv(ctx.facts.mount_point),
+                  'the names the delta touched')
         out.note('else both sides listed at once (the copy by digest; its '
                  'lines only if the digests differ), beside the checksums:')
         list_copy(ctx, out, 'digest')

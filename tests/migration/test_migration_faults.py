@@ -123,8 +123,9 @@ def test_dry_run_prints_plan_with_sizes_and_changes_nothing(
     assert '$ ip addr add %s/24 dev' % lab.INTERIM_IP in result.stdout
     rsync = [line for line in result.stdout.splitlines()
              if line.strip().startswith('$ rsync ')]
-    # warm, checksum, final by the listings' delta, full final, 2 checks
-    assert len(rsync) == 6, result.stdout
+    # warm, checksum; final by the listings' delta and the checksums,
+    # both started ahead; the delta's when not; full final; 2 checks
+    assert len(rsync) == 8, result.stdout
     assert '%s/ ' % master['root'] in rsync[0]
     no_change_anywhere(master, destination, before)
 

@@ -16,6 +16,7 @@ class Recorder(object):
 
     def __init__(self, rules=None):
         self.calls = []
+        self.started = []  # the StartedCall of each start
         self.rules = list(rules or [])
 
     def answer(self, prefix, returncode=0, stdout='', stderr=''):
@@ -40,11 +41,37 @@ class Recorder(object):
             raise CommandError(argv, code, err)
         return Result(argv, code, out, err)
 
+    def start(self, argv):
+        """Commands.start's double: the call runs (and is recorded) when
+        it is finished, as the real one's input comes then."""
+        self.started.append(StartedCall(self, argv))
+        return self.started[-1]
+
     def stream(self, argv, on_output, timeout, ok_codes=(0,)):
         result = self.run(argv, timeout, None, ok_codes)
         if result.stdout:
             on_output(result.stdout)
         return result
+
+
+class StartedCall(object):
+    def __init__(self, recorder, argv):
+        self.recorder, self.argv, self.input = recorder, argv, None
+        self.stopped = False
+
+    def finish(self, input_bytes, timeout, ok_codes=(0,)):
+        self.input = input_bytes
+        return self.recorder.run(self.argv, timeout, input_bytes, ok_codes)
+
+    def stream(self, input_bytes, on_output, timeout, ok_codes=(0,)):
+        result = self.finish(input_bytes, timeout, ok_codes)
+        if result.stdout:
+            on_output(result.stdout)
+        return result
+
+    def stop(self):
+        if self.input is None:
+            self.stopped = True
 
 
 def _contains(argv, prefix):

@@ -336,6 +336,23 @@ def test_what_the_delta_left_wrong_on_the_copy_is_named(trees,
                      'var/lib/db/data', 'var/new'], found
 
 
+def test_the_walker_started_ahead_lists_the_names_given_later(trees):
+    """The copy's walker started before the names are known (the script
+    as its last word, so stdin is free for them): the names given on its
+    stdin, odd ones too, come out as the walker given them in its words
+    lists them; a hard-linked one still says so."""
+    from master_migration.commands import Commands
+    source, copy = trees
+    change_source_unlinked(source)
+    names = apply_delta(source, copy)[0] + ['etc', 'gone/since']
+    assert 'var/new/odd\nname' in names
+    started = Commands().start(manifest.stdin_names_argv(copy))
+    assert manifest.named_listing(started, names, 60) == walker_names(
+        copy, names)[1]
+    started = Commands().start(manifest.stdin_names_argv(copy))
+    assert manifest.named_listing(started, ['usr/bin/tool'], 60) is None
+
+
 def test_a_hard_link_in_the_delta_means_the_whole_copy_is_listed(trees):
     """A new link to a file (its partner's line changes too): the touched
     names alone cannot tell the copy's listing."""

@@ -134,17 +134,18 @@ def test_after_the_listed_changes_only_the_touched_names_are_listed(
     def lines(names):
         return ''.join('%s\t%s\n' % (n, source[n]) for n in names)
     ctx.copy_listing = lines(n for n in source if n not in touched[2:])
-    rec.answer(['rfm-manifest', ctx.facts.mount_point, 'names'], 0,
+    rec.answer(['rfm-manifest', ctx.facts.mount_point, 'stdin-names'], 0,
                lines(touched))
     steps.final_sync_and_verify(ctx)
-    listed = [shown(argv) for argv in rec.calls if any(
-        'rfm-manifest' in to_text(w) for w in argv)]
+    listed = [call for call in rec.started if any(
+        'rfm-manifest' in to_text(w) for w in call.argv)]
     step = [s for s in plan.STEPS if s.id == 'final_sync'][0]
-    printed = [line for line in stepcommands.step_lines(ctx, step)
-               if 'rfm-manifest' in line and ' names' in line]
+    printed = set(line.split('  < ')[0] for line in stepcommands.step_lines(
+        ctx, step) if 'rfm-manifest' in line and ' stdin-names' in line)
     assert len(listed) == 1 and len(printed) == 1
-    assert listed[0].endswith(' names ' + ' '.join(touched))
-    assert listed[0].startswith(printed[0].split('  < ')[0])
+    assert listed[0].input == b''.join(n.encode('utf-8') + b'\0'
+                                       for n in touched)
+    assert shown(listed[0].argv) in printed
 
 
 def test_while_stopped_the_source_is_walked_once_from_its_listing_before(
@@ -162,7 +163,7 @@ def test_while_stopped_the_source_is_walked_once_from_its_listing_before(
     with open(os.path.join(ctx.params.source_root, 'etc', 'late'),
               'w') as handle:
         handle.write('late\n')
-    rec.answer(['rfm-manifest', ctx.facts.mount_point, 'names'], 0,
+    rec.answer(['rfm-manifest', ctx.facts.mount_point, 'stdin-names'], 0,
                ''.join(line for line in to_text(manifest.source_listing(
                    ctx.params.source_root, patterns)).splitlines(True)
                    if line.split('\t')[0] in ('.', 'etc', 'etc/late')))
@@ -175,3 +176,27 @@ def test_while_stopped_the_source_is_walked_once_from_its_listing_before(
     monkeypatch.setattr(manifest_walk, 'walk', counted)
     steps.final_sync_and_verify(ctx)
     assert walks == [kept]
+
+
+def test_a_failed_command_started_ahead_means_the_full_final_sync(
+        tmp_path, caplog):
+    """The delta's rsync, started before the stop's listing, fails (its
+    ssh refused): the warning says so in ssh's words, the full final sync
+    runs and is verified, and every command started ahead was ended."""
+    rec = Recorder()
+    ctx = dry_ctx(tmp_path, rec)
+    patterns = steps.sync_excludes(ctx)
+    ctx.copy_listing = to_text(manifest_walk.manifest(
+        ctx.params.source_root, patterns))
+    with open(os.path.join(ctx.params.source_root, 'etc', 'late'),
+              'w') as handle:
+        handle.write('late\n')
+    rec.answer(['--files-from=-', '--itemize-changes'], 255, '',
+               'ssh: connect to host virt-1 port 22: Connection refused\n')
+    answer_listings(rec, ctx)
+    steps.final_sync_and_verify(ctx)
+    assert 'Connection refused' in caplog.text
+    assert 'the full final sync follows' in caplog.text
+    assert [c for c in rec.calls if '--delete' in c and '--dry-run' not in c]
+    assert len(rec.started) == 3 and all(
+        c.input is not None or c.stopped for c in rec.started)

@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -209,6 +210,54 @@ def test_command_error_carries_stderr():
     with pytest.raises(CommandError) as err:
         Commands().run(['sleep', '5'], timeout=0.2)
     assert 'timed out' in str(err.value)
+
+
+def test_a_command_started_ahead_that_died_fails_with_its_words():
+    """Started before its input (as the final sync's ssh commands): one
+    that ended meanwhile (ssh refused, say) fails when given its input,
+    with its exit status and stderr."""
+    from master_migration.commands import Commands
+    started = Commands().start(['sh', '-c', 'echo ssh: connect to host '
+                                'virt-1 port 22: refused >&2; exit 255'])
+    started.proc.wait()
+    with pytest.raises(CommandError) as err:
+        started.finish(b'name\0' * 100000, 10)
+    assert 'exit 255' in str(err.value) and 'refused' in str(err.value)
+    ran = Commands().start(['sh', '-c', 'tr "\\0" "\\n"'])
+    assert ran.finish(b'a\0b\0', 10).stdout == 'a\nb\n'
+    streamed, out = Commands().start(['sh', '-c', 'wc -c; exit 255']), []
+    with pytest.raises(CommandError) as err:
+        streamed.stream(b'x' * 1000000, out.append, 10)  # > a pipe's buffer
+    assert 'exit 255' in str(err.value) and ''.join(out).strip() == '1000000'
+
+
+def test_a_command_started_ahead_is_stopped_whole(tmp_path):
+    """stop() of one never given its input ends its whole process group
+    (ssh and what it started), not only its first process."""
+    from master_migration.commands import Commands
+    pid_file = str(tmp_path / 'pid')
+    started = Commands().start(['sh', '-c', 'sleep 300 & echo $! > "$1"; '
+                                'cat >/dev/null; wait', 'sh', pid_file])
+    while not os.path.exists(pid_file) or not open(pid_file).read(
+            ).endswith('\n'):
+        time.sleep(0.01)
+    child = int(open(pid_file).read())
+    started.stop()
+    assert started.proc.returncode is not None
+    deadline = time.time() + 30  # a SIGKILL takes effect soon, not at once
+    while alive(child) and time.time() < deadline:
+        time.sleep(0.01)
+    assert not alive(child)
+    started.stop()  # again: nothing to do
+
+
+def alive(pid):
+    """pid runs (a zombie left for its parent to reap has ended)."""
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except IOError:
+        return False
 
 
 def test_guest_wait_gives_up_when_the_guest_stops(tmp_path):
