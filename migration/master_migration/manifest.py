@@ -8,7 +8,7 @@ import re
 import stat
 import threading
 
-from master_migration import manifest_walk
+from master_migration import manifest_walk, rsyncing
 from master_migration.compat import to_text
 
 # The destination's python, in virt-guests' order, one that runs (not a
@@ -127,7 +127,7 @@ def named_listing(started, names, timeout):
     started with stdin_names_argv; None when one is hard-linked or the
     destination has no python."""
     result = started.finish(
-        b''.join(n.encode('utf-8') + b'\0' for n in names), timeout,
+        rsyncing.files_from_input(names), timeout,
         ok_codes=(0, NO_PYTHON, manifest_walk.HARD_LINKED))
     return None if result.returncode else result.stdout
 

@@ -12,7 +12,8 @@ from master_migration import rsyncing
 from master_migration.commands import shell_words, write_file_argv
 from master_migration.compat import to_text
 from master_migration.context import URI, copy_excludes
-from master_migration.steps import CHECKSUM_ROUNDS, ITEMIZE, fixed_excludes
+from master_migration.steps import (CHECKSUM_ROUNDS, ITEMIZE, fixed_excludes,
+                                    listed_verify_argv)
 
 SCRIPT_NAMES = dict((v, 'remote_sh.' + k) for k, v in vars(remote_sh).items()
                     if k.isupper() and isinstance(v, str))
@@ -209,7 +210,6 @@ def final_sync(ctx, out):
 
 def final_delta(ctx, out):
     p = ctx.params
-    target = ctx.remote.rsync_target(ctx.facts.mount_point)
     out.note('with the listing of the copy made before the stop, started '
              'first, each reading its names on stdin once they are known '
              '(so their ssh and start overlap the listing of the source): '
@@ -218,8 +218,7 @@ def final_delta(ctx, out):
     sync_line(ctx, out, final_patterns(p), ITEMIZE, '-')
     out.there(manifest.stdin_names_argv(ctx.facts.mount_point),
               'the names the delta touched')
-    out.here(rsyncing.listed_verify_argv(p.source_root,
-                                         ctx.remote.rsync_shell(), target),
+    out.here(listed_verify_argv(ctx),
              'the names sent since the checksum pass')
     out.note('the source listed here (only what changed since its listing '
              'before the stop read again); the copy too if the listing '
@@ -255,8 +254,7 @@ def final_verify(ctx, out):
     out.here(rsyncing.verify_argv(p.source_root, final_patterns(p),
                                   ctx.remote.rsync_shell(), target,
                                   checksum=False))
-    out.here(rsyncing.listed_verify_argv(p.source_root,
-                                         ctx.remote.rsync_shell(), target),
+    out.here(listed_verify_argv(ctx),
              'the names sent since the checksum pass (known at run time)')
 
 
