@@ -26,7 +26,8 @@ CHECK = REPO / 'tools' / 'check_plugin.py'
 # runs the hook again inside the copy.
 NOT_SHIPPED = ('tests/', 'bench/', '.ci/', 'Makefile', 'pytest.ini', '.flake8',
                '.yamllint', '.gitignore', 'tools/setup', 'tools/fpb',
-               'tools/requirements-', 'tools/build_plugin.py', 'tools/check_plugin.py')
+               'tools/requirements-', 'tools/constraints-', 'tools/build_plugin.py',
+               'tools/check_plugin.py')
 
 
 def shipped(rel):

@@ -58,6 +58,25 @@ def script_of(cmd):
     return words[0] if words else None
 
 
+# The command a puppet task's manifest runs (deployment_scripts/puppet/:
+# one reduced_footprint::step per manifest).
+STEP_COMMAND = re.compile(r"""^\s*command\s*=>\s*'([^']*)'""", re.M)
+
+
+def task_command(tree, task):
+    """The command a task runs on the node: a shell task's cmd, or the
+    command of the step its puppet manifest declares (None if none)."""
+    params = task.get('parameters') or {}
+    if task.get('type') == 'shell':
+        return params.get('cmd')
+    if task.get('type') == 'puppet':
+        manifest = tree / 'deployment_scripts' / params.get('puppet_manifest', '')
+        if manifest.is_file():
+            found = STEP_COMMAND.findall(manifest.read_text())
+            return found[0] if len(found) == 1 else None
+    return None
+
+
 def check_tasks(tree, path, roles, core):
     """Problems in one task file, as readable lines."""
     problems = []
@@ -70,6 +89,8 @@ def check_tasks(tree, path, roles, core):
         problems += _check_roles(task, where, roles)
         if task.get('type') == 'shell':
             problems += _check_script(tree, task, where)
+        elif task.get('type') == 'puppet' and path.name == 'deployment_tasks.yaml':
+            problems += _check_puppet(tree, task, where)
     cycle = find_cycle(tasks)
     if cycle:
         problems.append('{0}: tasks depend on each other in a cycle: {1}'
@@ -109,6 +130,32 @@ def _check_script(tree, task, where):
     if not path.is_file():
         return ['{0}: cmd {1!r} runs {2}, which is missing from '
                 'deployment_scripts/'.format(where, cmd, script)]
+    return []
+
+
+def _check_puppet(tree, task, where):
+    """A plugin puppet task: its manifest and modules are in
+    deployment_scripts/ (nailgun runs them from the plugin's folder on the
+    node), and the manifest runs one command whose script is there too."""
+    params = task.get('parameters') or {}
+    scripts = tree / 'deployment_scripts'
+    problems = []
+    for key in ('puppet_manifest', 'puppet_modules'):
+        value = params.get(key, '')
+        if not value or value.startswith('/') or not (scripts / value).exists():
+            problems.append('{0}: {1} {2!r} is not a path in '
+                            'deployment_scripts/'.format(where, key, value))
+    if problems:
+        return problems
+    command = task_command(tree, task)
+    if not command:
+        return ['{0}: {1} declares no single reduced_footprint::step command'
+                .format(where, params['puppet_manifest'])]
+    script = script_of(command)
+    if not script or not (scripts / script).is_file():
+        return ['{0}: {1} runs {2!r}, whose script is missing from '
+                'deployment_scripts/'.format(where, params['puppet_manifest'],
+                                             command)]
     return []
 
 

@@ -10,7 +10,7 @@ import tempfile
 
 import yaml
 
-from lab import interpreters, paths, testguests
+from lab import astute_tasks, interpreters, paths, testguests
 
 REPO = pathlib.Path(paths.REPO)
 SCRIPTS = pathlib.Path(paths.SCRIPTS)
@@ -58,6 +58,11 @@ def task_env(astute_path, log_path, path=None):
     return env
 
 
+def run_task(task, cwd, env, timeout=None):
+    """A deployment task as Astute runs it (lab/astute_tasks.py)."""
+    return astute_tasks.run(task, cwd, env, timeout)
+
+
 def run_cmd(cmd, cwd, env, timeout=600):
     """A task's cmd as Astute runs it: a shell command in the plugin dir."""
     return subprocess.run(['bash', '-c', cmd], cwd=str(cwd), env=env,
@@ -66,8 +71,8 @@ def run_cmd(cmd, cwd, env, timeout=600):
 
 
 def plugin_tasks():
-    """The reduced-footprint-* shell tasks of deployment_tasks.yaml, in
-    dependency order."""
+    """The reduced-footprint-* tasks of deployment_tasks.yaml, in dependency
+    order."""
     tasks = yaml.safe_load((REPO / 'deployment_tasks.yaml').read_text())
     ours = dict((t['id'], t) for t in tasks if t['id'].startswith('reduced-footprint-'))
     ordered, done = [], set()

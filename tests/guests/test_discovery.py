@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from guestlib import TEST_NODE_UID, astute_doc, ip, plugin_tasks, run_cmd, task_env, write_astute
+from guestlib import TEST_NODE_UID, astute_doc, ip, plugin_tasks, run_task, task_env, write_astute
 from virt_guests import render
 
 pytestmark = [pytest.mark.kvm, pytest.mark.slow]
@@ -82,8 +82,7 @@ def test_each_guest_asks_the_admin_network_for_dhcp(kvm_uri, fuel_master, tmp_pa
                           'guest_domain_template': str(override)}, bridges=('rfg-adm',)))
     env = task_env(astute, tmp_path / 'virt-guests.log')
     for task in plugin_tasks():
-        result = run_cmd(task['parameters']['cmd'], plugin_dir, env,
-                         task['parameters']['timeout'])
+        result = run_task(task, plugin_dir, env)
         assert result.returncode == 0, (task['id'], result.stdout)
     macs = [render.guest_mac(TEST_NODE_UID, g['id'], 0) for g in guests]
     discovered = wait_for(lambda: all(

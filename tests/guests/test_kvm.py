@@ -1,5 +1,6 @@
 """Real KVM guests on qemu:///system, created by the plugin's tasks run the
-way Astute runs them: each cmd of deployment_tasks.yaml in a copy of
+way Astute runs them: each task of deployment_tasks.yaml (puppet apply of its
+manifest) in a copy of
 deployment_scripts, with astute.yaml in place (RF_ASTUTE_YAML), on a PATH
 whose only Python is python2.7 (stock Fuel 8.0/9.0 node) or python3."""
 import json
@@ -11,7 +12,8 @@ import subprocess
 import libvirt
 import pytest
 
-from guestlib import astute_doc, plugin_tasks, run_cmd, task_env, write_astute, TEST_NODE_UID
+from guestlib import (astute_doc, plugin_tasks, run_cmd, run_task, task_env, write_astute,
+                      TEST_NODE_UID)
 from lab import kvm
 from virt_guests import render
 
@@ -40,8 +42,8 @@ class Node(object):
     def run_tasks(self):
         outputs = []
         for task in plugin_tasks():
-            params = task['parameters']
-            result = self.run(params['cmd'], timeout=params['timeout'])
+            result = run_task(task, self.plugin_dir,
+                              task_env(self.astute, self.log, self.path))
             assert result.returncode == 0, (task['id'], result.stdout)
             outputs.append(result.stdout)
         return outputs

@@ -32,8 +32,14 @@ def task_scripts(tasks):
     import sys
     sys.path.insert(0, str(REPO / 'tools'))
     import plugin_tree
-    return {plugin_tree.script_of(t['parameters']['cmd'])
-            for t in tasks if t['type'] == 'shell'}
+    scripts = set()
+    for task in tasks:
+        if task['type'] == 'puppet':
+            scripts.add(task['parameters']['puppet_manifest'])
+        command = plugin_tree.task_command(REPO, task)
+        if command:
+            scripts.add(plugin_tree.script_of(command))
+    return scripts
 
 
 @pytest.fixture(scope='module')

@@ -69,8 +69,8 @@ def break_role_name(tree):
 
 def break_script(tree):
     tasks = load(tree / 'deployment_tasks.yaml')
-    tasks[-1]['parameters']['cmd'] = 'python3 no-such-script apply'
-    dump(tree / 'deployment_tasks.yaml', tasks)
+    manifest = tree / 'deployment_scripts' / tasks[-1]['parameters']['puppet_manifest']
+    manifest.write_text(manifest.read_text().replace('virt-guests apply', 'no-such-script apply'))
 
 
 def break_anchor(tree):
