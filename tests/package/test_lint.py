@@ -60,7 +60,7 @@ SHELL_SCRIPTS = ['deployment_scripts/install-guest-tools.sh',
                  'deployment_scripts/virt-guests',
                  'deployment_scripts/virt_guests/packages.sh',
                  'post_install.sh', 'uninstall.sh', 'pre_build_hook',
-                 'tools/setup', '.ci/run']
+                 'tools/setup', '.ci/run', 'tests/nailgun/bin/yum']
 
 
 def test_every_shell_script_is_listed_for_shellcheck():
@@ -85,3 +85,28 @@ def test_shellcheck_finds_nothing():
     result = subprocess.run(['shellcheck', '-x'] + SHELL_SCRIPTS, cwd=str(REPO),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert result.returncode == 0, result.stdout
+
+
+PUPPET = REPO / 'deployment_scripts' / 'puppet'
+
+
+def test_puppet_manifests_parse_and_lint_clean():
+    """Debian's puppet and puppet-lint over the task manifests (a node runs
+    Fuel's puppet 3.8: the manifests use nothing newer)."""
+    manifests = sorted(str(p) for p in PUPPET.rglob('*.pp'))
+    assert len(manifests) >= 5, manifests
+    parsed = subprocess.run(['puppet', 'parser', 'validate'] + manifests,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert parsed.returncode == 0, parsed.stdout
+    lint = subprocess.run(['puppet-lint', '--fail-on-warnings', str(PUPPET)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert lint.returncode == 0, lint.stdout
+
+
+def test_puppet_lint_catches_a_bad_manifest(tmp_path):
+    # The check above is only worth something if puppet-lint flags such code.
+    bad = tmp_path / 'bad.pp'
+    bad.write_text('exec { "x": command => "/bin/true", }\n')
+    lint = subprocess.run(['puppet-lint', '--fail-on-warnings', str(bad)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert lint.returncode != 0, lint.stdout
