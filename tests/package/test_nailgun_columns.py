@@ -3,6 +3,7 @@ in nailgun 8.0 and 9.0 (their `plugins` table, read from the upstream
 sources in ../shared/upstream/). A field too long makes `fuel plugins
 --install` fail with HTTP 500 on the master; the fpb schema does not check
 lengths."""
+import pathlib
 import re
 import tarfile
 
