@@ -2,14 +2,18 @@
 the plugin installed into it with the real client, and environments made
 as an operator makes them (tests/nailgun/README.md)."""
 import json
+import os
 import pathlib
+import subprocess
 import sys
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import nailgun_lab  # noqa: E402
 from lab_env import Environment  # noqa: E402
+from lab import interpreters  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +60,24 @@ def env(nailgun, request):
     environment = Environment.create(nailgun, name)
     environment.set_plugin(enabled=True)
     return environment
+
+
+CHECK = nailgun_lab.REPO / 'deployment_scripts' / 'virt-guests'
+
+
+def run_check(astute, tmp_path):
+    """`virt-guests check` on an astute.yaml that nailgun serialized, as on a
+    node whose Python is python3 with PyYAML and jsonschema."""
+    path = tmp_path / 'astute.yaml'
+    path.write_text(yaml.safe_dump(astute))
+    env = dict(os.environ, RF_ASTUTE_YAML=str(path), LC_ALL='C',
+               PATH=str(interpreters.only_python('python3', tmp_path / 'bin')),
+               RF_VIRT_GUESTS_LOG=str(tmp_path / 'virt-guests.log'),
+               RF_VIRT_GUESTS_LOCK=str(tmp_path / 'lock'),
+               RF_VIRT_GUESTS_CACHE=str(tmp_path / 'cache.json'))
+    return subprocess.run(['sh', str(CHECK), 'check'], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=120)
 
 
 def dump(value):

@@ -172,13 +172,14 @@ class Nailgun(object):
     """One release's nailgun, served on loopback, with its client."""
 
     ApiError = ApiError
+    started = 0
 
     def __init__(self, release, root, postgres):
         self.release = release
         self.root = pathlib.Path(root)
         self.postgres = postgres
         self.home = LAB / 'nailgun-{0}'.format(release)
-        self.python = self.home / 'venv' / 'bin' / 'python'
+        self.interpreter = self.home / 'venv' / 'bin' / 'python'
         self.port = free_port()
         self.plugins = self.root / 'plugins-root' / 'var/www/nailgun/plugins'
         self.messages_file = self.root / 'astute-messages.jsonl'
@@ -192,7 +193,8 @@ class Nailgun(object):
         self.plugins.mkdir(parents=True)
         self.logs.mkdir()
         self.messages_file.touch()
-        db = 'nailgun' + self.release.replace('.', '')
+        Nailgun.started += 1
+        db = 'nailgun{0}_{1}'.format(self.release.replace('.', ''), Nailgun.started)
         self.postgres.create_db(db)
         self.mirror = Mirror(self.plugins)
         self.config = self.root / 'nailgun.yaml'
@@ -213,7 +215,7 @@ class Nailgun(object):
             self._manage(action)
         self.server_log = open(str(self.logs / 'serve.out'), 'wb')
         self.process = subprocess.Popen(
-            [str(self.python), str(HERE / 'serve.py'), str(self.port),
+            [str(self.interpreter), str(HERE / 'serve.py'), str(self.port),
              str(self.messages_file)],
             cwd=str(self.home / 'src' / 'nailgun'), env=self._env(),
             stdout=self.server_log, stderr=subprocess.STDOUT,
@@ -244,7 +246,7 @@ class Nailgun(object):
         return env
 
     def _manage(self, action):
-        subprocess.run([str(self.python), 'manage.py', action],
+        subprocess.run([str(self.interpreter), 'manage.py', action],
                        cwd=str(self.home / 'src' / 'nailgun'), env=self._env(),
                        check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
@@ -279,6 +281,15 @@ class Nailgun(object):
         self.put('/api/releases/{0}/deployment_tasks/'.format(self.release_id),
                  tasks)
         self.core_task_ids = {t['id'] for t in tasks}
+
+    def python(self, code, *args):
+        """Run Python 2.7 code with nailgun importable (its own modules, for
+        what the API does not expose); stdout as text."""
+        return subprocess.run(
+            [str(self.interpreter), '-c', code] + list(args),
+            cwd=str(self.home / 'src' / 'nailgun'), env=self._env(),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, check=True).stdout
 
     # -- HTTP, as the client and the UI talk to it
 
@@ -317,7 +328,7 @@ class Nailgun(object):
                    LC_ALL='C.UTF-8')
         command = 'fuel2' if kwargs.get('fuel2') else 'fuel'
         return subprocess.run(
-            [str(self.python), str(HERE / 'client.py'), command] + list(args),
+            [str(self.interpreter), str(HERE / 'client.py'), command] + list(args),
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             universal_newlines=True, timeout=300)
 

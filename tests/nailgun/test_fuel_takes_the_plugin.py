@@ -2,36 +2,15 @@
 installs with `fuel plugins --install`, its Settings section works, its role
 is assigned, vms_conf is stored, and a deployment sends Astute the tasks a
 virt node needs, in order (the recorded message)."""
-import os
-import subprocess
-
 import pytest
 import yaml
 
-from conftest import dump
-from lab import interpreters
+from conftest import dump, run_check
 from nailgun_lab import REPO
 from lab_env import OURS, PLUGIN, chosen, node_tasks, ids
 
 pytestmark = pytest.mark.slow
 NETCONFIG_NEEDS = ('hiera', 'globals', 'tools', 'netconfig')
-CHECK = REPO / 'deployment_scripts' / 'virt-guests'
-
-
-def run_check(astute, tmp_path):
-    """`virt-guests check` on an astute.yaml that nailgun serialized."""
-    path = tmp_path / 'astute.yaml'
-    path.write_text(yaml.safe_dump(astute))
-    # As on a node whose Python is python3 with PyYAML and jsonschema (the
-    # guest suites run both Pythons; here the input is the point).
-    env = dict(os.environ, RF_ASTUTE_YAML=str(path), LC_ALL='C',
-               PATH=str(interpreters.only_python('python3', tmp_path / 'bin')),
-               RF_VIRT_GUESTS_LOG=str(tmp_path / 'virt-guests.log'),
-               RF_VIRT_GUESTS_LOCK=str(tmp_path / 'lock'),
-               RF_VIRT_GUESTS_CACHE=str(tmp_path / 'cache.json'))
-    return subprocess.run(['sh', str(CHECK), 'check'], env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=120)
 
 
 def config():
