@@ -151,7 +151,11 @@ def node_tasks(message, node_id):
     runs them: by priority (granular) or by their requires (task based)."""
     uid = str(node_id)
     if message['method'] == 'task_deploy':
-        return _ordered(message['args']['tasks_graph'][uid], uid)
+        # 9.0 names the per-node graphs tasks_graph; 8.0 (experimental
+        # there) deployment_tasks.
+        args = message['args']
+        graph = args['tasks_graph'] if 'tasks_graph' in args else args['deployment_tasks']
+        return _ordered(graph[uid], uid)
     entries = [n for n in message['args']['deployment_info'] if n['uid'] == uid]
     return [[t for t in sorted(e['tasks'], key=lambda t: t['priority'])]
             for e in entries]

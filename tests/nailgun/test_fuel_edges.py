@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from conftest import run_check, start_nailgun
-from lab_env import Environment
+from lab_env import OURS, Environment
 from nailgun_lab import REPO
 
 pytestmark = pytest.mark.slow
@@ -88,3 +88,38 @@ def test_the_virt_flavour_installs_on_a_stock_release_but_its_role_is_refused(
         env.assign(node, ['virt'])
     assert refused.value.status == 409, refused.value
     assert 'unable to register the following node roles: virt' in refused.value.body
+
+
+@pytest.fixture(scope='module', params=['8.0', '9.0'])
+def nailgun_for_disabling(request, tmp_path_factory, postgres, rf_virt_rpm):
+    """Its own server: nailgun 8.0 logs its own error in this case."""
+    server = start_nailgun(request.param, tmp_path_factory, postgres, name='disabling')
+    assert server.fuel('plugins', '--install', rf_virt_rpm).returncode == 0
+    yield server
+    server.stop()
+
+
+def test_disabling_the_plugin_while_a_node_has_its_role(nailgun_for_disabling):
+    """nailgun lets the plugin be disabled while a node keeps its role
+    (docs/guests.md says to remove the role first). 9.0 then deploys the
+    node without any guest task; 8.0 fails the deployment with its own
+    error. Neither runs a guest task of a disabled plugin."""
+    nailgun = nailgun_for_disabling
+    env = Environment.create(nailgun, 'disabling')
+    env.set_plugin(enabled=True)
+    node = env.add_node(['rf-virt'])
+    env.set_plugin(enabled=False)
+    env.provisioned(node)
+    before = len(nailgun.messages())
+    started = nailgun.fuel('--env', str(env.id), 'node', '--deploy', '--node', str(node))
+    assert started.returncode == 0, started.stdout + started.stderr
+    [sent] = [m['message'] for m in nailgun.messages()[before:]]
+    tasks = nailgun.get('/api/tasks/?cluster_id={0}'.format(env.id))
+    deploy = [t for t in tasks if t['name'] == 'deployment'][-1]
+    if nailgun.release == '8.0':
+        assert sent is None
+        assert deploy['status'] == 'error'
+        assert 'rf-virt is not in the digraph' in deploy['message'], deploy
+    else:
+        graph = sent['args']['tasks_graph'][str(node)]
+        assert not set(OURS) & {t['id'] for t in graph if t['type'] != 'skipped'}

@@ -123,7 +123,7 @@ def assert_guest_tasks_follow_netconfig(order):
 
 def test_task_based_deploy_runs_netconfig_then_the_guest_tasks_once(nailgun, env):
     if nailgun.release == '8.0':
-        pytest.skip('8.0 deploys with the granular engine by default')
+        env.set_common('task_deploy', True)     # experimental in 8.0
     virt, virt_compute, controller, message = deploy_three(env)
     assert message['method'] == 'task_deploy', message['method']
     alone = ids(node_tasks(message, virt))
@@ -131,8 +131,9 @@ def test_task_based_deploy_runs_netconfig_then_the_guest_tasks_once(nailgun, env
     mixed = ids(node_tasks(message, virt_compute))
     assert_guest_tasks_follow_netconfig(mixed)
     assert 'top-role-compute' in mixed and len(mixed) == len(set(mixed))
-    core = message['args']['tasks_graph'][str(controller)]
-    assert not set(OURS) & set(ids(core))
+    args = message['args']
+    core = (args['tasks_graph'] if 'tasks_graph' in args else args['deployment_tasks'])
+    assert not set(OURS) & set(ids(core[str(controller)]))
 
 
 def test_granular_deploy_of_8_0_runs_the_guest_tasks_on_virt_nodes(nailgun, env):
