@@ -88,6 +88,10 @@ def test_the_virt_flavour_installs_on_a_stock_release_but_its_role_is_refused(
         env.assign(node, ['virt'])
     assert refused.value.status == 409, refused.value
     assert 'unable to register the following node roles: virt' in refused.value.body
+    # The roles list, which the UI's Nodes tab reads, then fails in nailgun.
+    with pytest.raises(nailgun.ApiError) as broken:
+        nailgun.get('/api/clusters/{0}/roles/'.format(env.id))
+    assert broken.value.status == 500
 
 
 @pytest.fixture(scope='module', params=['8.0', '9.0'])
