@@ -6,7 +6,7 @@ import json
 import pytest
 import yaml
 
-from conftest import run_check, start_nailgun
+from nailgun_suite import run_check, start_nailgun
 from lab_env import OURS, Environment
 from nailgun_lab import REPO
 

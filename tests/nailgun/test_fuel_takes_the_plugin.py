@@ -5,7 +5,7 @@ virt node needs, in order (the recorded message)."""
 import pytest
 import yaml
 
-from conftest import dump, run_check
+from nailgun_suite import dump, run_check
 from nailgun_lab import REPO
 from lab_env import OURS, PLUGIN, chosen, node_tasks, ids
 

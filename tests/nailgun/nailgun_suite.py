@@ -1,0 +1,41 @@
+"""Helpers of the nailgun suite that its tests import (conftest.py is not
+importable by name when several suites run together)."""
+import json
+import os
+import subprocess
+
+import pytest
+import yaml
+
+import nailgun_lab
+from lab import interpreters
+
+
+def start_nailgun(release, tmp_path_factory, postgres, name='nailgun'):
+    why = nailgun_lab.unavailable(release)
+    if why:
+        pytest.skip(why)
+    root = tmp_path_factory.mktemp('{0}-{1}'.format(name, release))
+    return nailgun_lab.Nailgun(release, root, postgres).start()
+
+
+CHECK = nailgun_lab.REPO / 'deployment_scripts' / 'virt-guests'
+
+
+def run_check(astute, tmp_path):
+    """`virt-guests check` on an astute.yaml that nailgun serialized, as on a
+    node whose Python is python3 with PyYAML and jsonschema."""
+    path = tmp_path / 'astute.yaml'
+    path.write_text(yaml.safe_dump(astute))
+    env = dict(os.environ, RF_ASTUTE_YAML=str(path), LC_ALL='C',
+               PATH=str(interpreters.only_python('python3', tmp_path / 'bin')),
+               RF_VIRT_GUESTS_LOG=str(tmp_path / 'virt-guests.log'),
+               RF_VIRT_GUESTS_LOCK=str(tmp_path / 'lock'),
+               RF_VIRT_GUESTS_CACHE=str(tmp_path / 'cache.json'))
+    return subprocess.run(['sh', str(CHECK), 'check'], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=120)
+
+
+def dump(value):
+    return json.dumps(value, indent=1, sort_keys=True)[:3000]
