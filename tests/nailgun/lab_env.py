@@ -3,8 +3,6 @@ one (the API calls the UI and the client make), and what nailgun makes of
 it: the nodes' astute.yaml and the tasks it sends to Astute."""
 import json
 
-import nailgun_lab
-
 PLUGIN = 'reduced-footprint'
 OURS = ('reduced-footprint-guest-tools', 'reduced-footprint-check-guests',
         'reduced-footprint-hypervisor', 'reduced-footprint-guests')
@@ -146,6 +144,17 @@ def chosen(section):
         meta['chosen_id'], [v['metadata'] for v in meta['versions']]))
 
 
+def task_ids(message, node_id):
+    """The ids of every task a node gets in a deployment message, unordered
+    (a controller's graph is not one that a simple topological sort takes)."""
+    uid, args = str(node_id), message['args']
+    if message['method'] == 'task_deploy':
+        graph = args['tasks_graph'] if 'tasks_graph' in args else args['deployment_tasks']
+        return {t['id'] for t in graph[uid] if t['type'] != 'skipped'}
+    return {t.get('id') for n in args['deployment_info'] if n['uid'] == uid
+            for t in n['tasks']}
+
+
 def node_tasks(message, node_id):
     """The tasks of one node in a deployment message, in the order Astute
     runs them: by priority (granular) or by their requires (task based)."""
@@ -183,6 +192,3 @@ def _ordered(tasks, uid):
 
 def ids(tasks):
     return [t.get('id') for t in tasks]
-
-
-__all__ = ['Environment', 'chosen', 'node_tasks', 'ids', 'OURS', 'PLUGIN', 'nailgun_lab']

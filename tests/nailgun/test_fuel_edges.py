@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from nailgun_suite import run_check, start_nailgun
-from lab_env import OURS, Environment
+from lab_env import OURS, Environment, task_ids
 from nailgun_lab import REPO
 
 pytestmark = pytest.mark.slow
@@ -125,5 +125,16 @@ def test_disabling_the_plugin_while_a_node_has_its_role(nailgun_for_disabling):
         assert deploy['status'] == 'error'
         assert 'rf-virt is not in the digraph' in deploy['message'], deploy
     else:
-        graph = sent['args']['tasks_graph'][str(node)]
-        assert not set(OURS) & {t['id'] for t in graph if t['type'] != 'skipped'}
+        assert not set(OURS) & task_ids(sent, node)
+
+
+def test_vms_conf_on_a_node_without_the_role_makes_nothing(nailgun, env):
+    """nailgun stores vms_conf on any node and serializes it for every node;
+    only nodes with the role run the guest tasks."""
+    controller = env.add_node(['controller'])
+    env.set_vms_conf(controller, [{'id': 1}])
+    assert env.astute_yaml(controller)[0]['vms_conf'] == [{'id': 1}]
+    env.provisioned(controller)
+    message = env.deploy(controller)
+    assert 'netconfig' in task_ids(message, controller)
+    assert not set(OURS) & task_ids(message, controller)

@@ -7,7 +7,7 @@ import yaml
 
 from nailgun_suite import dump, run_check
 from nailgun_lab import REPO
-from lab_env import OURS, PLUGIN, chosen, node_tasks, ids
+from lab_env import OURS, PLUGIN, chosen, ids, node_tasks, task_ids
 
 pytestmark = pytest.mark.slow
 NETCONFIG_NEEDS = ('hiera', 'globals', 'tools', 'netconfig')
@@ -105,13 +105,14 @@ def test_roles_assign_alone_with_compute_and_not_with_controller(nailgun, env):
     assert 'conflict' in refused.value.body.lower() or 'controller' in refused.value.body
 
 
-def deploy_three(env):
+def deploy_three(env, *others):
     virt = env.add_node(['rf-virt'])
     virt_compute = env.add_node(['rf-virt', 'compute'])
     controller = env.add_node(['controller'])
     env.set_vms_conf(virt, [{'id': 1, 'cpu': 2, 'mem': 2}])
-    env.provisioned(virt, virt_compute, controller)
-    return virt, virt_compute, controller, env.deploy(virt, virt_compute, controller)
+    nodes = (virt, virt_compute, controller) + others
+    env.provisioned(*nodes)
+    return virt, virt_compute, controller, env.deploy(*nodes)
 
 
 def assert_guest_tasks_follow_netconfig(order):
@@ -131,28 +132,35 @@ def test_task_based_deploy_runs_netconfig_then_the_guest_tasks_once(nailgun, env
     mixed = ids(node_tasks(message, virt_compute))
     assert_guest_tasks_follow_netconfig(mixed)
     assert 'top-role-compute' in mixed and len(mixed) == len(set(mixed))
-    args = message['args']
-    core = (args['tasks_graph'] if 'tasks_graph' in args else args['deployment_tasks'])
-    assert not set(OURS) & set(ids(core[str(controller)]))
+    assert not set(OURS) & task_ids(message, controller)
 
 
 def test_granular_deploy_of_8_0_runs_the_guest_tasks_on_virt_nodes(nailgun, env):
+    """8.0's default engine serializes each role of a node on its own, with
+    its group's tasks: the rf-virt entry runs netconfig and what it needs,
+    then the guest tasks. A node with a second role runs those core tasks
+    once per role, ours as any two core roles (compute + ceph-osd here)."""
     if nailgun.release != '8.0':
         pytest.skip('9.0 deploys only with the task-based engine')
-    virt, virt_compute, controller, message = deploy_three(env)
+    two_core = env.add_node(['compute', 'ceph-osd'])
+    virt, virt_compute, controller, message = deploy_three(env, two_core)
     assert message['method'] == 'granular_deploy'
     [alone] = node_tasks(message, virt)
     assert_guest_tasks_follow_netconfig(ids(alone))
     for task in alone:
         assert task['type'] == 'puppet', task
-    roles = dict((e['role'], ids(t)) for e, t in zip(
-        [n for n in message['args']['deployment_info'] if n['uid'] == str(virt_compute)],
-        node_tasks(message, virt_compute)))
+    roles = entries_by_role(message, virt_compute)
     assert set(roles) == {'rf-virt', 'compute'}
     assert_guest_tasks_follow_netconfig(roles['rf-virt'])
     assert not set(OURS) & set(roles['compute'])
-    [core] = node_tasks(message, controller)
-    assert not set(OURS) & set(ids(core))
+    assert not set(OURS) & task_ids(message, controller)
+    core = entries_by_role(message, two_core)
+    assert [core[r].count('netconfig') for r in ('compute', 'ceph-osd')] == [1, 1]
+
+
+def entries_by_role(message, node_id):
+    entries = [n for n in message['args']['deployment_info'] if n['uid'] == str(node_id)]
+    return dict((e['role'], ids(t)) for e, t in zip(entries, node_tasks(message, node_id)))
 
 
 def test_guest_tasks_run_from_the_plugin_folder(nailgun, env):
