@@ -73,11 +73,21 @@ def test_every_setting_changes_through_nailgun_and_reaches_astute_yaml(nailgun, 
             assert astute[PLUGIN][name] == value, name
 
 
-@pytest.mark.parametrize('name, bad', [
+BAD_VALUES = [
     ('guest_default_cpu', '0'), ('guest_default_mem_gib', 'lots'),
     ('guest_disk_dir', 'relative/dir'), ('guest_bridges', '-bad bridge'),
-    ('guest_vnc_listen', '0.0.0.256'),
-])
+    ('guest_vnc_listen', '0.0.0.256'), ('guest_default_disk_size', '10Q'),
+    ('guest_ovs_bridges', 'br prv'), ('host_reserved_mem_gib', '-1'),
+    ('guest_domain_template', 'guest.xml'),
+]
+
+
+def test_every_regex_setting_has_a_bad_value_listed():
+    regex = sorted(n for n, a in config().items() if 'regex' in a)
+    assert regex == sorted(name for name, _ in BAD_VALUES)
+
+
+@pytest.mark.parametrize('name, bad', BAD_VALUES)
 def test_a_value_its_regex_refuses_is_stored_by_nailgun_and_refused_by_check(
         nailgun, env, name, bad, tmp_path):
     """nailgun checks a plugin setting's regex only in the UI: the API stores
