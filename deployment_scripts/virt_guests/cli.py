@@ -296,7 +296,7 @@ def cmd_apply(args):
         LOG.error('refused, nothing was changed: %s', text)
     if found.problems:
         return HOST_REFUSED
-    _log_fixed(reconcile.tighten_disks(libvirt, desired))
+    _log_fixed(reconcile.tighten_disks(libvirt, desired, found.actions))
     _log_plan(found.actions)
     if not planning.changes(found.actions):
         LOG.info('nothing to do: %d guest(s) already defined, running, autostart on; '
