@@ -3,7 +3,7 @@
 Exit status: 0 done (or nothing to do), 2 bad input (nothing touched),
 3 the node cannot take the guests, libvirt does not answer, or another
 apply/retire holds the lock (RF_VIRT_GUESTS_LOCK, default
-/var/lock/virt-guests.lock; nothing touched; also when qemu-img is
+/run/virt-guests.lock; nothing touched; also when qemu-img is
 missing, hangs or answers no JSON), 4 libvirt stopped answering after
 apply made changes (run apply again), 1 some guests failed or were
 refused (the others are in place; for retire: a step failed, see the
