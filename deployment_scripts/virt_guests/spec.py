@@ -146,8 +146,10 @@ ACCEPTED = {
     'guest_cpu_model': 'one of "host-model", "host-passthrough", '
                        '"hypervisor-default"',
     'guest_bridges': 'distinct bridge names (1 to 15 letters, digits, "_", '
-                     '"." or "-") separated by commas, e.g. "br-fw-admin,br-ex"',
-    'guest_ovs_bridges': 'bridge names separated by commas, or empty',
+                     '"." or "-", not beginning with "-", not "." or "..") '
+                     'separated by commas, e.g. "br-fw-admin,br-ex"',
+    'guest_ovs_bridges': 'bridge names (as in guest_bridges) separated by commas, '
+                         'or empty',
     'guest_vnc_listen': 'an IPv4 address such as 127.0.0.1',
     'host_reserved_mem_gib': 'a whole number of GiB >= 0, e.g. "2"',
     'allow_mem_overcommit': 'true or false',
@@ -264,11 +266,26 @@ def setting_problems(values):
     if _setting_valid('guest_bridges', text) and len(set(_split(text))) != len(_split(text)):
         problems.append(Problem(label + 'guest_bridges', describe_value(text),
                                 ACCEPTED['guest_bridges']))
+    for key in ('guest_bridges', 'guest_ovs_bridges'):
+        bad = [name for name in _split(values[key]) if not _bridge_name_ok(name)]
+        if _setting_valid(key, values[key]) and bad:
+            problems.append(Problem(label + key, '%s: %s%s' % (
+                describe_value(values[key]), ', '.join('"%s"' % name for name in bad),
+                BAD_BRIDGE), ACCEPTED[key]))
     for key in ('guest_disk_dir', 'guest_domain_template'):
         if _setting_valid(key, values[key]) and '..' in values[key].split('/'):
             problems.append(Problem(label + key, describe_value(values[key]),
                                     ACCEPTED[key]))
     return problems
+
+
+BAD_BRIDGE = (' would be read as an option or names no device: a name may not '
+              'begin with "-" nor be "." or ".."')
+
+
+def _bridge_name_ok(name):
+    """The kernel's rules for a device name, and no option for a command."""
+    return not name.startswith('-') and name not in ('.', '..')
 
 
 def _setting_valid(key, value):

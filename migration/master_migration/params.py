@@ -111,6 +111,9 @@ def _name(value):
 def _iface(value):
     if not isinstance(value, string_types) or not IFACE_RE.match(value):
         raise ValueError('not an interface name (max 15 characters)')
+    if value.startswith('-') or value in ('.', '..'):
+        raise ValueError('not an interface name: it may not begin with "-" (a '
+                         'command would read an option) nor be "." or ".."')
     return value
 
 
