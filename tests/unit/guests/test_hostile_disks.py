@@ -6,28 +6,16 @@ from __future__ import absolute_import, division, print_function
 
 import os
 import stat
-import threading
 
 import pytest
 
+from lab.blocking import finishes
 from nodes import astute_doc
 from virt_guests import host, imagefacts, reconcile, spec
 from virt_guests import plan as P
 
 libvirt = pytest.importorskip('libvirt')
 from virt_guests import hypervisor  # noqa: E402 (needs libvirt-python)
-
-
-def finishes(function, *args):
-    """function(*args), or a failure if it is still blocked after 5 s (the
-    thread is left behind as a daemon: a FIFO blocks open() forever)."""
-    result = []
-    worker = threading.Thread(target=lambda: result.append(function(*args)))
-    worker.daemon = True
-    worker.start()
-    worker.join(5)
-    assert not worker.is_alive(), '%s blocked' % function.__name__
-    return result[0]
 
 
 def desired(tmpdir):
