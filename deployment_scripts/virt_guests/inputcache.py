@@ -18,6 +18,7 @@ import os
 import stat
 import sys
 
+from . import astute
 from . import compat
 from . import spec as specs
 
@@ -125,10 +126,9 @@ def store(key, spec, path=None):
 
 def _key_of(path):
     try:
-        with open(path, 'rb') as stream:
-            return input_key(stream.read())
-    except (IOError, OSError):
-        return None
+        return input_key(astute.read_bytes(path))
+    except astute.Unreadable:
+        return None  # spec.load_spec says why
 
 
 def load_spec(path, cached=True):
