@@ -10,7 +10,7 @@ import pytest
 
 from lab.blocking import finishes
 from nodes import astute_doc
-from virt_guests import inputcache, render, spec
+from virt_guests import cli, compat, inputcache, render, spec
 
 OPTION = ('would be read as an option or names no device: a name may not begin '
           'with "-" nor be "." or ".."')
@@ -137,3 +137,39 @@ def test_an_unknown_key_with_control_characters_is_escaped_in_the_warning():
     (warning,) = built.warnings
     assert warning.startswith('guest 1 (vms_conf[0]): unknown key '
                               '"x\\r\\nvirt-guests: done\\x1b[2J" ignored')
+
+
+# ---- classes 5 and 6: one behaviour under both interpreters ---------------
+
+def yaml_problem(tmpdir, text):
+    path = tmpdir.join('astute.yaml')
+    path.write_binary(text.encode('utf-8'))
+    return input_problem(str(path))
+
+
+@pytest.mark.parametrize('text,found,accepted', [
+    ('uid: "97"\nuid: "98"\n', "the key 'uid' given twice in one mapping (line 2, column 1)",
+     'a YAML mapping with each key once'),
+    ('uid: "97"\nvms_conf:\n- {id: 1, mem: 2, mem: 64}\n',
+     "the key 'mem' given twice in one mapping (line 3, column 19)",
+     'a YAML mapping with each key once'),
+    ('uid: "97"\nvms_conf:\n- {id: 1, vda_size: !!binary "MTBH"}\n',
+     'a !!binary value (line 3, column 21)', 'text, not !!binary')])
+def test_a_duplicate_key_or_a_binary_value_is_refused_by_name(tmpdir, text, found, accepted):
+    assert yaml_problem(tmpdir, text) == '%s: got %s; accepted: %s' % (
+        tmpdir.join('astute.yaml'), found, accepted)
+
+
+def test_a_character_beyond_u_ffff_reads_the_same_under_both_interpreters(tmpdir):
+    path = tmpdir.join('astute.yaml')
+    path.write_binary(u'uid: "97"\nfqdn: "node-\U0001F600"\nvms_conf: []\n'.encode('utf-8'))
+    assert inputcache.load_spec(str(path), cached=False).node.fqdn == u'node-\U0001F600'
+
+
+@pytest.mark.parametrize('value', ['-5', '0', '65', '9' * 5000, 'x'])
+def test_a_parallel_count_out_of_range_is_refused_with_the_range(value, capsys):
+    with pytest.raises(SystemExit) as raised:
+        cli.parse_args(['apply', '--parallel', value])
+    assert raised.value.code == 2
+    assert ('argument --parallel: %s: give a whole number from 1 to 64'
+            % compat.shown(value)) in capsys.readouterr().err
