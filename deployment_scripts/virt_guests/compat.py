@@ -212,6 +212,7 @@ def run_command(args, timeout):
         out, err = process.communicate()
     finally:
         timer.cancel()
+        timer.join()  # none left running: 2.7 warns at exit otherwise
         _kill_group(process.pid)
     if expired:
         raise Timeout('%s: no answer after %s s' % (' '.join(args), timeout))

@@ -5,9 +5,13 @@ import errno
 import fcntl
 import json
 import os
+import stat
 import time
 
 from master_migration.facts import Facts, FactsError
+
+# No link followed, no block on a FIFO.
+_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0)
 
 
 class LockBusy(Exception):
@@ -24,7 +28,16 @@ class Lock(object):
         self.fd = None
 
     def acquire(self):
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Never through a link, only a regular file; LockBusy otherwise."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise LockBusy('cannot open the lock %s: %s (a link or no file '
+                           'there?); remove it' % (self.path, exc.strerror))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise LockBusy('the lock %s is not a regular file; remove it'
+                           % self.path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except (IOError, OSError) as exc:

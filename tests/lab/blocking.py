@@ -2,6 +2,7 @@
 blocks open() or read() forever). Python 2.7 and 3: the unit tests use it."""
 from __future__ import absolute_import, division, print_function
 
+import os
 import threading
 
 
@@ -21,3 +22,18 @@ def finishes(function, *args):
     worker.join(10)
     assert not worker.is_alive(), '%s blocked' % function.__name__
     return result[0]
+
+
+NOT_FILES = ['fifo', 'directory', '/dev/zero']
+
+
+def not_a_file(kind, path):
+    """The path of what is not a regular file: a FIFO or a directory made
+    at path, or a device (kind is its path)."""
+    if kind == 'fifo':
+        os.mkfifo(path)
+    elif kind == 'directory':
+        os.mkdir(path)
+    else:
+        return kind
+    return path

@@ -4,11 +4,12 @@ interpreters; no option reaches a command, no hang, no traceback."""
 from __future__ import absolute_import, division, print_function
 
 import os
+import threading
 import time
 
 import pytest
 
-from lab.blocking import finishes
+from lab.blocking import finishes, not_a_file
 from nodes import astute_doc
 from virt_guests import cli, compat, inputcache, render, spec
 
@@ -50,13 +51,7 @@ def input_problem(path):
                                        ('directory', 'a directory'),
                                        ('/dev/zero', 'a character device')])
 def test_an_astute_yaml_that_is_no_regular_file_is_refused_at_once(tmpdir, kind, what):
-    path = str(tmpdir.join('astute.yaml'))
-    if kind == 'fifo':
-        os.mkfifo(path)
-    elif kind == 'directory':
-        os.mkdir(path)
-    else:
-        path = kind
+    path = not_a_file(kind, str(tmpdir.join('astute.yaml')))
     assert input_problem(path) == ("%s: got %s, not a regular file; accepted: the node's "
                                    'astute.yaml, a regular file' % (path, what))
 
@@ -173,3 +168,9 @@ def test_a_parallel_count_out_of_range_is_refused_with_the_range(value, capsys):
     assert raised.value.code == 2
     assert ('argument --parallel: %s: give a whole number from 1 to 64'
             % compat.shown(value)) in capsys.readouterr().err
+
+
+def test_no_timer_thread_is_left_running_after_a_command():
+    before = threading.active_count()
+    compat.run_command(['true'], 30)
+    assert threading.active_count() == before
