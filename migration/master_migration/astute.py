@@ -63,12 +63,13 @@ def parse_astute(text, path='astute.yaml'):
 
 
 def load_astute(path):
+    """The AdminNetwork of the astute.yaml at path: only a regular file (a
+    FIFO would block), at most 16 MiB; AstuteError otherwise."""
+    from master_migration import configfile
     try:
-        with open(path, 'rb') as handle:
-            text = handle.read().decode('utf-8')
-    except (IOError, OSError) as exc:
-        raise AstuteError('%s: cannot read: %s' % (path, exc.strerror or
-                                                   to_text(exc)))
+        text = configfile.decode(configfile.read_regular(path, 16 << 20))
+    except configfile.Refused as exc:
+        raise AstuteError('%s: %s' % (path, to_text(exc)))
     return parse_astute(text, path)
 
 

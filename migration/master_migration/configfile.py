@@ -43,8 +43,7 @@ def read_regular(path, limit=MAX_BYTES):
     finally:
         os.close(fd)
     if len(data) > limit:
-        raise Refused('larger than %d KiB: a config is a few lines'
-                      % (limit >> 10))
+        raise Refused('larger than %d KiB' % (limit >> 10))
     return data
 
 
@@ -138,7 +137,24 @@ def _check_scalar(event):
                       % (len(event.value), _where(event)))
 
 
+def _loader(yaml):
+    """SafeLoader reading characters beyond U+FFFF as PyYAML 5+ does (3.10,
+    the master's, refuses them: the same file is read by both)."""
+    wide = re.compile(u'[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD'
+                      u'\U00010000-\U0010FFFF]')
+
+    def check_printable(self, data):
+        found = wide.search(data)
+        if found:
+            raise yaml.reader.ReaderError(
+                self.name, self.index + found.start(), ord(found.group()),
+                'unicode', 'special characters are not allowed')
+    return type('WideSafeLoader', (yaml.SafeLoader,),
+                {'check_printable': check_printable})
+
+
 def parse(text, yaml):
     """The document of a checked text; Refused, or yaml.YAMLError."""
-    check_events(yaml.parse(text, Loader=yaml.SafeLoader), yaml)
-    return yaml.safe_load(text)
+    loader = _loader(yaml)
+    check_events(yaml.parse(text, Loader=loader), yaml)
+    return yaml.load(text, Loader=loader)

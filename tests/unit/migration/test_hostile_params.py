@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from lab.blocking import finishes, not_a_file
-from master_migration import cli, compat, params, state
+from master_migration import astute, cli, compat, params, state
 from master_migration.cli import build_parser, cli_values
 
 ASTUTE = {'ADMIN_NETWORK': {'interface': 'eth0', 'ipaddress': '10.20.0.2',
@@ -174,3 +174,14 @@ def test_a_link_at_the_run_lock_is_refused_and_its_target_left(tmpdir):
         state.Lock(str(lock)).acquire()
     assert str(raised.value).startswith('cannot open the lock %s: ' % lock)
     assert target.read() == 'root:x:0:0\n'
+
+
+def test_a_character_beyond_u_ffff_in_the_config_reads_the_same_on_both(tmpdir):
+    path = write_config(tmpdir, u'# migrated by \U0001F600\nname: fuel_master\n')
+    assert params.load_config(path) == {'name': 'fuel_master'}
+
+
+def test_a_fifo_as_the_master_s_astute_yaml_is_refused_at_once(tmpdir):
+    fifo = not_a_file('fifo', str(tmpdir.join('astute.yaml')))
+    error = finishes(astute.load_astute, fifo)
+    assert str(error) == '%s: not a regular file (a FIFO): give a YAML file' % fifo
