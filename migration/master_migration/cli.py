@@ -12,7 +12,7 @@ from master_migration import plan, preflight, runner, services
 from master_migration.commands import Commands, CommandError
 from master_migration.compat import LineHandler, cut, py3_repr, to_text, write_line
 from master_migration.context import Context
-from master_migration.state import Lock, LockBusy, State
+from master_migration.state import Lock, LockBusy, State, work_dir_problem
 
 EXIT_BAD_INPUT = 2
 ROLLBACK_STATUSES = ('rolling-back', 'rollback-incomplete')
@@ -151,6 +151,9 @@ def main(argv=None):
     except OSError:
         if not os.path.isdir(work_dir):
             return fail(['work_dir: cannot create %s' % work_dir])
+    unsafe = work_dir_problem(work_dir)
+    if unsafe:
+        return fail([unsafe])
     lock = Lock(os.path.join(work_dir, 'lock'))
     try:
         lock.acquire()

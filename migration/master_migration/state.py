@@ -18,6 +18,20 @@ class LockBusy(Exception):
     pass
 
 
+def work_dir_problem(path):
+    """Why the work_dir (state, lock, log) is not safe to write in, or
+    None: it must be a folder of the running user that others cannot
+    write, not a link (another user could plant links in it)."""
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        return 'work_dir: %s is a symbolic link; give the folder itself' % path
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        return ('work_dir: %s is owned by uid %d, mode %04o: it must be this '
+                "user's alone (mode 0750 or tighter); pick another folder or fix it"
+                % (path, info.st_uid, stat.S_IMODE(info.st_mode)))
+    return None
+
+
 class Lock(object):
     """flock on <work_dir>/lock: released by the kernel when the holder
     dies, so a killed run never leaves a stale lock; kept across the fork

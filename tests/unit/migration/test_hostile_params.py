@@ -185,3 +185,16 @@ def test_a_fifo_as_the_master_s_astute_yaml_is_refused_at_once(tmpdir):
     fifo = not_a_file('fifo', str(tmpdir.join('astute.yaml')))
     error = finishes(astute.load_astute, fifo)
     assert str(error) == '%s: not a regular file (a FIFO): give a YAML file' % fifo
+
+
+@pytest.mark.parametrize('kind', ['writable by others', 'a link'])
+def test_a_work_dir_others_could_plant_links_in_is_refused(tmpdir, capfd, kind):
+    real = tmpdir.mkdir('real')
+    work = real if kind == 'writable by others' else tmpdir.join('link')
+    if kind == 'a link':
+        work.mksymlinkto(real)
+    else:
+        real.chmod(0o1777)
+    err = main_refusal(['virt-1', '--work-dir', str(work)], capfd)
+    assert err.startswith('rf-migrate-master: cannot go on:\n  - work_dir: %s is ' % work)
+    assert real.listdir() == []
