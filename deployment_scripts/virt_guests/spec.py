@@ -11,6 +11,7 @@ import os
 import re
 
 from . import astute
+from . import hostvalues
 from .astute import describe_value, path_key
 from .compat import integer_types, py3_repr, shown, string_types, to_text
 
@@ -279,13 +280,13 @@ def setting_problems(values):
         problems.append(Problem(label + 'guest_bridges', describe_value(text),
                                 ACCEPTED['guest_bridges']))
     for key in ('guest_bridges', 'guest_ovs_bridges'):
-        bad = [name for name in _split(values[key]) if not _bridge_name_ok(name)]
+        bad = [name for name in _split(values[key]) if not hostvalues.bridge_name_ok(name)]
         if _setting_valid(key, values[key]) and bad:
             problems.append(Problem(label + key, '%s: %s%s' % (
                 describe_value(values[key]), ', '.join('"%s"' % name for name in bad),
-                BAD_BRIDGE), ACCEPTED[key]))
+                hostvalues.BAD_BRIDGE), ACCEPTED[key]))
     disk_dir = values['guest_disk_dir']
-    if _setting_valid('guest_disk_dir', disk_dir) and _is_system(disk_dir):
+    if _setting_valid('guest_disk_dir', disk_dir) and hostvalues.is_system(disk_dir):
         problems.append(Problem(label + 'guest_disk_dir', describe_value(disk_dir) +
                                 ': a system folder', ACCEPTED['guest_disk_dir']))
     for key in ('guest_disk_dir', 'guest_domain_template'):
@@ -293,32 +294,6 @@ def setting_problems(values):
             problems.append(Problem(label + key, describe_value(values[key]),
                                     ACCEPTED[key]))
     return problems
-
-
-# Guest images are never put here: a typo or a hostile setting would mix
-# them with (or chmod) the system's own files.
-SYSTEM_DIRS = ('/', '/var', '/var/lib', '/var/log', '/home', '/tmp', '/opt', '/srv',
-               '/mnt', '/media')
-SYSTEM_TREES = ('/etc', '/proc', '/sys', '/dev', '/run', '/boot', '/usr', '/bin',
-                '/sbin', '/lib', '/lib32', '/lib64', '/root', '/var/run', '/var/lock')
-
-
-def _is_system(path):
-    """A system folder ('..' is refused on its own, not here)."""
-    if '..' in path.split('/'):
-        return False
-    path = os.path.normpath(re.sub('/+', '/', path))
-    return path in SYSTEM_DIRS or any(path == top or path.startswith(top + '/')
-                                      for top in SYSTEM_TREES)
-
-
-BAD_BRIDGE = (' would be read as an option or names no device: a name may not '
-              'begin with "-" nor be "." or ".."')
-
-
-def _bridge_name_ok(name):
-    """The kernel's rules for a device name, and no option for a command."""
-    return not name.startswith('-') and name not in ('.', '..')
 
 
 def _setting_valid(key, value):
