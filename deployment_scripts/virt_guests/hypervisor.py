@@ -256,6 +256,16 @@ def _remove_if_same(path, descriptor):
     os.remove(path)
 
 
+def _still_an_image(path):
+    """DiskReplaced when what the plan saw as an image (or made) at path is
+    now a link, a FIFO or anything but a regular file: libvirt would hand
+    its target to qemu. (Only a root-only disk folder closes the window.)"""
+    what = safefile.what_is(path)
+    if what is not None and what != safefile.REGULAR:
+        raise DiskReplaced('%s is now %s, not a disk image; nothing more is done '
+                           'for this guest' % (path, what))
+
+
 def tighten_disks(paths):
     """Make the declared guests' existing images 0600 (releases before 1.0
     made them 0644); other files, links and what they point to are not
@@ -290,6 +300,8 @@ class GuestRun(object):
 
     def step(self, kind):
         started = time.time()
+        if kind in (planning.DEFINE, planning.START):
+            _still_an_image(self.want.disk_path)
         if kind == planning.CREATE_DISK:
             create_disk(self.want.disk_path, self.want.disk_format, self.disk_bytes)
             self.disk_created_here = True

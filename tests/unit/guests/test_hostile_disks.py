@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 import os
 import stat
+import struct
 
 import pytest
 
@@ -126,3 +127,32 @@ def test_a_disk_folder_others_can_write_is_warned_about(tmpdir):
     (warning,) = host.disk_dir_warnings(str(folder.join('not-yet')))
     assert warning.startswith('guest_disk_dir: %s is owned by ' % folder)
     assert 'mode 1777: users other than' in warning
+
+
+def test_an_image_swapped_for_a_link_after_the_plan_is_not_given_to_libvirt(tmpdir):
+    """The plan saw a regular image; by the time apply defines and starts the
+    guest another user has put a link there: the guest fails by name and is
+    neither defined nor started."""
+    want, path = desired(tmpdir)
+    path.write_binary(b'QFI\xfb' + struct.pack('>I', 2) + bytes(bytearray(16))
+                      + struct.pack('>Q', 16 << 20))  # a qcow2 header: 16M
+    path.chmod(0o600)
+    conn = hypervisor.connect('test:///default')
+    try:
+        actions = want.plan(hypervisor.observe(conn, want.disk_paths()))
+        assert [a.kind for a in P.changes(actions)] == [P.DEFINE, P.START, P.AUTOSTART]
+        path.remove()
+        os.symlink(str(root_file(tmpdir)), str(path))
+        (result,) = hypervisor.apply(conn, actions, want.by_name, 1)
+        assert not result.ok and result.done == []
+        assert result.error == ('%s is now a symbolic link to %s, not a disk image; '
+                                'nothing more is done for this guest'
+                                % (path, tmpdir.join('shadow')))
+        assert '9001_vm' not in [d.name() for d in conn.listAllDomains(0)]
+    finally:
+        for domain in conn.listAllDomains(0):
+            if domain.name() == '9001_vm':  # defined by a faulty apply
+                if domain.isActive():
+                    domain.destroy()
+                domain.undefine()
+        conn.close()
