@@ -241,7 +241,7 @@ def create_disk(path, disk_format, disk_bytes):
 
 
 def _same_file(path, descriptor):
-    """OSError unless path is still the regular file open as descriptor."""
+    """DiskReplaced unless path is still the file open as descriptor."""
     made, there = os.fstat(descriptor), os.lstat(path)
     if (made.st_dev, made.st_ino) != (there.st_dev, there.st_ino):
         raise DiskReplaced('%s was replaced by %s while qemu-img wrote it; it is '

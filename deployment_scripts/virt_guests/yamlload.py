@@ -49,6 +49,8 @@ class _Loader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == u'tag:yaml.org,2002:merge':
+                continue  # `<<:` merges, as before
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, (str, type(u''), int)) and key in seen:
                 raise _Refused('the key %s given twice in one mapping'

@@ -403,6 +403,15 @@ def _check_required(values, raw, problems):
             problems.append('%s: not set: %s' % (key, fix))
 
 
+def _not_a_host(address, prefix):
+    """'network' or 'broadcast' when address is one of those of its subnet
+    (a /31 or /32 has neither), else None."""
+    bits = compat.host_bits(address, prefix)
+    if prefix >= 31 or 0 < bits < (1 << (32 - prefix)) - 1:
+        return None
+    return 'network' if bits == 0 else 'broadcast'
+
+
 def _check_relations(values, problems):
     address, prefix = values.get('admin_address'), values.get('admin_netmask')
     if None in (address, prefix, values.get('interim_address')):
@@ -412,12 +421,10 @@ def _check_relations(values, problems):
         problems.append('interim_address: %s is not in the admin network %s; '
                         'pick a free address there' % (
                             interim, compat.network_text(address, prefix)))
-    elif prefix < 31 and compat.host_bits(interim, prefix) in (
-            0, (1 << (32 - prefix)) - 1):
+    elif _not_a_host(interim, prefix):
         problems.append('interim_address: %s is the %s address of %s, not a '
                         'host; pick a free address there' % (
-                            interim, 'network' if compat.host_bits(
-                                interim, prefix) == 0 else 'broadcast',
+                            interim, _not_a_host(interim, prefix),
                             compat.network_text(address, prefix)))
     elif interim == address:
         problems.append('interim_address: %s is the admin address itself; '
