@@ -5,7 +5,7 @@ import collections
 import sys
 
 from master_migration import compat
-from master_migration.compat import py3_repr, to_text
+from master_migration.compat import cut, py3_repr, to_text
 
 try:
     import yaml
@@ -54,7 +54,7 @@ def parse_astute(text, path='astute.yaml'):
         return AdminNetwork(None, None, None, None)
     if not isinstance(admin, dict):
         raise AstuteError('%s: ADMIN_NETWORK must be a mapping, got %s'
-                          % (path, py3_repr(admin)))
+                          % (path, cut(py3_repr(admin))))
     values = []
     for key in ADMIN_KEYS:
         value = admin.get(key)

@@ -198,3 +198,11 @@ def test_a_work_dir_others_could_plant_links_in_is_refused(tmpdir, capfd, kind):
     err = main_refusal(['virt-1', '--work-dir', str(work)], capfd)
     assert err.startswith('rf-migrate-master: cannot go on:\n  - work_dir: %s is ' % work)
     assert real.listdir() == []
+
+
+def test_a_huge_admin_network_in_the_master_s_astute_yaml_is_cut(tmpdir):
+    path = write_config(tmpdir, 'ADMIN_NETWORK: "%s"\n' % ('x' * 10 ** 6))
+    with pytest.raises(astute.AstuteError) as raised:
+        astute.load_astute(path)
+    assert str(raised.value) == ("%s: ADMIN_NETWORK must be a mapping, got '%s... "
+                                 '(1000002 characters)' % (path, 'x' * 79))
