@@ -11,12 +11,13 @@ from __future__ import absolute_import, division, print_function
 
 import re
 
-from .compat import integer_types, py3_repr, string_types, to_text
+from .compat import integer_types, py3_repr, shown, string_types, to_text
 
 DECIMAL = re.compile(r'^[-+]?(0|[1-9][0-9]*)\Z')
 PLAIN_BOOLEANS = ('true', 'True', 'TRUE', 'false', 'False', 'FALSE')
 MAX_DEPTH = 100
 MAX_DIGITS = 100
+MAX_INPUT_BYTES = 64 << 20  # nailgun writes a few hundred KiB
 NO_ALIASES = 'a YAML mapping without anchors (&name) or aliases (*name)'
 
 
@@ -67,12 +68,7 @@ def parse(text):
 
 def load(path):
     """The document at path; Unreadable says what is wrong with the file."""
-    try:
-        with open(path, 'rb') as stream:
-            data = stream.read()
-    except (IOError, OSError) as error:
-        raise Unreadable('unreadable (%s)' % to_text(error.strerror),
-                         "the node's astute.yaml")
+    data = read_bytes(path)
     try:
         text = data.decode('utf-8')
     except UnicodeDecodeError as error:
@@ -82,6 +78,21 @@ def load(path):
     return parse(text)
 
 
+def read_bytes(path):
+    """The file's bytes: only a regular file (a FIFO or a device would block
+    or never end), at most MAX_INPUT_BYTES; Unreadable otherwise."""
+    from . import safefile
+    try:
+        return safefile.read_input(path, MAX_INPUT_BYTES)
+    except safefile.NotRegular as error:
+        found = '%s, not a regular file' % error.what
+    except safefile.TooLarge:
+        found = 'larger than %d MiB' % (MAX_INPUT_BYTES >> 20)
+    except (IOError, OSError) as error:
+        found = 'unreadable (%s)' % to_text(error.strerror)
+    raise Unreadable(found, "the node's astute.yaml, a regular file")
+
+
 def describe_value(value):
     """The bad value as an operator would recognise it, with its type."""
     if isinstance(value, Surprise):
@@ -89,7 +100,7 @@ def describe_value(value):
     if isinstance(value, bool):
         return '%s (a boolean)' % str(value).lower()
     if isinstance(value, string_types):
-        return '"%s" (text)' % to_text(value)
+        return '"%s" (text)' % shown(value)
     if isinstance(value, float):
         return '%s (a decimal number)' % py3_repr(value)
     if value is None:
@@ -103,7 +114,7 @@ def describe_value(value):
 
 def _short(value):
     text = py3_repr(value)
-    return text if len(text) <= 60 else text[:57] + '...'
+    return text if len(text) <= 60 else shown(text, 57)
 
 
 def path_key(path):

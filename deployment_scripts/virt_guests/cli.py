@@ -3,7 +3,7 @@
 Exit status: 0 done (or nothing to do), 2 bad input (nothing touched),
 3 the node cannot take the guests, libvirt does not answer, or another
 apply/retire holds the lock (RF_VIRT_GUESTS_LOCK, default
-/var/lock/virt-guests.lock; nothing touched; also when qemu-img is
+/run/virt-guests.lock; nothing touched; also when qemu-img is
 missing, hangs or answers no JSON), 4 libvirt stopped answering after
 apply made changes (run apply again), 1 some guests failed or were
 refused (the others are in place; for retire: a step failed, see the
@@ -30,6 +30,7 @@ DEFAULT_ASTUTE = '/etc/astute.yaml'
 DEFAULT_LOG = '/var/log/reduced-footprint/virt-guests.log'
 DEFAULT_URI = 'qemu:///system'
 OK, FAILED, BAD_INPUT, HOST_REFUSED, LIBVIRT_LOST = 0, 1, 2, 3, 4
+MAX_PARALLEL = 64
 COMMANDS = collections.OrderedDict([
     ('check', 'validate astute.yaml and the template (no libvirt)'),
     ('plan', 'print what apply would do, change nothing'),
@@ -96,13 +97,23 @@ def _parser(argv):
                              help='also print the domain XML of guests to define')
         if name == 'apply':
             sub.add_argument('--dry-run', action='store_true', help='same as plan')
-            sub.add_argument('--parallel', type=int, default=4,
-                             help='guests created at once (default 4)')
+            sub.add_argument('--parallel', type=_parallel, default=4,
+                             help='guests created at once, 1 to %d (default 4)'
+                             % MAX_PARALLEL)
     # Python 2.7's argparse requires the subcommand itself, with another text.
     words = set(argv)
     if not words & set(COMMANDS) and not words & set(['-h', '--help']):
         parser.error('a command is needed: check, plan, apply, status or retire')
     return parser
+
+
+def _parallel(text):
+    """--parallel: a whole number from 1 to MAX_PARALLEL."""
+    import argparse
+    if not (len(text) <= 3 and text.isdigit() and 1 <= int(text) <= MAX_PARALLEL):
+        raise argparse.ArgumentTypeError('%s: give a whole number from 1 to %d'
+                                         % (compat.shown(text), MAX_PARALLEL))
+    return int(text)
 
 
 def _retire_options(sub):
@@ -296,7 +307,7 @@ def cmd_apply(args):
         LOG.error('refused, nothing was changed: %s', text)
     if found.problems:
         return HOST_REFUSED
-    _log_fixed(reconcile.tighten_disks(libvirt, desired))
+    _log_fixed(reconcile.tighten_disks(libvirt, desired, found.actions))
     _log_plan(found.actions)
     if not planning.changes(found.actions):
         LOG.info('nothing to do: %d guest(s) already defined, running, autostart on; '

@@ -78,6 +78,17 @@ def _char_repr(char):
     return '\\u%04x' % code if code < 0x10000 else '\\U%08x' % code
 
 
+def shown(text, limit=80):
+    """A value's text fit for a log line: control and other unprintable
+    characters escaped (no value can forge a line), and cut after limit
+    characters with its full length said."""
+    text = to_text(text)
+    body = ''.join(_char_repr(char) for char in text[:limit])
+    if len(text) > limit:
+        body += '... (%d characters)' % len(text)
+    return body
+
+
 def text_repr(text):
     """repr() of a text as Python 3 writes it: no u prefix on 2.7."""
     text = to_text(text)
@@ -201,6 +212,7 @@ def run_command(args, timeout):
         out, err = process.communicate()
     finally:
         timer.cancel()
+        timer.join()  # none left running: 2.7 warns at exit otherwise
         _kill_group(process.pid)
     if expired:
         raise Timeout('%s: no answer after %s s' % (' '.join(args), timeout))

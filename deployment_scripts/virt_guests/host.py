@@ -138,6 +138,27 @@ def disk_warnings(spec, facts, new_disks):
                gib_text(full - facts.disk_free_bytes))]
 
 
+def disk_dir_warnings(directory):
+    """The disk folder (or what will hold it) writable by another user than
+    the one running apply: a warning, not a refusal, since /var/lib/nova is
+    nova's on a virt node that is also a compute node. Links and non-files
+    at disk paths are refused whatever the folder (plan.py)."""
+    while not os.path.lexists(directory):
+        directory = os.path.dirname(directory)
+    info = os.stat(directory)
+    if info.st_uid == os.getuid() and not info.st_mode & 0o022:
+        return []
+    try:
+        owner = pwd.getpwuid(info.st_uid).pw_name
+    except KeyError:
+        owner = str(info.st_uid)
+    return ['guest_disk_dir: %s is owned by %s, mode %04o: users other than %s can '
+            'plant files there; links and non-files at disk paths are refused, but a '
+            'folder only root can write is safer' % (
+                directory, owner, stat.S_IMODE(info.st_mode),
+                'root' if os.getuid() == 0 else 'this user')]
+
+
 def check_host(spec, facts, new_disks):
     """Every reason this node cannot take the guests, as sentences.
     new_disks: the full sizes (bytes) of the images apply would create."""

@@ -24,6 +24,7 @@ from . import diskuse
 from . import imagefacts
 from . import plan as planning
 from . import render
+from . import safefile
 
 LOG = logging.getLogger('virt-guests')
 PRIVATE = 0o600  # guest images: qemu's user (by dynamic_ownership) only
@@ -38,6 +39,10 @@ STATE_NAMES = {
 
 class HypervisorError(Exception):
     """libvirt cannot be reached or answered with an error."""
+
+
+class DiskReplaced(Exception):
+    """The new image's path no longer names the file made for it."""
 
 
 def _quiet(_context, _error):
@@ -76,9 +81,13 @@ def disk_info(path, declared=None):
     """DiskFacts of an existing image, or None. declared: the format a
     domain gives it (None: the content decides). Read directly when it is
     qcow2 or raw (imagefacts), else by qemu-img; HypervisorError when
-    qemu-img is missing, hangs or answers no JSON."""
-    if not os.path.exists(path):
+    qemu-img is missing, hangs or answers no JSON. What is not a regular
+    file (a link, a directory, a FIFO) is named, never opened."""
+    what = safefile.what_is(path)
+    if what is None:
         return None
+    if what != safefile.REGULAR:
+        return planning.DiskFacts(path, None, None, what)
     found = imagefacts.read(path, declared)
     if found is not None:
         return planning.DiskFacts(path, found[0], found[1])
@@ -122,7 +131,7 @@ def _guest_bytes(path, ranges, guest_offset, size):
 def measure(path, disk_format=None):
     """diskuse.DiskUse of an image: data allocated (qemu-img map) and the
     partition table signatures in the first sectors the guest sees."""
-    if not path or not os.path.isfile(path):
+    if not path or safefile.what_is(path) != safefile.REGULAR:
         return diskuse.unmeasured(path, 'no image file at %s' % path)
     options = ['--output=json'] + (['-f', disk_format] if disk_format else [])
     try:
@@ -211,38 +220,70 @@ def retire(conn, uuid, actions):
 def create_disk(path, disk_format, disk_bytes):
     """A new image, 0600 (it holds the guest's secrets); libvirt's
     dynamic_ownership gives it to qemu's user at start. O_EXCL so an image
-    that appeared meanwhile is kept."""
+    (or a link) that appeared meanwhile is kept and not followed; the file
+    qemu-img wrote must still be the one made here."""
     # exist_ok: guests created in parallel may make the directory at once.
     compat.makedirs(os.path.dirname(path), 0o755)
     # qemu-img reuses the file it is given, so the mode set here stays.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                         | safefile.O_NOFOLLOW, PRIVATE)
     try:
         os.fchmod(descriptor, PRIVATE)  # whatever the umask
+        try:
+            commands.check(['qemu-img', 'create', '-q', '-f', disk_format, path,
+                            str(disk_bytes)], timeout=300)
+            _same_file(path, descriptor)
+        except (commands.CommandError, DiskReplaced, OSError):
+            _remove_if_same(path, descriptor)
+            raise
     finally:
         os.close(descriptor)
+
+
+def _same_file(path, descriptor):
+    """DiskReplaced unless path is still the file open as descriptor."""
+    made, there = os.fstat(descriptor), os.lstat(path)
+    if (made.st_dev, made.st_ino) != (there.st_dev, there.st_ino):
+        raise DiskReplaced('%s was replaced by %s while qemu-img wrote it; it is '
+                           'left alone' % (path, safefile.kind(there.st_mode)))
+
+
+def _remove_if_same(path, descriptor):
     try:
-        commands.check(['qemu-img', 'create', '-q', '-f', disk_format, path,
-                        str(disk_bytes)], timeout=300)
-    except commands.CommandError:
-        os.remove(path)
-        raise
+        _same_file(path, descriptor)
+    except (DiskReplaced, OSError):
+        return  # not ours any more: left alone
+    os.remove(path)
+
+
+def _still_an_image(path):
+    """DiskReplaced when what the plan saw as an image (or made) at path is
+    now a link, a FIFO or anything but a regular file: libvirt would hand
+    its target to qemu. (Only a root-only disk folder closes the window.)"""
+    what = safefile.what_is(path)
+    if what is not None and what != safefile.REGULAR:
+        raise DiskReplaced('%s is now %s, not a disk image; nothing more is done '
+                           'for this guest' % (path, what))
 
 
 def tighten_disks(paths):
     """Make the declared guests' existing images 0600 (releases before 1.0
-    made them 0644); other files are not touched. Returns what changed."""
+    made them 0644); other files, links and what they point to are not
+    touched. Returns what changed."""
     changed = []
     for path in paths:
         try:
-            info = os.stat(path)
-        except OSError:
-            continue  # not created yet
-        mode = stat.S_IMODE(info.st_mode)
-        if stat.S_ISREG(info.st_mode) and mode & 0o077:
-            private = mode & 0o700 | PRIVATE
-            os.chmod(path, private)
-            changed.append('%s was mode %04o: now %04o (guest disks are private)'
-                           % (path, mode, private))
+            descriptor = safefile.open_regular(path)
+        except (safefile.NotRegular, OSError):
+            continue  # not created yet, or refused by the plan
+        try:
+            mode = stat.S_IMODE(os.fstat(descriptor).st_mode)
+            if mode & 0o077:
+                os.fchmod(descriptor, mode & 0o700 | PRIVATE)
+                changed.append('%s was mode %04o: now %04o (guest disks are private)'
+                               % (path, mode, mode & 0o700 | PRIVATE))
+        finally:
+            os.close(descriptor)
     return changed
 
 
@@ -259,6 +300,8 @@ class GuestRun(object):
 
     def step(self, kind):
         started = time.time()
+        if kind in (planning.DEFINE, planning.START):
+            _still_an_image(self.want.disk_path)
         if kind == planning.CREATE_DISK:
             create_disk(self.want.disk_path, self.want.disk_format, self.disk_bytes)
             self.disk_created_here = True
@@ -322,7 +365,8 @@ class GuestRun(object):
         try:
             for kind in kinds:
                 self.step(kind)
-        except (libvirt.libvirtError, commands.CommandError, OSError) as error:
+        except (libvirt.libvirtError, commands.CommandError, DiskReplaced,
+                OSError) as error:
             message = compat.to_text(error.get_error_message()
                                      if isinstance(error, libvirt.libvirtError) else error)
             LOG.error('%s: %s failed: %s', self.name, kind, message)

@@ -10,8 +10,9 @@ file or opens an image as anything but bytes.
 from __future__ import absolute_import, division, print_function
 
 import os
-import stat
 import struct
+
+from . import safefile
 
 QCOW_MAGIC = b'QFI\xfb'
 HEADER_BYTES = 512
@@ -57,13 +58,16 @@ def read(path, declared=None):
     for an image no domain names (then the content decides, as qemu-img's
     probe would)."""
     try:
-        with open(path, 'rb') as image:
-            info = os.fstat(image.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                return None
-            header = image.read(HEADER_BYTES)
-    except (IOError, OSError):
+        descriptor = safefile.open_regular(path)
+    except (safefile.NotRegular, OSError):
         return None
+    try:
+        info = os.fstat(descriptor)
+        header = os.read(descriptor, HEADER_BYTES)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
     found = declared or probe(header, path)
     if found == 'raw':
         return 'raw', info.st_size

@@ -3,9 +3,9 @@ a re-run on the same bytes skips YAML parsing and schema validation (and
 never imports yaml or jsonschema).
 
 The entry is keyed by the SHA-256 of the input's bytes, of the code that
-validates it (spec.py, astute.py, yamlload.py, compat.py) and of the
-Python version: a changed byte, plugin or interpreter means a full
-validation. The file is root's (or the running user's) alone, mode 0600
+validates it (spec.py and the modules it imports: VALIDATING_CODE) and of
+the Python version: a changed byte, plugin or interpreter means a
+full validation. The file is root's (or the running user's) alone, mode 0600
 in a 0700 folder; one that is unreadable, corrupt, of another owner or
 writable by others is ignored, never trusted. `check` always validates.
 """
@@ -18,12 +18,14 @@ import os
 import stat
 import sys
 
+from . import astute
 from . import compat
 from . import spec as specs
 
 DEFAULT_CACHE = '/var/cache/virt-guests/input.json'
 FORMAT = 1
-VALIDATING_CODE = ('spec.py', 'astute.py', 'yamlload.py', 'compat.py')
+VALIDATING_CODE = ('spec.py', 'astute.py', 'yamlload.py', 'compat.py', 'hostvalues.py',
+                   'safefile.py')
 
 
 def cache_path():
@@ -125,10 +127,9 @@ def store(key, spec, path=None):
 
 def _key_of(path):
     try:
-        with open(path, 'rb') as stream:
-            return input_key(stream.read())
-    except (IOError, OSError):
-        return None
+        return input_key(astute.read_bytes(path))
+    except astute.Unreadable:
+        return None  # spec.load_spec says why
 
 
 def load_spec(path, cached=True):

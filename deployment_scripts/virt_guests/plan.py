@@ -15,7 +15,10 @@ from . import diskuse
 
 Action = collections.namedtuple('Action', 'kind name reason')
 DomainState = collections.namedtuple('DomainState', 'facts active autostart')
-DiskFacts = collections.namedtuple('DiskFacts', 'path format virtual_bytes')
+# unusual: what sits at the path when it is not a regular file (a link, a
+# directory, a FIFO...): never an image, never followed.
+DiskFacts = collections.namedtuple('DiskFacts', 'path format virtual_bytes unusual')
+DiskFacts.__new__.__defaults__ = (None,)
 
 
 class Observed(collections.namedtuple('Observed', 'domains disks disk_use')):
@@ -115,6 +118,10 @@ def _is_ours(facts, node_uid):
 def plan_guest(want, disk_bytes, observed):
     state = observed.domains.get(want.name)
     disk = observed.disks.get(want.disk_path)
+    if disk is not None and disk.unusual:
+        return [Action(REFUSE, want.name, '%s is %s, not a disk image: nothing is done '
+                       'for this guest (it is not followed, opened or changed); move it '
+                       'away' % (want.disk_path, disk.unusual))]
     if state is None:
         return _new_guest(want, disk_bytes, disk)
     if not _is_ours(state.facts, want.node_uid):

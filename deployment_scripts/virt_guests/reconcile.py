@@ -147,7 +147,8 @@ def survey(libvirt, desired, for_plan):
     return Survey(facts=facts, actions=actions,
                   problems=host.check_host(desired.spec, host_facts, new_disks),
                   notes=[note] if note else [],
-                  warnings=host.disk_warnings(desired.spec, host_facts, new_disks))
+                  warnings=host.disk_dir_warnings(desired.spec.settings.disk_dir)
+                  + host.disk_warnings(desired.spec, host_facts, new_disks))
 
 
 def verify(libvirt, desired, results):
@@ -167,9 +168,12 @@ def apply(libvirt, desired, actions, parallel):
     return verify(libvirt, desired, results)
 
 
-def tighten_disks(libvirt, desired):
-    """What was made private among the declared guests' images."""
-    return libvirt.hypervisor.tighten_disks(desired.disk_paths())
+def tighten_disks(libvirt, desired, actions):
+    """What was made private among the images of the declared guests the
+    plan does not refuse (a refused guest's disk path is left alone)."""
+    refused = set(a.name for a in planning.refusals(actions))
+    return libvirt.hypervisor.tighten_disks(
+        [w.disk_path for w, _ in desired.wants if w.name not in refused])
 
 
 def _disk_uses(libvirt, state, observed):

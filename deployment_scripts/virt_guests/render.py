@@ -16,6 +16,7 @@ import hashlib
 import os
 import xml.etree.ElementTree as ET
 
+from . import safefile
 from .compat import parsing_etree, to_native, xml_text
 
 NS = 'https://github.com/openstack/fuel-plugin-reduced-footprint/guest/1.0'
@@ -25,6 +26,7 @@ DEFAULT_TEMPLATE = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
     'templates', 'guest-domain.xml')
 ANY_BRIDGE = '*'
+MAX_TEMPLATE_BYTES = 1 << 20
 KIB_PER_GIB = 1024 * 1024
 
 DomainWant = collections.namedtuple('DomainWant', [
@@ -91,7 +93,13 @@ def load_template(path=None):
     """Parsed template root; TemplateError names the file and the fault."""
     path = path or DEFAULT_TEMPLATE
     try:
-        root = ET.parse(path).getroot()
+        root = ET.fromstring(safefile.read_input(path, MAX_TEMPLATE_BYTES))
+    except safefile.NotRegular as error:
+        raise TemplateError('domain template %s is %s, not a regular file'
+                            % (path, error.what))
+    except safefile.TooLarge:
+        raise TemplateError('domain template %s is larger than %d KiB'
+                            % (path, MAX_TEMPLATE_BYTES >> 10))
     except (IOError, OSError) as error:
         raise TemplateError('domain template %s: %s' % (path, error.strerror))
     except ET.ParseError as error:

@@ -11,15 +11,21 @@ import os
 import re
 
 from . import astute
+from . import hostvalues
 from .astute import describe_value, path_key
-from .compat import integer_types, py3_repr, string_types, to_text
+from .compat import integer_types, py3_repr, shown, string_types, to_text
 
 SECTION = 'reduced-footprint'
-SIZE_PATTERN = r'^[0-9]+[bkKMGT]?\Z'
+# At most 20 digits: a longer string would cost Python 2.7 minutes to convert
+# (and Python 3.11 refuses it), and no disk is that large anyway.
+SIZE_PATTERN = r'^[0-9]{1,20}[bkKMGT]?\Z'
 SIZE_UNIT_BYTES = {'': 1, 'b': 1, 'k': 1024, 'K': 1024, 'M': 1024 ** 2,
                    'G': 1024 ** 3, 'T': 1024 ** 4}
 MIN_DISK_BYTES = 1024 ** 2
+MAX_DISK_BYTES = 1024 ** 5  # 1 PiB
 MIN_MEM_MIB = 64
+MAX_MEM_GIB = 16384  # 16 TiB: more than any node this plugin targets
+MAX_CPU = 1024
 GIB = 1024 ** 3
 
 Settings = collections.namedtuple('Settings', [
@@ -59,16 +65,18 @@ BRIDGE_LIST = '[A-Za-z0-9_.-]{1,15}(,[A-Za-z0-9_.-]{1,15})*'
 IPV4 = r'((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])'
 
 
-def _count(minimum):
-    """A whole number given as text (Fuel's text fields) or as a number."""
-    digits = r'^[1-9][0-9]*\Z' if minimum else r'^[0-9]+\Z'
+def _count(minimum, maximum):
+    """A whole number given as text (Fuel's text fields) or as a number;
+    the text no longer than the maximum (setting_problems checks its value)."""
+    width = len(str(maximum)) - 1
+    digits = (r'^[1-9][0-9]{0,%d}\Z' % width) if minimum else r'^[0-9]{1,%d}\Z' % (width + 1)
     return {'anyOf': [{'type': 'string', 'pattern': digits},
-                      {'type': 'integer', 'minimum': minimum}]}
+                      {'type': 'integer', 'minimum': minimum, 'maximum': maximum}]}
 
 
 SETTING_SCHEMAS = {
-    'guest_default_cpu': _count(1),
-    'guest_default_mem_gib': _count(1),
+    'guest_default_cpu': _count(1, MAX_CPU),
+    'guest_default_mem_gib': _count(1, MAX_MEM_GIB),
     'guest_default_disk_size': {'type': 'string', 'pattern': SIZE_PATTERN},
     'guest_disk_dir': {'type': 'string', 'pattern': r'^/[A-Za-z0-9._/-]*\Z'},
     'guest_disk_format': {'enum': ['qcow2', 'raw']},
@@ -80,7 +88,7 @@ SETTING_SCHEMAS = {
     'guest_ovs_bridges': {'type': 'string',
                           'pattern': '^(' + BRIDGE_LIST + ')?' + END},
     'guest_vnc_listen': {'type': 'string', 'pattern': '^' + IPV4 + END},
-    'host_reserved_mem_gib': _count(0),
+    'host_reserved_mem_gib': _count(0, MAX_MEM_GIB),
     'allow_mem_overcommit': {'type': 'boolean'},
     'remove_undeclared_guests': {'type': 'boolean'},
     'strict_disk_space': {'type': 'boolean'},
@@ -93,10 +101,11 @@ VM_SCHEMA = {
     'required': ['id'],
     'properties': {
         'id': {'type': 'integer', 'minimum': 1},
-        'cpu': {'type': 'integer', 'minimum': 1},
-        'mem': {'type': 'integer', 'minimum': 1},
-        'ram': {'type': 'integer', 'minimum': 1},
-        'mem_mib': {'type': 'integer', 'minimum': MIN_MEM_MIB},
+        'cpu': {'type': 'integer', 'minimum': 1, 'maximum': MAX_CPU},
+        'mem': {'type': 'integer', 'minimum': 1, 'maximum': MAX_MEM_GIB},
+        'ram': {'type': 'integer', 'minimum': 1, 'maximum': MAX_MEM_GIB},
+        'mem_mib': {'type': 'integer', 'minimum': MIN_MEM_MIB,
+                    'maximum': MAX_MEM_GIB * 1024},
         'vda_size': {'type': 'string', 'pattern': SIZE_PATTERN},
         'created': {'type': 'boolean'},
     },
@@ -117,7 +126,7 @@ ASTUTE_SCHEMA = {
     },
 }
 
-SIZE_TEXT = ('a size of at least 1M: digits with an optional unit b, k/K, M, '
+SIZE_TEXT = ('a size from 1M to 1024T: digits with an optional unit b, k/K, M, '
              'G or T, e.g. "70G"')
 ACCEPTED = {
     'uid': 'the node id nailgun writes, digits such as "5"',
@@ -128,28 +137,31 @@ ACCEPTED = {
     'transformations': 'a list of transformations (nailgun writes it)',
     SECTION: "a mapping of the plugin's settings",
     'id': 'a whole number >= 1, unique on this node, e.g. 1',
-    'cpu': 'a whole number of vCPUs >= 1, e.g. 2',
-    'mem': 'a whole number of GiB >= 1, e.g. 2',
-    'ram': 'a whole number of GiB >= 1 (better written as "mem")',
-    'mem_mib': 'a whole number of MiB >= %d, instead of "mem" (small lab and '
-               'test guests)' % MIN_MEM_MIB,
+    'cpu': 'a whole number of vCPUs from 1 to %d, e.g. 2' % MAX_CPU,
+    'mem': 'a whole number of GiB from 1 to %d, e.g. 2' % MAX_MEM_GIB,
+    'ram': 'a whole number of GiB from 1 to %d (better written as "mem")' % MAX_MEM_GIB,
+    'mem_mib': 'a whole number of MiB from %d to %d, instead of "mem" (small lab '
+               'and test guests)' % (MIN_MEM_MIB, MAX_MEM_GIB * 1024),
     'vda_size': SIZE_TEXT,
     'created': 'true or false (nailgun sets it)',
-    'guest_default_cpu': 'a whole number of vCPUs >= 1, e.g. "2"',
-    'guest_default_mem_gib': 'a whole number of GiB >= 1, e.g. "2"',
+    'guest_default_cpu': 'a whole number of vCPUs from 1 to %d, e.g. "2"' % MAX_CPU,
+    'guest_default_mem_gib': 'a whole number of GiB from 1 to %d, e.g. "2"' % MAX_MEM_GIB,
     'guest_default_disk_size': SIZE_TEXT,
     'guest_disk_dir': 'an absolute path of letters, digits, ".", "_", "-" '
-                      'and "/" without "..", e.g. "/var/lib/nova"',
+                      'and "/" without "..", not a system folder (/, /etc, /usr, '
+                      '/var, ...), e.g. "/var/lib/nova"',
     'guest_disk_format': 'one of "qcow2", "raw"',
     'guest_disk_cache': 'one of "none", "writethrough", "writeback", '
                         '"directsync", "unsafe", "default"',
     'guest_cpu_model': 'one of "host-model", "host-passthrough", '
                        '"hypervisor-default"',
     'guest_bridges': 'distinct bridge names (1 to 15 letters, digits, "_", '
-                     '"." or "-") separated by commas, e.g. "br-fw-admin,br-ex"',
-    'guest_ovs_bridges': 'bridge names separated by commas, or empty',
+                     '"." or "-", not beginning with "-", not "." or "..") '
+                     'separated by commas, e.g. "br-fw-admin,br-ex"',
+    'guest_ovs_bridges': 'bridge names (as in guest_bridges) separated by commas, '
+                         'or empty',
     'guest_vnc_listen': 'an IPv4 address such as 127.0.0.1',
-    'host_reserved_mem_gib': 'a whole number of GiB >= 0, e.g. "2"',
+    'host_reserved_mem_gib': 'a whole number of GiB from 0 to %d, e.g. "2"' % MAX_MEM_GIB,
     'allow_mem_overcommit': 'true or false',
     'remove_undeclared_guests': 'true or false',
     'strict_disk_space': 'true or false',
@@ -256,14 +268,27 @@ def setting_problems(values):
     problems = []
     label = SECTION + '.'
     size = values['guest_default_disk_size']
-    if _setting_valid('guest_default_disk_size', size) and \
-            parse_size_default_bytes(size) < MIN_DISK_BYTES:
+    if _setting_valid('guest_default_disk_size', size) and not _size_in_range(size):
         problems.append(Problem(label + 'guest_default_disk_size',
                                 describe_value(size), SIZE_TEXT))
+    for key, top in (('guest_default_cpu', MAX_CPU), ('guest_default_mem_gib', MAX_MEM_GIB),
+                     ('host_reserved_mem_gib', MAX_MEM_GIB)):
+        if _setting_valid(key, values[key]) and int(values[key]) > top:
+            problems.append(Problem(label + key, describe_value(values[key]), ACCEPTED[key]))
     text = values['guest_bridges']
     if _setting_valid('guest_bridges', text) and len(set(_split(text))) != len(_split(text)):
         problems.append(Problem(label + 'guest_bridges', describe_value(text),
                                 ACCEPTED['guest_bridges']))
+    for key in ('guest_bridges', 'guest_ovs_bridges'):
+        bad = [name for name in _split(values[key]) if not hostvalues.bridge_name_ok(name)]
+        if _setting_valid(key, values[key]) and bad:
+            problems.append(Problem(label + key, '%s: %s%s' % (
+                describe_value(values[key]), ', '.join('"%s"' % name for name in bad),
+                hostvalues.BAD_BRIDGE), ACCEPTED[key]))
+    disk_dir = values['guest_disk_dir']
+    if _setting_valid('guest_disk_dir', disk_dir) and hostvalues.is_system(disk_dir):
+        problems.append(Problem(label + 'guest_disk_dir', describe_value(disk_dir) +
+                                ': a system folder', ACCEPTED['guest_disk_dir']))
     for key in ('guest_disk_dir', 'guest_domain_template'):
         if _setting_valid(key, values[key]) and '..' in values[key].split('/'):
             problems.append(Problem(label + key, describe_value(values[key]),
@@ -322,7 +347,7 @@ def guest_problems(doc, items):
             seen.setdefault(vm_id, index)
         size = item.get('vda_size')
         if (isinstance(size, string_types) and _matches_size(size)
-                and parse_size_default_bytes(size) < MIN_DISK_BYTES):
+                and not _size_in_range(size)):
             problems.append(Problem(label + '.vda_size', describe_value(size), SIZE_TEXT))
         if 'mem_mib' in item and ('mem' in item or 'ram' in item):
             problems.append(Problem(label + '.mem_mib', describe_value(item['mem_mib']),
@@ -344,6 +369,10 @@ def removal_problems(doc, values):
                     'of this node' % SECTION)]
 
 
+def _size_in_range(text):
+    return MIN_DISK_BYTES <= parse_size_default_bytes(text) <= MAX_DISK_BYTES
+
+
 def _matches_size(text):
     return re.match(SIZE_PATTERN, text) is not None
 
@@ -355,7 +384,7 @@ NAILGUN_KEYS = ('cluster_id',)
 def unknown_key_warnings(doc, items):
     """A warning per unknown key of a guest entry, with the nearest known key."""
     known = sorted(VM_SCHEMA['properties'])
-    shown = [k for k in known if k != 'ram']
+    listed = [k for k in known if k != 'ram']
     warnings = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -369,8 +398,8 @@ def unknown_key_warnings(doc, items):
             import difflib  # here: only an unknown key needs it
             near = difflib.get_close_matches(key, known, 1)
             hint = ('did you mean "%s"?' % near[0]) if near else (
-                'known keys: %s' % ', '.join(shown))
-            warnings.append('%s: unknown key "%s" ignored; %s' % (label, key, hint))
+                'known keys: %s' % ', '.join(listed))
+            warnings.append('%s: unknown key "%s" ignored; %s' % (label, shown(key), hint))
     return warnings
 
 

@@ -3,11 +3,13 @@ astute.py). Apart so that a run whose input is cached never imports yaml.
 """
 from __future__ import absolute_import, division, print_function
 
+import re
+
 import yaml
 
 from .astute import (DECIMAL, MAX_DEPTH, MAX_DIGITS, NO_ALIASES, PLAIN_BOOLEANS,
                      Oversized, Surprise, Unreadable)
-from .compat import to_text
+from .compat import py3_repr, shown, to_text
 
 
 class _Refused(yaml.YAMLError):
@@ -22,12 +24,40 @@ def _where(mark):
     return 'line %d, column %d' % (mark.line + 1, mark.column + 1)
 
 
+# PyYAML 3.10 (Python 2.7 on Fuel's nodes) refuses characters beyond U+FFFF
+# that later releases accept: both read them as later releases do.
+_NOT_PRINTABLE = re.compile(u'[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD'
+                            u'\U00010000-\U0010FFFF]')
+
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader that keeps YAML 1.1 surprises visible, refuses anchors and
-    aliases (an alias bomb of a few hundred bytes expands to gigabytes) and
-    nesting deeper than MAX_DEPTH (the composer recurses)."""
+    aliases (an alias bomb of a few hundred bytes expands to gigabytes),
+    nesting deeper than MAX_DEPTH (the composer recurses), a key given twice
+    in a mapping (the last one would win silently) and !!binary (bytes on
+    Python 3, text on 2.7)."""
 
     depth = 0
+
+    def check_printable(self, data):
+        match = _NOT_PRINTABLE.search(data)
+        if match:
+            raise yaml.reader.ReaderError(self.name, self.index + match.start(),
+                                          ord(match.group()), 'unicode',
+                                          'special characters are not allowed')
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == u'tag:yaml.org,2002:merge':
+                continue  # `<<:` merges, as before
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, type(u''), int)) and key in seen:
+                raise _Refused('the key %s given twice in one mapping'
+                               % shown(py3_repr(key)), key_node.start_mark,
+                               'a YAML mapping with each key once')
+            seen.add(key)
+        return yaml.SafeLoader.construct_mapping(self, node, deep)
 
     def compose_node(self, parent, index):
         event = self.peek_event()
@@ -59,6 +89,13 @@ def _bool(loader, node):
 
 _Loader.add_constructor(u'tag:yaml.org,2002:int', _int)
 _Loader.add_constructor(u'tag:yaml.org,2002:bool', _bool)
+
+
+def _binary(loader, node):
+    raise _Refused('a !!binary value', node.start_mark, 'text, not !!binary')
+
+
+_Loader.add_constructor(u'tag:yaml.org,2002:binary', _binary)
 
 
 def _yaml_reason(error):

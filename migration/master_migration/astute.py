@@ -5,7 +5,7 @@ import collections
 import sys
 
 from master_migration import compat
-from master_migration.compat import py3_repr, to_text
+from master_migration.compat import cut, py3_repr, to_text
 
 try:
     import yaml
@@ -54,7 +54,7 @@ def parse_astute(text, path='astute.yaml'):
         return AdminNetwork(None, None, None, None)
     if not isinstance(admin, dict):
         raise AstuteError('%s: ADMIN_NETWORK must be a mapping, got %s'
-                          % (path, py3_repr(admin)))
+                          % (path, cut(py3_repr(admin))))
     values = []
     for key in ADMIN_KEYS:
         value = admin.get(key)
@@ -63,12 +63,13 @@ def parse_astute(text, path='astute.yaml'):
 
 
 def load_astute(path):
+    """The AdminNetwork of the astute.yaml at path: only a regular file (a
+    FIFO would block), at most 16 MiB; AstuteError otherwise."""
+    from master_migration import configfile
     try:
-        with open(path, 'rb') as handle:
-            text = handle.read().decode('utf-8')
-    except (IOError, OSError) as exc:
-        raise AstuteError('%s: cannot read: %s' % (path, exc.strerror or
-                                                   to_text(exc)))
+        text = configfile.decode(configfile.read_regular(path, 16 << 20))
+    except configfile.Refused as exc:
+        raise AstuteError('%s: %s' % (path, to_text(exc)))
     return parse_astute(text, path)
 
 

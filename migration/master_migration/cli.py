@@ -10,9 +10,9 @@ import time
 from master_migration import PROG, __version__, params as params_mod
 from master_migration import plan, preflight, runner, services
 from master_migration.commands import Commands, CommandError
-from master_migration.compat import LineHandler, to_text, write_line
+from master_migration.compat import LineHandler, cut, py3_repr, to_text, write_line
 from master_migration.context import Context
-from master_migration.state import Lock, LockBusy, State
+from master_migration.state import Lock, LockBusy, State, work_dir_problem
 
 EXIT_BAD_INPUT = 2
 ROLLBACK_STATUSES = ('rolling-back', 'rollback-incomplete')
@@ -125,8 +125,12 @@ def go_to_background(log, log_path):
 
 
 def work_dir_from(args, config):
-    return os.path.abspath(args.work_dir or config.get(
-        'work_dir', '/var/lib/rf-migrate-master'))
+    """The checked work_dir; ValueError says what is wrong with it."""
+    value = args.work_dir or config.get('work_dir', '/var/lib/rf-migrate-master')
+    try:
+        return params_mod.work_dir(value)
+    except ValueError as exc:
+        raise ValueError('work_dir: %s: %s' % (cut(py3_repr(value)), exc))
 
 
 def main(argv=None):
@@ -138,12 +142,18 @@ def main(argv=None):
         config = params_mod.load_config(args.config) if args.config else {}
     except params_mod.ParamError as exc:
         return fail(exc.problems)
-    work_dir = work_dir_from(args, config)
+    try:
+        work_dir = work_dir_from(args, config)
+    except ValueError as exc:
+        return fail([to_text(exc)])
     try:
         os.makedirs(work_dir, 0o750)
     except OSError:
         if not os.path.isdir(work_dir):
             return fail(['work_dir: cannot create %s' % work_dir])
+    unsafe = work_dir_problem(work_dir)
+    if unsafe:
+        return fail([unsafe])
     lock = Lock(os.path.join(work_dir, 'lock'))
     try:
         lock.acquire()

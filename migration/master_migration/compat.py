@@ -120,6 +120,14 @@ def text_repr(text):
     return quote_char + body + quote_char
 
 
+def cut(text, limit=80):
+    """text, cut after limit characters with its length said: a 10 MB value
+    is not echoed whole in a message."""
+    if len(text) <= limit:
+        return text
+    return u'%s... (%d characters)' % (text[:limit], len(text))
+
+
 def py3_repr(value):
     """repr() of YAML-like values as Python 3 prints them (no u'' and no L
     on 2.7), so messages read the same under both interpreters. Mappings
@@ -190,6 +198,12 @@ def _mask(prefix):
 def network_text(address, prefix):
     """('10.20.0.2', 24) -> '10.20.0.0/24'."""
     return u'%s/%d' % (ipv4_text(parse_ipv4(address) & _mask(prefix)), prefix)
+
+
+def host_bits(address, prefix):
+    """The part of address below the prefix: 0 is the network's address,
+    all ones its broadcast address."""
+    return parse_ipv4(address) & ~_mask(prefix) & 0xFFFFFFFF
 
 
 def in_network(address, network_address, prefix):
@@ -268,6 +282,7 @@ class Watchdog(object):
 
     def __exit__(self, *exc_info):
         self.timer.cancel()
+        self.timer.join()  # none left running: 2.7 warns at exit otherwise
         return False
 
 

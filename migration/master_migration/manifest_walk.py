@@ -66,6 +66,16 @@ def _pattern_regex(pattern):
     return regex, dir_only, whole
 
 
+def pattern_problem(pattern):
+    """Why the walker cannot read pattern (an empty or reversed bracket
+    range, say), or None."""
+    try:
+        _pattern_regex(pattern)
+    except re.error as exc:
+        return 'not a pattern the copy can use (%s)' % exc
+    return None
+
+
 class Excludes(object):
     """The patterns as at most four regexes (whole name or last part,
     any entry or folders only): one search each per entry."""

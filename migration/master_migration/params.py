@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ElementTree
 
 from master_migration import astute as astute_mod
 from master_migration import compat, units
-from master_migration.compat import py3_repr, string_types, to_text
+from master_migration.compat import cut, py3_repr, string_types, text_repr, to_text
 
 DEFAULT_EXCLUDES = ['/proc/*', '/sys/*', '/dev/*', '/run/*', '/tmp/*',
                     '/mnt/*', '/media/*', '/lost+found']
@@ -21,10 +21,14 @@ MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z')
 NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z')
 PATH_RE = re.compile(r'^/[A-Za-z0-9_./+-]*\Z')
 IFACE_RE = re.compile(r'^[A-Za-z0-9_.:-]{1,15}\Z')
-DIGITS_RE = re.compile(r'^[0-9]+\Z')
+DIGITS_RE = re.compile(r'^[0-9]{1,18}\Z')  # longer: no count is meant
 # A host name or an address: no leading '-' (ssh would read an option), no
 # blank or control character.
 HOST_RE = re.compile(r'^[A-Za-z0-9_.:\[\]%-]{1,253}\Z')
+# The folders a work_dir (state, lock, log) must not be, or be below.
+SYSTEM_TREES = ('/proc', '/sys', '/dev', '/etc', '/boot', '/usr', '/bin',
+                '/sbin', '/lib', '/lib64', '/run')
+SYSTEM_DIRS = ('/', '/var', '/var/lib', '/var/log', '/tmp', '/home', '/root')
 
 
 class ParamError(Exception):
@@ -45,7 +49,7 @@ def _int_range(low, high):
     return convert
 
 
-def _size(minimum, example):
+def _size(minimum, example, maximum):
     def convert(value):
         try:
             number = units.parse_size_default_mib(value)
@@ -54,6 +58,9 @@ def _size(minimum, example):
         if number < minimum:
             raise ValueError('too small: at least %s'
                              % units.human_bytes(minimum))
+        if number > maximum:
+            raise ValueError('too large: at most %s'
+                             % units.human_bytes(maximum))
         return number
     return convert
 
@@ -69,7 +76,19 @@ def _choice(*allowed):
 def _abs_path(value):
     if not isinstance(value, string_types) or not value.startswith('/'):
         raise ValueError('must be an absolute path')
+    if '..' in value.split('/'):
+        raise ValueError('must not contain "..": give the path it means')
     return os.path.normpath(value)
+
+
+def work_dir(value):
+    """An absolute path that is no system folder (state, lock and log are
+    written there)."""
+    path = _abs_path(value)
+    if path in SYSTEM_DIRS or any(path == top or path.startswith(top + '/')
+                                  for top in SYSTEM_TREES):
+        raise ValueError('a system folder; use e.g. /var/lib/rf-migrate-master')
+    return path
 
 
 def _dest_path(value):
@@ -82,7 +101,8 @@ def _dest_path(value):
 
 def _destination(value):
     text = to_text(value)
-    if text.startswith('-') or not HOST_RE.match(text):
+    if text.startswith('-') or not HOST_RE.match(text) or (
+            '%' in text and ':' not in text):  # a zone only in IPv6
         raise ValueError('give the virt node as a host name or IPv4 address: '
                          'letters, digits, . - _ : only, not starting with '
                          '"-" (ssh would read it as an option)')
@@ -91,8 +111,12 @@ def _destination(value):
 
 def _excludes(value):
     """The default excludes always stay: copying /proc is never right."""
+    from master_migration import manifest_walk
     patterns = list(DEFAULT_EXCLUDES)
     for pattern in _string_list(value):
+        problem = manifest_walk.pattern_problem(pattern)
+        if problem:
+            raise ValueError('%s: %s' % (cut(py3_repr(pattern)), problem))
         if pattern not in patterns:
             patterns.append(pattern)
     return patterns
@@ -111,6 +135,9 @@ def _name(value):
 def _iface(value):
     if not isinstance(value, string_types) or not IFACE_RE.match(value):
         raise ValueError('not an interface name (max 15 characters)')
+    if value.startswith('-') or value in ('.', '..'):
+        raise ValueError('not an interface name: it may not begin with "-" (a '
+                         'command would read an option) nor be "." or ".."')
     return value
 
 
@@ -212,9 +239,11 @@ FIELDS = [
     ('vcpus', 2, _int_range(1, 64), 'guest vCPUs'),
     ('virt_type', 'kvm', _choice('kvm', 'qemu'), 'libvirt domain type (qemu:'
                                                  ' no hardware virtualization)'),
-    ('memory', '4G', _size(256 * units.MIB, '4G'), 'guest memory'),
-    ('disk_size', '100G', _size(512 * units.MIB, '100G'), 'guest disk size'),
-    ('swap_size', '0', _size(0, '2G'), 'swap partition size (0: none)'),
+    ('memory', '4G', _size(256 * units.MIB, '4G', 1 << 44), 'guest memory'),
+    ('disk_size', '100G', _size(512 * units.MIB, '100G', 1 << 50),
+     'guest disk size'),
+    ('swap_size', '0', _size(0, '2G', 1 << 44), 'swap partition size (0: '
+     'none)'),
     ('disk_dir', '/var/lib/nova', _dest_path, 'disk folder on the virt node'),
     ('admin_bridge', 'br-fw-admin', _iface, 'bridge for the admin NIC'),
     ('admin_nic_xml', '', _xml_fragment, 'extra XML in the admin NIC'),
@@ -246,9 +275,9 @@ FIELDS = [
                                                 'guest'),
     ('sync_timeout', 14400, _int_range(10, 604800), 'seconds per sync'),
     ('rsync_options', [], _string_list, 'extra rsync options'),
-    ('space_margin', '1G', _size(0, '1G'), 'free space kept on the virt '
-     'node'),
-    ('work_dir', '/var/lib/rf-migrate-master', _abs_path, 'state, lock, '
+    ('space_margin', '1G', _size(0, '1G', 1 << 50), 'free space kept on '
+     'the virt node'),
+    ('work_dir', '/var/lib/rf-migrate-master', work_dir, 'state, lock, '
      'log'),
     ('poweroff', True, _bool, 'power off the old master at the end'),
     ('poweroff_command', [['poweroff']], _argv_list, 'how to power off'),
@@ -288,22 +317,23 @@ class Params(object):
 
 
 def load_config(path):
+    """The --config mapping; ParamError names the file and the fault."""
+    from master_migration import configfile
+    if astute_mod.yaml is None:
+        raise ParamError(['--config %s: %s' % (path, astute_mod.missing_yaml_advice())])
     try:
-        with open(path, 'rb') as handle:
-            text = handle.read().decode('utf-8')
-    except (IOError, OSError) as exc:
-        raise ParamError(['--config %s: cannot read: %s'
-                          % (path, exc.strerror or to_text(exc))])
-    try:
-        data = astute_mod.load_yaml_text(text, path)
-    except astute_mod.AstuteError as exc:
-        raise ParamError(['--config ' + to_text(exc)])
+        text = configfile.decode(configfile.read_regular(path))
+        data = configfile.parse(text, astute_mod.yaml)
+    except configfile.Refused as exc:
+        raise ParamError(['--config %s: %s' % (path, to_text(exc))])
+    except astute_mod.yaml.YAMLError as exc:
+        raise ParamError(['--config %s: not valid YAML: %s' % (path, to_text(exc))])
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ParamError(['--config %s: expected a mapping of option: value'
                           % path])
-    unknown = sorted(to_text(k) for k in data if k not in FIELD_NAMES)
+    unknown = sorted(cut(text_repr(k)[1:-1]) for k in data if k not in FIELD_NAMES)
     if unknown:
         raise ParamError(['--config %s: unknown key(s) %s; known keys: %s'
                           % (path, ', '.join(unknown), ', '.join(FIELD_NAMES))])
@@ -356,7 +386,7 @@ def _convert(raw, problems):
             values[key] = convert(value)
         except (ValueError, TypeError) as exc:
             problems.append('%s: %s (from %s): %s' % (
-                key, py3_repr(value), origin, to_text(exc)))
+                key, cut(py3_repr(value)), origin, to_text(exc)))
     return values
 
 
@@ -373,6 +403,15 @@ def _check_required(values, raw, problems):
             problems.append('%s: not set: %s' % (key, fix))
 
 
+def _not_a_host(address, prefix):
+    """'network' or 'broadcast' when address is one of those of its subnet
+    (a /31 or /32 has neither), else None."""
+    bits = compat.host_bits(address, prefix)
+    if prefix >= 31 or 0 < bits < (1 << (32 - prefix)) - 1:
+        return None
+    return 'network' if bits == 0 else 'broadcast'
+
+
 def _check_relations(values, problems):
     address, prefix = values.get('admin_address'), values.get('admin_netmask')
     if None in (address, prefix, values.get('interim_address')):
@@ -382,6 +421,11 @@ def _check_relations(values, problems):
         problems.append('interim_address: %s is not in the admin network %s; '
                         'pick a free address there' % (
                             interim, compat.network_text(address, prefix)))
+    elif _not_a_host(interim, prefix):
+        problems.append('interim_address: %s is the %s address of %s, not a '
+                        'host; pick a free address there' % (
+                            interim, _not_a_host(interim, prefix),
+                            compat.network_text(address, prefix)))
     elif interim == address:
         problems.append('interim_address: %s is the admin address itself; '
                         'pick another free address' % interim)

@@ -5,13 +5,31 @@ import errno
 import fcntl
 import json
 import os
+import stat
 import time
 
 from master_migration.facts import Facts, FactsError
 
+# No link followed, no block on a FIFO.
+_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0)
+
 
 class LockBusy(Exception):
     pass
+
+
+def work_dir_problem(path):
+    """Why the work_dir (state, lock, log) is not safe to write in, or
+    None: it must be a folder of the running user that others cannot
+    write, not a link (another user could plant links in it)."""
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        return 'work_dir: %s is a symbolic link; give the folder itself' % path
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        return ('work_dir: %s is owned by uid %d, mode %04o: it must be this '
+                "user's alone (mode 0750 or tighter); pick another folder or fix it"
+                % (path, info.st_uid, stat.S_IMODE(info.st_mode)))
+    return None
 
 
 class Lock(object):
@@ -24,7 +42,16 @@ class Lock(object):
         self.fd = None
 
     def acquire(self):
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Never through a link, only a regular file; LockBusy otherwise."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise LockBusy('cannot open the lock %s: %s (a link or no file '
+                           'there?); remove it' % (self.path, exc.strerror))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise LockBusy('the lock %s is not a regular file; remove it'
+                           % self.path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except (IOError, OSError) as exc:

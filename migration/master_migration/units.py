@@ -5,7 +5,9 @@ import re
 
 from master_migration.compat import integer_types, to_text
 
-_SIZE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B?)?\s*$', re.I)
+# ASCII digits (\d would take Arabic-Indic ones on Python 3 only), at most
+# 15 before the point: a longer number overflows the float.
+_SIZE = re.compile(r'^\s*([0-9]{1,15}(?:\.[0-9]{1,6})?)\s*([KMGT]?)(i?B?)?\s*\Z', re.I)
 _FACTOR = {'': 1, 'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
 MIB = 1 << 20
 

@@ -99,7 +99,7 @@ def test_yaml_1_1_surprises_are_refused_by_name(node, tmp_path):
     result = node('sh virt-guests check')
     assert result.returncode == 2, result.stdout
     for text in ('vms_conf[0] (guest 9001).mem: got 010 (YAML 1.1 reads it as the number 8); '
-                 'accepted: a whole number of GiB >= 1, e.g. 2',
+                 'accepted: a whole number of GiB from 1 to 16384, e.g. 2',
                  'vms_conf[0] (guest 9001).cpu: got yes (YAML 1.1 reads it as true)',
                  'vms_conf[0] (guest 9001).vda_size: got 1:30 (YAML 1.1 reads it as '
                  'the number 90)'):

@@ -75,16 +75,16 @@ MESSAGES = [
     # Block style: PyYAML before 5.1 (Fuel's 3.10) refuses '1:30' in a flow mapping.
     ('YAML 1.1 size', 'uid: "97"\nvms_conf:\n- id: 1\n  vda_size: 1:30\n', [
         'vms_conf[0] (guest 1).vda_size: got 1:30 (YAML 1.1 reads it as the number 90); '
-        'accepted: a size of at least 1M: digits with an optional unit b, k/K, M, G or T, '
+        'accepted: a size from 1M to 1024T: digits with an optional unit b, k/K, M, G or T, '
         'e.g. "70G"']),
     ('YAML 1.1 octal and yes', 'uid: "97"\nvms_conf:\n- {id: 010, cpu: yes}\n', [
         'vms_conf[0].cpu: got yes (YAML 1.1 reads it as true); accepted: a whole number '
-        'of vCPUs >= 1, e.g. 2',
+        'of vCPUs from 1 to 1024, e.g. 2',
         'vms_conf[0].id: got 010 (YAML 1.1 reads it as the number 8); accepted: a whole '
         'number >= 1, unique on this node, e.g. 1']),
     ('non-ASCII text', u'uid: "97"\nvms_conf:\n- {id: 1, vda_size: "7\u20acG"}\n', [
-        u'vms_conf[0] (guest 1).vda_size: got "7\u20acG" (text); accepted: a size of at '
-        u'least 1M: digits with an optional unit b, k/K, M, G or T, e.g. "70G"']),
+        u'vms_conf[0] (guest 1).vda_size: got "7\u20acG" (text); accepted: a size from 1M '
+        u'to 1024T: digits with an optional unit b, k/K, M, G or T, e.g. "70G"']),
     ('mapping instead of list', u'uid: "97"\nvms_conf: {f\u00fc\u00fc: 1}\n', [
         u"vms_conf: got {'f\u00fc\u00fc': 1} (a dict); accepted: a list of guests such as "
         u'[{"id": 1, "mem": 2, "cpu": 2}]']),
@@ -93,6 +93,8 @@ MESSAGES = [
         '{"id": 1, "mem": 2, "cpu": 2}']),
     ('big number and ram',
      'uid: "97"\nvms_conf:\n- {id: 1, mem: 2, ram: 99999999999999999999}\n', [
+        'vms_conf[0] (guest 1).ram: got 99999999999999999999; accepted: a whole number '
+        'of GiB from 1 to 16384 (better written as "mem")',
         'vms_conf[0] (guest 1).ram: got 99999999999999999999; accepted: no "ram" next to '
         '"mem" (2), or the same value']),
     ('decimal and missing uid', 'vms_conf:\n- {id: 1.5}\n', [
@@ -123,7 +125,7 @@ HOSTILE = [
         'accepted: a YAML mapping']),
     ('5000 digits', 'uid: "97"\nvms_conf:\n- id: 1\n  mem: ' + '9' * 5000 + '\n', [
         'vms_conf[0] (guest 1).mem: got a number of 5000 digits; accepted: a whole number '
-        'of GiB >= 1, e.g. 2']),
+        'of GiB from 1 to 16384, e.g. 2']),
     ('transformations not a list', 'uid: "97"\nnetwork_scheme: {transformations: 5}\n', [
         'network_scheme.transformations: got 5; accepted: a list of transformations '
         '(nailgun writes it)']),

@@ -142,3 +142,21 @@ def test_check_always_validates_and_its_result_replaces_the_entry(tmpdir, cache,
     assert cli.main(['check', '--astute', path, '--log-file', '']) == 0
     assert 'guest 1_vm' in capsys.readouterr().out
     assert [w.name for w, _ in cli.load_desired(path).wants] == ['1_vm']
+
+
+def test_the_key_covers_every_module_validation_imports():
+    """A plugin upgrade that changes what is accepted must not be answered
+    from a cache entry of the old code (issue 23 moved checks to new modules)."""
+    import re
+    here = os.path.dirname(inputcache.__file__)
+    found, todo = set(), ['spec.py']
+    while todo:
+        name = todo.pop()
+        found.add(name)
+        with open(os.path.join(here, name)) as source:
+            text = source.read()
+        for module in re.findall(r'^\s*from \.(\w*) import (\w+)', text, re.M):
+            imported = (module[0] or module[1]) + '.py'
+            if imported not in found and os.path.exists(os.path.join(here, imported)):
+                todo.append(imported)
+    assert found == set(inputcache.VALIDATING_CODE)

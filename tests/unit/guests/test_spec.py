@@ -130,7 +130,7 @@ def test_problem_text_names_field_value_and_fix():
         spec.build_spec(doc_with(guest(mem='2')))
     text = spec.format_problem(caught.value.problems[0])
     assert text == ('vms_conf[0] (guest 1).mem: got "2" (text); accepted: '
-                    'a whole number of GiB >= 1, e.g. 2')
+                    'a whole number of GiB from 1 to 16384, e.g. 2')
 
 
 def test_good_guest_becomes_plain_object():
