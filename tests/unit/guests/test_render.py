@@ -163,6 +163,23 @@ def test_round_trip_renders_the_same_xml():
     assert xml_same(xml, again)
 
 
+# Node 12's guest 7 as every release since 1.0 defined it: Fuel knows the
+# guest as a node by these MACs, libvirt knows the domain by this UUID.
+KNOWN_MACS = ['02:0d:c8:78:45:a9', '02:9a:a5:f4:cf:09']
+KNOWN_UUID = '01a8d22b-b38e-5485-9e75-9ebd114616a9'
+
+
+def test_the_same_guest_gets_the_same_macs_and_uuid_in_every_run():
+    """Derived from the node uid and guest id alone: not from anything
+    that changes between processes (PYTHONHASHSEED, object ids) or
+    between Pythons, or a redefined guest would be a new node to Fuel."""
+    _, xml = rendered()
+    root = ET.fromstring(xml)
+    assert [iface.find('mac').get('address')
+            for iface in root.findall('devices/interface')] == KNOWN_MACS
+    assert root.find('uuid').text == KNOWN_UUID
+
+
 def test_foreign_domain_parses_without_metadata():
     facts = render.parse_domain("<domain type='kvm'><name>other</name>"
                                 "<memory unit='MiB'>512</memory></domain>")

@@ -5,6 +5,7 @@ import pytest
 
 from virt_guests import diskuse
 from virt_guests import plan as P
+from virt_guests import reconcile
 from virt_guests import render
 from virt_guests.spec import (DEFAULT_SETTINGS, Guest, InvalidInput, Node, build_settings,
                               build_spec)
@@ -140,6 +141,19 @@ def test_with_removal_off_a_provisioned_guest_is_reported_with_the_retire_comman
     action = one_undeclared(False, [use(2, data_mib=2)])
     assert action.kind == P.REPORT_UNDECLARED
     assert 'sh virt-guests retire 2_vm --confirm 2_vm' in action.reason
+
+
+@pytest.mark.parametrize('section', [{}, {'remove_undeclared_guests': False}])
+def test_with_removal_off_a_never_provisioned_guest_is_kept_too(section):
+    """Removal off (the default, or set so): a guest of this node that
+    left vms_conf stays even when its disk was never provisioned; apply
+    only reports it."""
+    doc = {'uid': '5', 'vms_conf': [], 'reduced-footprint': section}
+    desired = reconcile.Desired(build_spec(doc))
+    (action,) = desired.plan(observed([domain(2)], uses=[use(2)]))
+    assert action.kind == P.REPORT_UNDECLARED and P.changes([action]) == []
+    assert 'kept (remove_undeclared_guests is off); never provisioned (%s: no ' \
+        'partition table, 0 MiB written)' % image(2) in action.reason
 
 
 def test_kept_and_removed_guests_side_by_side_and_declared_ones_untouched():
