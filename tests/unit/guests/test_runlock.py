@@ -67,3 +67,15 @@ def test_apply_while_another_run_holds_the_lock_is_refused_untouched(
     assert (status, touched) == (cli.HOST_REFUSED, [])
     out = capsys.readouterr().out
     assert 'pid %d holds' % holder.pid in out and 'nothing was changed' in out
+
+
+def test_a_lock_file_that_cannot_be_opened_refuses_the_run(tmp_path, monkeypatch):
+    """Its folder cannot be made (a file is in the way): Busy, naming the
+    path, so apply and retire exit 3 with that message, not a traceback."""
+    blocker = os.path.join(str(tmp_path), 'not-a-folder')
+    open(blocker, 'w').close()
+    path = os.path.join(blocker, 'virt-guests.lock')
+    monkeypatch.setenv('RF_VIRT_GUESTS_LOCK', path)
+    with pytest.raises(runlock.Busy) as caught:
+        runlock.acquire()
+    assert 'cannot open the lock file %s' % path in str(caught.value)
