@@ -75,3 +75,46 @@ def test_a_file_sent_while_stopped_is_checksummed_and_a_difference_refused(
     checksummed = [c for c in rec.started if c.argv[:len(
         steps.listed_verify_argv(ctx))] == steps.listed_verify_argv(ctx)]
     assert checksummed and all(c.input == b'etc/late\0' for c in checksummed)
+
+
+# The whole-tree rsync dry run of the verification (rsyncing.verify_argv).
+WHOLE_DRY_RUN = ['--delete', '--dry-run', '--itemize-changes']
+
+
+def whole_dry_runs(rec):
+    return [c for c in rec.calls if c[:len(WHOLE_DRY_RUN) + 3][3:] == WHOLE_DRY_RUN]
+
+
+def test_without_python_on_the_virt_node_rsync_compares_the_copy(tmp_path):
+    """The copy cannot be listed there: rsync's quick check over every
+    file (no checksums: those are for the sent files) finds the
+    difference instead."""
+    rec = Recorder()
+    ctx = dry_ctx(tmp_path, rec)
+    rec.answer(['rfm-manifest'], manifest.NO_PYTHON, '', 'sh: python: not found\n')
+    rec.answer(WHOLE_DRY_RUN, 0, '>f.st...... etc/fstab\n')
+    with pytest.raises(steps.CopyDiffers) as caught:
+        steps.verify(ctx)
+    assert '>f.st...... etc/fstab' in str(caught.value)
+    (whole,) = whole_dry_runs(rec)
+    assert '--checksum' not in whole
+
+
+@pytest.mark.parametrize('how', ['a sent name that is not UTF-8',
+                                 'an exclude the walker cannot follow'])
+def test_what_the_listings_cannot_check_rsync_checks_whole(tmp_path, how):
+    """A name not UTF-8 among the sent files: every file is compared by
+    checksum. An exclude pattern the walker does not follow: rsync's
+    quick check of every file. Either finds the difference."""
+    rec = Recorder()
+    ctx = dry_ctx(tmp_path, rec)
+    if how.startswith('a sent name'):
+        ctx.state.set('final_sent', [u'etc/caf\ufffd'])
+    else:
+        ctx.params.exclude = list(ctx.params.exclude) + ['/var/***']
+    rec.answer(WHOLE_DRY_RUN, 0, '>fc........ etc/fstab\n')
+    with pytest.raises(steps.CopyDiffers):
+        steps.verify(ctx)
+    (whole,) = whole_dry_runs(rec)
+    assert ('--checksum' in whole) == how.startswith('a sent name')
+    assert not [c for c in rec.calls if 'rfm-manifest' in ' '.join(c)]
