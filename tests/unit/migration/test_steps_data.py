@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 import os
 
+import pytest
+
 from master_migration import manifest, steps
 from master_migration.compat import to_text
 from recorder import Recorder
@@ -119,6 +121,30 @@ def test_a_file_gone_from_the_source_is_deleted_from_the_copy(tmp_path):
     with open(os.path.join(ctx.params.work_dir, 'final-delta.list'), 'rb') as handle:
         assert handle.read() == b'etc/new\0'
     assert ctx.state.get('final_sent') == ['etc/new']
+    # no listing from before the stop (a resumed run): nothing started ahead
+    assert [c for c in rec.started if '--dry-run' not in c.argv] == []
+
+
+def test_commands_started_ahead_are_stopped_when_one_cannot_start(tmp_path, monkeypatch):
+    rec = Recorder()
+    ctx = dry_ctx(tmp_path, rec)
+    ctx.copy_listing = listing(ctx)
+
+    def refused(argv):
+        raise steps.CommandError(argv, 255, 'ssh: connect: Connection refused')
+    monkeypatch.setattr(ctx.remote, 'start', refused)
+    with pytest.raises(steps.CommandError):
+        steps.start_ahead(ctx)
+    assert len(rec.started) == 1 and rec.started[0].stopped
+
+
+def test_a_copy_that_cannot_be_listed_before_the_stop_is_listed_later(tmp_path, caplog):
+    rec = Recorder()
+    rec.answer(['rfm-manifest'], 255, '', 'ssh: connect: Connection refused\n')
+    ctx = dry_ctx(tmp_path, rec)
+    steps.list_before_stop(ctx)
+    assert ctx.copy_listing is None
+    assert 'listing the copy: ' in caplog.text and 'Connection refused' in caplog.text
 
 
 # ---- guest and image ------------------------------------------------------
@@ -138,6 +164,17 @@ def test_a_new_guest_is_defined_from_its_xml(tmp_path):
     steps.define_guest(ctx)
     assert shown(rec.calls)[-1].endswith(
         'virsh -c qemu:///system define /var/lib/nova/fuel_master.xml')
+
+
+def test_a_guest_of_that_name_with_another_uuid_is_not_undone(tmp_path):
+    """Not the one this run defined: the rollback leaves it alone."""
+    rec = Recorder()
+    rec.answer(VIRSH + ['domuuid'], 0, 'someone-elses-uuid\n')
+    rec.answer(VIRSH + ['domstate'], 0, 'running\n')
+    ctx = dry_ctx(tmp_path, rec)
+    steps.undo_define(ctx)
+    virsh = [c.split('qemu:///system ')[1] for c in shown(rec.calls) if 'virsh' in c]
+    assert virsh == ['domuuid fuel_master']
 
 
 def test_undoing_the_definition_powers_off_a_running_guest_first(tmp_path):
