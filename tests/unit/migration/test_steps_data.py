@@ -166,26 +166,25 @@ def test_a_new_guest_is_defined_from_its_xml(tmp_path):
         'virsh -c qemu:///system define /var/lib/nova/fuel_master.xml')
 
 
+def virsh_of_undo_define(tmp_path, uuid):
+    """The virsh commands undo_define runs for a running guest of our
+    name whose UUID is `uuid` (this run's: d-1)."""
+    rec = Recorder()
+    rec.answer(VIRSH + ['domuuid'], 0, uuid + '\n')
+    rec.answer(VIRSH + ['domstate'], 0, 'running\n')
+    steps.undo_define(dry_ctx(tmp_path, rec))
+    return [c.split('qemu:///system ')[1] for c in shown(rec.calls) if 'virsh' in c]
+
+
 def test_a_guest_of_that_name_with_another_uuid_is_not_undone(tmp_path):
     """Not the one this run defined: the rollback leaves it alone."""
-    rec = Recorder()
-    rec.answer(VIRSH + ['domuuid'], 0, 'someone-elses-uuid\n')
-    rec.answer(VIRSH + ['domstate'], 0, 'running\n')
-    ctx = dry_ctx(tmp_path, rec)
-    steps.undo_define(ctx)
-    virsh = [c.split('qemu:///system ')[1] for c in shown(rec.calls) if 'virsh' in c]
-    assert virsh == ['domuuid fuel_master']
+    assert virsh_of_undo_define(tmp_path, 'someone-elses-uuid') == ['domuuid fuel_master']
 
 
 def test_undoing_the_definition_powers_off_a_running_guest_first(tmp_path):
-    rec = Recorder()
-    rec.answer(VIRSH + ['domuuid'], 0, 'd-1\n')
-    rec.answer(VIRSH + ['domstate'], 0, 'running\n')
-    ctx = dry_ctx(tmp_path, rec)
-    steps.undo_define(ctx)
-    virsh = [c.split('qemu:///system ')[1] for c in shown(rec.calls) if 'virsh' in c]
-    assert virsh == ['domuuid fuel_master', 'domstate fuel_master',
-                     'destroy fuel_master', 'undefine fuel_master']
+    assert virsh_of_undo_define(tmp_path, 'd-1') == [
+        'domuuid fuel_master', 'domstate fuel_master', 'destroy fuel_master',
+        'undefine fuel_master']
 
 
 def test_remove_disk_removes_only_an_image_this_run_made(tmp_path):
