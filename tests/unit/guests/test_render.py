@@ -234,3 +234,40 @@ def test_a_domain_with_the_spec_hash_of_earlier_releases_parses_the_same():
     ET.SubElement(root.find('metadata/{%s}guest' % render.NS),
                   '{%s}spec-hash' % render.NS).text = 'e62b9f189f780182'
     assert render.parse_domain(ET.tostring(root)) == render.parse_domain(xml)
+
+
+def test_the_domain_xml_is_indented_for_the_operator_reading_plan_xml():
+    _, xml = rendered()
+    assert xml.splitlines()[1:7] == [
+        '  <name>7_vm</name>', '  <uuid>%s</uuid>' % KNOWN_UUID, '  <metadata>',
+        '    <rf:guest>', '      <rf:id>7</rf:id>', '      <rf:node-uid>12</rf:node-uid>']
+    assert xml.endswith('  <cpu mode="host-passthrough" />\n</domain>\n')
+
+
+@pytest.mark.parametrize('memory', [
+    "<memory>2097152</memory>", "<memory unit='KiB'>2097152</memory>",
+    "<memory unit='k'>2097152</memory>", "<memory unit='K'>2097152</memory>",
+    "<memory unit='MiB'>2048</memory>", "<memory unit='M'>2048</memory>",
+    "<memory unit='GiB'>2</memory>", "<memory unit='G'>2</memory>",
+    "<memory unit='b'>2147484160</memory>", "<memory unit='bytes'>2147483648</memory>"])
+def test_memory_in_each_unit_libvirt_accepts_is_read_as_whole_kib(memory):
+    """A domain defined by hand may say its memory in any unit: drift is
+    judged in KiB (bytes: whole KiB, rounded down)."""
+    facts = render.parse_domain("<domain type='kvm'><name>x</name>%s</domain>" % memory)
+    assert facts.memory_kib == 2097152 and isinstance(facts.memory_kib, int)
+
+
+def test_a_bare_template_gets_every_field_and_one_nic_per_bridge(tmp_path):
+    """A custom template with only the devices: name, UUID, memory and
+    vCPUs are added; an interface without a <source> (user networking)
+    does not stop it: the NICs are the guest's bridges'."""
+    path = os.path.join(str(tmp_path), 'template.xml')
+    with open(path, 'w') as stream:
+        stream.write("<domain type='kvm'><devices><disk type='file' device='disk'/>"
+                     "<interface type='bridge'><source bridge='*'/></interface>"
+                     "<interface type='user'/></devices></domain>")
+    want, xml = rendered(template=render.load_template(path))
+    facts = render.parse_domain(xml)
+    assert (facts.name, facts.uuid, facts.vcpu, facts.memory_kib) == (
+        want.name, want.uuid, want.vcpu, want.memory_kib)
+    assert facts.nics == want.nics
