@@ -272,3 +272,17 @@ def test_the_undo_text_names_the_entry_to_put_back():
     _, state = domain(2)
     assert P.undo_text(state.facts).startswith(
         'to undo: put {"id": 2} back into vms_conf and run apply: 2_vm comes back')
+
+
+def test_a_disk_whose_image_is_gone_is_said_unknown():
+    _, state = domain(2, active=False)
+    path, measured = use(2, error='no image file at %s' % image(2))
+    (_, action) = P.retire_plan(state, [(path, None, measured)], remove_disk=False)
+    assert action.reason.startswith('kept untouched: format unknown, size unknown; ')
+
+
+def test_guests_to_retire_are_listed_by_id_then_other_names():
+    _, renamed = domain(3)
+    renamed = renamed._replace(facts=renamed.facts._replace(name='web'))
+    domains = dict([domain(10), domain(2), ('web', renamed)])
+    assert P.retirable(domains, '5', set()) == ['2_vm', '10_vm', 'web']

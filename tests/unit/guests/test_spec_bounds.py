@@ -57,3 +57,13 @@ def test_guests_after_an_entry_that_is_not_a_mapping_are_still_checked():
     assert problems(['not a guest', {'id': 2, 'vda_size': '1K'},
                      {'id': 2}]) == [
         'vms_conf[0]', 'vms_conf[1] (guest 2).vda_size', 'vms_conf[2] (guest 2).id']
+
+
+def test_an_item_of_another_list_is_not_asked_to_be_a_guest():
+    doc = astute_doc([{'id': 1}])
+    doc['roles'] = ['virt', 1]
+    with pytest.raises(spec.InvalidInput) as caught:
+        spec.build_spec(doc)
+    (problem,) = caught.value.problems
+    assert (problem.path, problem.value) == ('roles[1]', '1')
+    assert 'mapping' not in problem.accepted and 'string' in problem.accepted
