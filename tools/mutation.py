@@ -195,10 +195,12 @@ def report(done, seconds):
         results = outcomes(done[module][0])
         killed = [r for r in results if r[1] == TestOutcome.KILLED]
         survived = [r for r in results if r[1] == TestOutcome.SURVIVED]
+        judged = len(killed) + len(survived)  # not those cosmic-ray could not apply
         short = os.path.basename(module)
-        rows.append('%-14s %4d mutants %4d killed %4d survived %5.1f%%  %4.0f s' % (
-            short, len(results), len(killed), len(survived),
-            100.0 * len(killed) / max(1, len(results)), done[module][1]))
+        rows.append('%-14s %4d mutants %4d killed %4d survived %5.1f%%  %4.0f s%s' % (
+            short, judged, len(killed), len(survived), 100.0 * len(killed) / max(1, judged),
+            done[module][1], '  (%d not applicable)' % (len(results) - judged)
+            if len(results) > judged else ''))
         for spec, _, diff in sorted(survived, key=lambda r: r[0].start_pos):
             before, after = changed_line(diff)
             key = (short, spec.operator_name, before)
