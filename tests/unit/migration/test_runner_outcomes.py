@@ -123,3 +123,44 @@ def test_after_a_done_run_the_old_master_is_powered_off(tmp_path, monkeypatch, h
     ctx.params.poweroff_command = [['sync'], ['poweroff']]
     assert runner.run(ctx) == 0
     assert rec.calls == [['sync'], ['poweroff']]
+
+
+@pytest.mark.parametrize('error,traced', [(StepFailed('disk on fire'), False),
+                                          (ValueError('12 GiB'), True)])
+def test_only_an_unexpected_error_puts_its_traceback_in_the_log(tmp_path, monkeypatch,
+                                                                handlers, error, traced):
+    def raising(ctx):
+        raise error
+    monkeypatch.setattr(runner, 'STEPS', [step('a', raising)])
+    ctx = make_ctx(tmp_path, Recorder())
+    assert runner.run(ctx) == 1
+    assert any('Traceback (most recent call last)' in line
+               for line in ctx.log.lines) == traced
+
+
+@pytest.mark.parametrize('switched', [False, True])
+def test_the_rollback_says_which_side_of_the_switch_over_it_is(
+        tmp_path, monkeypatch, switched):
+    monkeypatch.setattr(runner, 'STEPS', [plan.Step('a', 'a', (), lambda p: 10,
+                                                    lambda ctx: None, lambda ctx: None,
+                                                    None)])
+    ctx = make_ctx(tmp_path, Recorder())
+    if switched:
+        ctx.state.set('switch_started', 1.0)
+    assert runner.rollback(ctx)
+    side = 'after' if switched else 'before'
+    assert 'rolling back (%s the switch-over)' % side in ctx.log.lines
+    kept = ' (the stopped guest and its disk are kept: a new run needs --replace)'
+    assert ctx.log.lines[-1].endswith(kept) == switched
+
+
+def test_an_undo_that_fails_is_named_and_the_state_kept(tmp_path, monkeypatch, handlers):
+    def cannot(ctx):
+        raise StepFailed('ssh: no route to host')
+    monkeypatch.setattr(runner, 'STEPS', [plan.Step('a', 'a', (), lambda p: 10,
+                                                    lambda ctx: None, cannot, None)])
+    ctx = make_ctx(tmp_path, Recorder())
+    assert not runner.rollback(ctx)
+    assert ctx.log.lines[-1] == ('rollback incomplete: undo a; fix that and run '
+                                 '--rollback again')
+    assert ctx.state.get('status') == 'rollback-incomplete'
