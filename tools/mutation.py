@@ -34,18 +34,22 @@ PYTHON = os.path.join(REPO, '.venv', 'bin', 'python')
 BIN = os.path.dirname(os.path.abspath(sys.executable))
 RESULTS = os.path.join(REPO, 'bench', 'mutation_results.md')
 G, M = 'tests/unit/guests/', 'tests/unit/migration/'
-# (module, the unit tests that exercise it), the slowest first.
+# (module, the unit tests that exercise it), the slowest first; in each
+# list the quick and pointed files first (-x stops at the first failure).
 MODULES = [
     ('migration/master_migration/steps.py', [
-        M + 'test_final_verify.py', M + 'test_migration_dryrun.py',
-        M + 'test_migration_core.py', M + 'test_migration_facts.py',
-        M + 'test_migration_runner.py']),
-    ('migration/master_migration/runner.py', [M + 'test_migration_runner.py']),
+        M + 'test_final_verify.py', M + 'test_steps_data.py',
+        M + 'test_migration_dryrun.py', M + 'test_migration_core.py',
+        M + 'test_migration_facts.py', M + 'test_migration_runner.py']),
     ('migration/master_migration/switchover.py', [
-        M + 'test_migration_dryrun.py', M + 'test_migration_runner.py']),
+        M + 'test_switchover.py', M + 'test_migration_dryrun.py',
+        M + 'test_migration_runner.py']),
+    ('migration/master_migration/runner.py', [
+        M + 'test_runner_outcomes.py', M + 'test_migration_runner.py']),
     ('deployment_scripts/virt_guests/spec.py', [
-        G + 'test_spec.py', G + 'test_retire_plan.py', G + 'test_plan.py',
-        G + 'test_render.py', G + 'test_astute.py', G + 'test_inputcache.py']),
+        G + 'test_spec_bounds.py', G + 'test_spec.py', G + 'test_retire_plan.py',
+        G + 'test_plan.py', G + 'test_render.py', G + 'test_astute.py',
+        G + 'test_inputcache.py']),
     ('deployment_scripts/virt_guests/render.py', [
         G + 'test_render.py', G + 'test_plan.py', G + 'test_retire_plan.py',
         'tests/unit/test_domain_xml_features.py']),
