@@ -118,3 +118,21 @@ def test_what_the_listings_cannot_check_rsync_checks_whole(tmp_path, how):
     (whole,) = whole_dry_runs(rec)
     assert ('--checksum' in whole) == how.startswith('a sent name')
     assert not [c for c in rec.calls if 'rfm-manifest' in ' '.join(c)]
+
+
+def test_a_hard_link_among_the_touched_names_has_the_copy_listed_whole(tmp_path, caplog):
+    """The walker cannot list a hard-linked name alone: the copy is then
+    listed whole, and a difference there fails the verification of the
+    listed changes (then the full final sync's)."""
+    rec = Recorder()
+    ctx = dry_ctx(tmp_path, rec)
+    listed_before_the_stop(ctx)
+    answer_listings(rec, ctx)  # the copy as the source was: without etc/late
+    write(ctx, 'etc/late', 'late\n')
+    rec.answer(DELTA_SYNC, 0, '>f+++++++++ etc/late\n')
+    rec.answer(['rfm-manifest', ctx.facts.mount_point, 'stdin-names'],
+               manifest_walk.HARD_LINKED, '', '')
+    with pytest.raises(steps.CopyDiffers):
+        steps.final_sync_and_verify(ctx)
+    assert 'final sync of the listed changes: verification: the copy differs' \
+        in caplog.text
