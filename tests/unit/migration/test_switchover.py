@@ -146,3 +146,30 @@ def test_any_http_status_line_counts_as_the_api_answering(reply, answers):
         assert switchover.http_answers('127.0.0.1', server.port, timeout=2.0) is answers
     finally:
         server.close()
+
+
+@pytest.mark.parametrize('ssh,api', [(True, False), (False, True)])
+def test_the_guest_counts_as_answering_only_with_ssh_and_the_api(tmp_path, monkeypatch,
+                                                                 ssh, api):
+    """One of the two is not enough: the run waits, then gives up (and
+    rolls back) rather than leave the admin address to half a master."""
+    rec = Recorder()
+    rec.answer(VIRSH + ['domstate'], 0, 'running\n')
+    ctx = dry_ctx(tmp_path, rec)
+    ctx.params.boot_timeout = 0.3
+    monkeypatch.setattr(switchover, 'ssh_answers', lambda address: ssh)
+    monkeypatch.setattr(switchover, 'http_answers', lambda address, port: api)
+    monkeypatch.setattr(switchover.time, 'sleep', lambda seconds: None)
+    with pytest.raises(switchover.GuestTimeout):
+        switchover.wait_for_guest(ctx)
+
+
+def test_a_port_that_accepts_but_says_nothing_is_no_ssh(port_22_to):
+    server = socket.socket()
+    server.bind(('127.0.0.1', 0))
+    server.listen(1)
+    port_22_to.append(server.getsockname()[1])
+    try:
+        assert switchover.ssh_answers('127.0.0.1', timeout=0.3) is False
+    finally:
+        server.close()
