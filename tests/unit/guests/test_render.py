@@ -180,6 +180,17 @@ def test_the_same_guest_gets_the_same_macs_and_uuid_in_every_run():
     assert root.find('uuid').text == KNOWN_UUID
 
 
+def test_guest_uuids_are_rfc_4122_version_5_of_node_and_guest():
+    """As uuid.uuid5 gives them (earlier releases called it), for every
+    node and guest, not only the one above."""
+    import uuid
+    namespace = uuid.UUID(bytes=render.UUID_NAMESPACE)
+    for uid in ('5', '12', '97'):
+        for guest_id in range(1, 6):
+            assert render.guest_uuid(uid, guest_id) == str(uuid.uuid5(
+                namespace, 'reduced-footprint/%s/%d' % (uid, guest_id)))
+
+
 def test_foreign_domain_parses_without_metadata():
     facts = render.parse_domain("<domain type='kvm'><name>other</name>"
                                 "<memory unit='MiB'>512</memory></domain>")
@@ -271,3 +282,27 @@ def test_a_bare_template_gets_every_field_and_one_nic_per_bridge(tmp_path):
     assert (facts.name, facts.uuid, facts.vcpu, facts.memory_kib) == (
         want.name, want.uuid, want.vcpu, want.memory_kib)
     assert facts.nics == want.nics
+
+
+def test_a_template_keeps_its_driver_options_and_loses_stale_source_and_mac_ones(tmp_path):
+    """The driver's other options (io, discard) are the operator's and
+    stay; the disk's <source> and the interface's <mac> and <source>
+    carry only what the plugin writes, or libvirt would get two sources
+    (a file and a block device) or the template's own MAC type."""
+    path = os.path.join(str(tmp_path), 'template.xml')
+    with open(path, 'w') as stream:
+        stream.write(
+            "<domain type='kvm'><devices><disk type='file' device='disk'>"
+            "<driver name='qemu' type='qcow2' io='native' discard='unmap'/>"
+            "<source dev='/dev/vg/old'/></disk>"
+            "<interface type='bridge'><mac address='52:54:00:00:00:01' type='static'/>"
+            "<source bridge='*' network='default'/></interface></devices></domain>")
+    want, xml = rendered(template=render.load_template(path))
+    root = ET.fromstring(xml)
+    disk = root.find("devices/disk[@device='disk']")
+    assert disk.find('source').attrib == {'file': want.disk_path}
+    assert (disk.find('driver').get('io'), disk.find('driver').get('discard')) == (
+        'native', 'unmap')
+    for iface, nic in zip(root.findall('devices/interface'), want.nics):
+        assert iface.find('mac').attrib == {'address': nic.mac}
+        assert iface.find('source').attrib == {'bridge': nic.bridge}

@@ -19,7 +19,7 @@ def problems(guests, settings=None):
 
 @pytest.mark.parametrize('fields,refused', [
     ({'cpu': 1}, False), ({'cpu': 0}, True),
-    ({'mem': 1}, False), ({'mem': 0}, True),
+    ({'mem': 1}, False), ({'mem': 0}, True), ({'ram': 1}, False), ({'ram': 0}, True),
     ({'mem_mib': 64}, False), ({'mem_mib': 63}, True),
     ({'vda_size': '1M'}, False), ({'vda_size': '1048576'}, False),
     ({'vda_size': '1023K'}, True), ({'vda_size': '1048575b'}, True)])
