@@ -12,7 +12,7 @@ import pytest
 from master_migration import manifest, steps
 from master_migration.compat import to_text
 from recorder import Recorder
-from test_migration_dryrun import VIRSH, dry_ctx
+from test_migration_dryrun import VIRSH, answer_listings, dry_ctx
 
 CHECKSUM = ['--checksum', '--itemize-changes']
 
@@ -207,3 +207,15 @@ def test_a_fixed_file_under_a_folder_the_source_lacks_excludes_that_folder(tmp_p
     assert steps.fixed_excludes(source, [
         'etc/udev/rules.d/70-persistent-net.rules', 'newtop/file',
         'etc/udev/x']) == ['/etc/udev/rules.d', '/etc/udev/x', '/newtop']
+
+
+def test_the_final_sync_goes_on_when_ssh_cannot_share_its_connection(tmp_path):
+    """Sharing one ssh connection is a speed-up: when ssh refuses it, each
+    command connects on its own and the step still ends well."""
+    rec = Recorder()
+    rec.answer(['-o', 'ControlMaster=yes'], 255, '', 'muxserver_listen: Operation not permitted\n')
+    ctx = dry_ctx(tmp_path, rec)
+    answer_listings(rec, ctx)
+    steps.final_sync(ctx)
+    assert ctx.remote.control is None
+    assert [c for c in rec.calls if 'ControlMaster=yes' in c]
