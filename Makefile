@@ -54,7 +54,7 @@ bench:
 	$(PY) bench/run_all.py
 
 # Not in `make test` nor CI: the unit tests against mutants of the modules
-# that decide what happens to an operator's data and guests (~20 min on
+# that decide what happens to an operator's data and guests (9-12 min on
 # two cores, niced). Needs .venv (`tools/setup test`); cosmic-ray goes into
 # its own .venv-mutation. Survivors: bench/mutation_results.md.
 MUTATION_VENV := .venv-mutation

@@ -1,6 +1,6 @@
 """`make mutation`: the unit suite against small bugs put into the modules
 that decide what happens to an operator's data and guests. Not part of
-`make test` or CI: a developer's check of the tests, about 20 minutes.
+`make test` or CI: a developer's check of the tests, 9-12 minutes here.
 
 cosmic-ray (.venv-mutation, tools/requirements-mutation.txt) changes one
 thing at a time in a module (a comparison turned round, a number off by
