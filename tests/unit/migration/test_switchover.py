@@ -157,7 +157,7 @@ def test_the_guest_counts_as_answering_only_with_ssh_and_the_api(tmp_path, monke
     rec = Recorder()
     rec.answer(VIRSH + ['domstate'], 0, 'running\n')
     ctx = dry_ctx(tmp_path, rec)
-    ctx.params.boot_timeout = 0.3
+    ctx.params.boot_timeout = 0.1
     monkeypatch.setattr(switchover, 'ssh_answers', lambda address: ssh)
     monkeypatch.setattr(switchover, 'http_answers', lambda address, port: api)
     monkeypatch.setattr(switchover.time, 'sleep', lambda seconds: None)
@@ -171,6 +171,6 @@ def test_a_port_that_accepts_but_says_nothing_is_no_ssh(port_22_to):
     server.listen(1)
     port_22_to.append(server.getsockname()[1])
     try:
-        assert switchover.ssh_answers('127.0.0.1', timeout=0.3) is False
+        assert switchover.ssh_answers('127.0.0.1', timeout=0.1) is False
     finally:
         server.close()
