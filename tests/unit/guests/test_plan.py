@@ -126,3 +126,35 @@ def test_changes_and_refusals_select_by_kind():
                      observed([domain(2, ours=False)]), '5', False)
     assert kinds(P.changes(actions)) == NEW
     assert kinds(P.refusals(actions)) == [('refuse', '2_vm')]
+
+
+@pytest.mark.parametrize('changes,owner', [
+    ({'node_uid': '6'}, 'made by this plugin for node 6'),
+    ({'guest_id': None, 'node_uid': None}, 'not made by this plugin')])
+def test_a_refused_name_says_whose_domain_holds_it(changes, owner):
+    _, state = domain(1)
+    state = state._replace(facts=state.facts._replace(**changes))
+    (action,) = P.plan([(want(1), 10 * GIB)], observed([('1_vm', state)]), '5', False)
+    assert action.reason == ('a domain of that name exists, %s: left alone; '
+                             'rename or remove it' % owner)
+
+
+def test_a_domain_without_a_disk_is_drift_from_none():
+    _, state = domain(1, disks=())
+    (action,) = P.plan([(want(1), 10 * GIB)], observed([('1_vm', state)], [disk(1)]),
+                       '5', False)
+    assert action.reason.endswith('disk none -> /var/lib/nova/1_vm.img (qcow2)')
+
+
+def test_drift_from_a_domain_without_memory_says_zero():
+    _, state = domain(1, memory_kib=None)
+    (action,) = P.plan([(want(1), 10 * GIB)], observed([('1_vm', state)], [disk(1)]),
+                       '5', False)
+    assert action.reason == 'kept as defined; vms_conf differs: memory 0 GiB -> 2 GiB'
+
+
+def test_an_image_of_another_format_and_size_is_refused_for_its_format():
+    (action,) = P.plan([(want(1), 10 * GIB)],
+                       observed(disks=[disk(1, fmt='raw', size_gib=5)]), '5', False)
+    assert action.kind == 'refuse' and action.reason.startswith(
+        'image /var/lib/nova/1_vm.img is raw, settings ask for qcow2: move it away')

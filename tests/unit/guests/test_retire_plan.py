@@ -5,6 +5,7 @@ import pytest
 
 from virt_guests import diskuse
 from virt_guests import plan as P
+from virt_guests import reconcile
 from virt_guests import render
 from virt_guests.spec import (DEFAULT_SETTINGS, Guest, InvalidInput, Node, build_settings,
                               build_spec)
@@ -142,6 +143,19 @@ def test_with_removal_off_a_provisioned_guest_is_reported_with_the_retire_comman
     assert 'sh virt-guests retire 2_vm --confirm 2_vm' in action.reason
 
 
+@pytest.mark.parametrize('section', [{}, {'remove_undeclared_guests': False}])
+def test_with_removal_off_a_never_provisioned_guest_is_kept_too(section):
+    """Removal off (the default, or set so): a guest of this node that
+    left vms_conf stays even when its disk was never provisioned; apply
+    only reports it."""
+    doc = {'uid': '5', 'vms_conf': [], 'reduced-footprint': section}
+    desired = reconcile.Desired(build_spec(doc))
+    (action,) = desired.plan(observed([domain(2)], uses=[use(2)]))
+    assert action.kind == P.REPORT_UNDECLARED and P.changes([action]) == []
+    assert 'kept (remove_undeclared_guests is off); never provisioned (%s: no ' \
+        'partition table, 0 MiB written)' % image(2) in action.reason
+
+
 def test_kept_and_removed_guests_side_by_side_and_declared_ones_untouched():
     seen = observed([domain(1), domain(2), domain(3)], [(image(1), P.DiskFacts(
         image(1), 'qcow2', 10 * GIB))], [use(2, table='GPT'), use(3)])
@@ -258,3 +272,17 @@ def test_the_undo_text_names_the_entry_to_put_back():
     _, state = domain(2)
     assert P.undo_text(state.facts).startswith(
         'to undo: put {"id": 2} back into vms_conf and run apply: 2_vm comes back')
+
+
+def test_a_disk_whose_image_is_gone_is_said_unknown():
+    _, state = domain(2, active=False)
+    path, measured = use(2, error='no image file at %s' % image(2))
+    (_, action) = P.retire_plan(state, [(path, None, measured)], remove_disk=False)
+    assert action.reason.startswith('kept untouched: format unknown, size unknown; ')
+
+
+def test_guests_to_retire_are_listed_by_id_then_other_names():
+    _, renamed = domain(3)
+    renamed = renamed._replace(facts=renamed.facts._replace(name='web'))
+    domains = dict([domain(10), domain(2), ('web', renamed)])
+    assert P.retirable(domains, '5', set()) == ['2_vm', '10_vm', 'web']

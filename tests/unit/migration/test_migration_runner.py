@@ -434,6 +434,8 @@ def test_rollback_refuses_when_autostart_stays_on(tmp_path):
     ctx = switched_ctx(tmp_path, rec)
     assert not runner.rollback(ctx)
     assert not [c for c in rec.calls if c[:3] == ['ip', 'addr', 'add']]
+    assert any('libvirt says guest fuel_master is shut off, autostart on' in line
+               for line in ctx.log.lines)
 
 
 def test_a_later_rollback_with_ssh_back_finishes(tmp_path):
