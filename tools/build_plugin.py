@@ -27,7 +27,7 @@ CHECK = REPO / 'tools' / 'check_plugin.py'
 NOT_SHIPPED = ('tests/', 'bench/', '.ci/', 'Makefile', 'pytest.ini', '.flake8',
                '.yamllint', '.gitignore', 'tools/setup', 'tools/fpb',
                'tools/requirements-', 'tools/constraints-', 'tools/build_plugin.py',
-               'tools/check_plugin.py')
+               'tools/check_plugin.py', 'tools/mutation.py')
 
 
 def shipped(rel):
