@@ -1,7 +1,7 @@
 """The apply/retire lock on a hostile host (issue 23, class 2): nothing at
 its path is followed or written through, a FIFO or a file others can write
 is refused by name, and it lives where only root can create names.
-(A lock of another user's, or held by one: tests/guests/test_hostile_lock.py.)"""
+(A lock of another user's, or held by one: tests/guests/test_hostile_lock_as_root.py.)"""
 from __future__ import absolute_import, division, print_function
 
 import os
