@@ -110,3 +110,12 @@ def test_puppet_lint_catches_a_bad_manifest(tmp_path):
     lint = subprocess.run(['puppet-lint', '--fail-on-warnings', str(bad)],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert lint.returncode != 0, lint.stdout
+
+
+def test_test_modules_have_unique_names():
+    """pytest imports test modules by basename (rootdir mode): two suites
+    with one name stop the whole run at collection."""
+    seen = {}
+    for path in sorted((REPO / 'tests').rglob('test_*.py')):
+        seen.setdefault(path.name, []).append(str(path.relative_to(REPO)))
+    assert not [paths for paths in seen.values() if len(paths) > 1]
