@@ -55,7 +55,8 @@ MODULES = [
         'tests/unit/test_domain_xml_features.py']),
     ('deployment_scripts/virt_guests/plan.py', [
         G + 'test_plan.py', G + 'test_retire_plan.py']),
-    ('deployment_scripts/virt_guests/runlock.py', [G + 'test_runlock.py']),
+    ('deployment_scripts/virt_guests/runlock.py', [
+        G + 'test_lock_holder.py', G + 'test_hostile_lock.py', G + 'test_runlock.py']),
 ]
 # Left out: '%' (here it formats text: any change only breaks a message)
 # and all but the nearest replacement of each other operator (as PIT's
