@@ -47,7 +47,7 @@ MODULES = [
     ('migration/master_migration/runner.py', [
         M + 'test_runner_outcomes.py', M + 'test_migration_runner.py']),
     ('deployment_scripts/virt_guests/spec.py', [
-        G + 'test_spec_maxima.py', G + 'test_spec_bounds.py', G + 'test_spec.py',
+        G + 'test_spec_bounds.py', G + 'test_spec.py',
         G + 'test_hostile_input.py', G + 'test_retire_plan.py', G + 'test_plan.py',
         G + 'test_render.py', G + 'test_astute.py', G + 'test_inputcache.py']),
     ('deployment_scripts/virt_guests/render.py', [
