@@ -104,10 +104,12 @@ def test_the_largest_default_disk_size_is_accepted_and_larger_refused():
 
 def test_the_refusal_says_what_is_accepted():
     with pytest.raises(spec.InvalidInput) as raised:
-        spec.build_spec(astute_doc([{'id': 1, 'cpu': 1025}],
+        spec.build_spec(astute_doc([{'id': 1, 'cpu': 1025}, {'id': 2, 'mem_mib': 63}],
                                    settings={'guest_default_mem_gib': '16385'}))
     accepted = dict((p.path, p.accepted) for p in raised.value.problems)
     assert accepted == {
         'vms_conf[0] (guest 1).cpu': 'a whole number of vCPUs from 1 to 1024, e.g. 2',
+        'vms_conf[1] (guest 2).mem_mib': 'a whole number of MiB from 64 to 16777216, '
+                                         'instead of "mem" (small lab and test guests)',
         'reduced-footprint.guest_default_mem_gib':
             'a whole number of GiB from 1 to 16384, e.g. "2"'}
