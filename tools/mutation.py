@@ -47,15 +47,17 @@ MODULES = [
     ('migration/master_migration/runner.py', [
         M + 'test_runner_outcomes.py', M + 'test_migration_runner.py']),
     ('deployment_scripts/virt_guests/spec.py', [
-        G + 'test_spec_bounds.py', G + 'test_spec.py', G + 'test_retire_plan.py',
-        G + 'test_plan.py', G + 'test_render.py', G + 'test_astute.py',
-        G + 'test_inputcache.py']),
+        G + 'test_spec_bounds.py', G + 'test_spec.py',
+        G + 'test_hostile_input.py', G + 'test_retire_plan.py', G + 'test_plan.py',
+        G + 'test_render.py', G + 'test_astute.py', G + 'test_inputcache.py']),
     ('deployment_scripts/virt_guests/render.py', [
-        G + 'test_render.py', G + 'test_plan.py', G + 'test_retire_plan.py',
+        G + 'test_template_size.py', G + 'test_render.py', G + 'test_hostile_input.py',
+        G + 'test_plan.py', G + 'test_retire_plan.py',
         'tests/unit/test_domain_xml_features.py']),
     ('deployment_scripts/virt_guests/plan.py', [
         G + 'test_plan.py', G + 'test_retire_plan.py']),
-    ('deployment_scripts/virt_guests/runlock.py', [G + 'test_runlock.py']),
+    ('deployment_scripts/virt_guests/runlock.py', [
+        G + 'test_lock_holder.py', G + 'test_hostile_lock.py', G + 'test_runlock.py']),
 ]
 # Left out: '%' (here it formats text: any change only breaks a message)
 # and all but the nearest replacement of each other operator (as PIT's
