@@ -144,15 +144,21 @@ def chosen(section):
         meta['chosen_id'], [v['metadata'] for v in meta['versions']]))
 
 
+def task_graph(message, node_id):
+    """A node's tasks in a task-based deployment message: 9.0 names the
+    per-node graphs tasks_graph, 8.0 (experimental there) deployment_tasks."""
+    args = message['args']
+    graph = args['tasks_graph'] if 'tasks_graph' in args else args['deployment_tasks']
+    return graph[str(node_id)]
+
+
 def task_ids(message, node_id):
     """The ids of every task a node gets in a deployment message, unordered
     (a controller's graph is not one that a simple topological sort takes)."""
-    uid, args = str(node_id), message['args']
     if message['method'] == 'task_deploy':
-        graph = args['tasks_graph'] if 'tasks_graph' in args else args['deployment_tasks']
-        return {t['id'] for t in graph[uid] if t['type'] != 'skipped'}
-    return {t.get('id') for n in args['deployment_info'] if n['uid'] == uid
-            for t in n['tasks']}
+        return {t['id'] for t in task_graph(message, node_id) if t['type'] != 'skipped'}
+    return {t.get('id') for n in message['args']['deployment_info']
+            if n['uid'] == str(node_id) for t in n['tasks']}
 
 
 def node_tasks(message, node_id):
@@ -160,11 +166,7 @@ def node_tasks(message, node_id):
     runs them: by priority (granular) or by their requires (task based)."""
     uid = str(node_id)
     if message['method'] == 'task_deploy':
-        # 9.0 names the per-node graphs tasks_graph; 8.0 (experimental
-        # there) deployment_tasks.
-        args = message['args']
-        graph = args['tasks_graph'] if 'tasks_graph' in args else args['deployment_tasks']
-        return _ordered(graph[uid], uid)
+        return _ordered(task_graph(message, node_id), uid)
     entries = [n for n in message['args']['deployment_info'] if n['uid'] == uid]
     return [[t for t in sorted(e['tasks'], key=lambda t: t['priority'])]
             for e in entries]

@@ -1,14 +1,17 @@
 """Helpers of the nailgun suite that its tests import (conftest.py is not
 importable by name when several suites run together)."""
 import json
-import os
 import subprocess
+import sys
 
 import pytest
 import yaml
 
 import nailgun_lab
-from lab import interpreters
+
+# The guest suites' task environment: one Python on PATH, the node's files.
+sys.path.insert(0, str(nailgun_lab.REPO / 'tests' / 'guests'))
+from guestlib import task_env  # noqa: E402
 
 
 def start_nailgun(release, tmp_path_factory, postgres, name='nailgun'):
@@ -27,11 +30,7 @@ def run_check(astute, tmp_path):
     node whose Python is python3 with PyYAML and jsonschema."""
     path = tmp_path / 'astute.yaml'
     path.write_text(yaml.safe_dump(astute))
-    env = dict(os.environ, RF_ASTUTE_YAML=str(path), LC_ALL='C',
-               PATH=str(interpreters.only_python('python3', tmp_path / 'bin')),
-               RF_VIRT_GUESTS_LOG=str(tmp_path / 'virt-guests.log'),
-               RF_VIRT_GUESTS_LOCK=str(tmp_path / 'lock'),
-               RF_VIRT_GUESTS_CACHE=str(tmp_path / 'cache.json'))
+    env = task_env(path, tmp_path / 'virt-guests.log')
     return subprocess.run(['sh', str(CHECK), 'check'], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=120)
