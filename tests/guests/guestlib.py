@@ -58,9 +58,8 @@ def task_env(astute_path, log_path, path=None):
     return env
 
 
-def run_task(task, cwd, env, timeout=None):
-    """A deployment task as Astute runs it (lab/astute_tasks.py)."""
-    return astute_tasks.run(task, cwd, env, timeout)
+# A deployment task as Astute runs it (lab/astute_tasks.py).
+run_task = astute_tasks.run
 
 
 def run_cmd(cmd, cwd, env, timeout=600):

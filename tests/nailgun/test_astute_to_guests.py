@@ -8,7 +8,6 @@ on real KVM with the MACs and bridges asked.
 The core tasks before ours (hiera, globals, netconfig ...) are fuel-library's
 and need an Ubuntu node: here the lab makes the bridges netconfig would."""
 import shutil
-import subprocess
 import sys
 import uuid
 
@@ -20,7 +19,7 @@ from lab_env import OURS, ids, node_tasks
 from nailgun_lab import REPO
 
 sys.path.insert(0, str(REPO / 'tests' / 'guests'))
-from guestlib import remove_test_domains, run_task, task_env  # noqa: E402
+from guestlib import ip, remove_test_domains, run_task, task_env  # noqa: E402
 from lab import kvm  # noqa: E402
 from virt_guests import render  # noqa: E402
 
@@ -33,12 +32,12 @@ GUESTS = [{'id': 9061, 'cpu': 1, 'mem': 1, 'vda_size': '1G'},
 @pytest.fixture
 def bridges():
     for name in BRIDGES:
-        subprocess.run(['ip', 'link', 'del', name], stderr=subprocess.DEVNULL)
-        subprocess.run(['ip', 'link', 'add', name, 'type', 'bridge'], check=True)
-        subprocess.run(['ip', 'link', 'set', name, 'up'], check=True)
+        ip('link', 'del', name, check=False)
+        ip('link', 'add', name, 'type', 'bridge')
+        ip('link', 'set', name, 'up')
     yield BRIDGES
     for name in BRIDGES:
-        subprocess.run(['ip', 'link', 'del', name], stderr=subprocess.DEVNULL)
+        ip('link', 'del', name, check=False)
 
 
 @pytest.fixture
