@@ -114,18 +114,29 @@ def cached_root_tarball(log=print):
 
     Returns (path, build_seconds); build_seconds is 0.0 on a cache hit."""
     rcp = recipe(configured_mirror())
+    return cached(CACHE_DIR / ('rfb-master-root-%s.tar' % recipe_key(rcp)),
+                  'rfb', lambda path: _build_tarball(rcp, path, log))
+
+
+def cached(path, prefix, build):
+    """(path, build seconds: 0.0 on a hit): build(path) runs only when path
+    is missing, under CACHE_DIR/.<prefix>-build.lock, so two runs never
+    build at once; the other builds beside it (older recipes: named like
+    it but for the key after the last '-') are removed."""
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    tarball = CACHE_DIR / ('rfb-master-root-%s.tar' % recipe_key(rcp))
-    with open(str(CACHE_DIR / '.rfb-build.lock'), 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two runs never build at once
-        if tarball.exists():
-            return tarball, 0.0
+    with open(str(CACHE_DIR / ('.%s-build.lock' % prefix)), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return path, 0.0
         started = time.monotonic()
-        _build_tarball(rcp, tarball, log)
-        for stale in CACHE_DIR.glob('rfb-master-root-*.tar'):
-            if stale != tarball:  # built from an older recipe
-                stale.unlink()
-        return tarball, time.monotonic() - started
+        build(path)
+        for stale in CACHE_DIR.glob(path.name.rsplit('-', 1)[0] + '-*'):
+            if stale != path:  # built from an older recipe
+                if stale.is_dir():
+                    shutil.rmtree(str(stale), ignore_errors=True)
+                else:
+                    stale.unlink()
+        return path, time.monotonic() - started
 
 
 def _build_tarball(rcp, tarball, log):
