@@ -41,7 +41,7 @@ CORE_IDS = {9771: 9774, 9772: 9775}
 
 
 def core_templates(node, template_dir):
-    """template_<name>.xml for the core script: the plugin's domain XML of
+    """<name>.xml for the core script: the plugin's domain XML of
     each guest, renumbered, with the disk size on <source> where the script
     reads it."""
     guests = [dict(g, id=CORE_IDS[g['id']]) for g in discovery_flow.GUESTS]
@@ -58,7 +58,8 @@ def core_templates(node, template_dir):
     for text in re.findall(r'^<domain .*?^</domain>$', out, re.M | re.S):
         name = re.search(r'<name>(.*)</name>', text).group(1)
         text = re.sub(r'(<source file="[^"]*")', r'\1 size="%s"' % sizes[name], text, 1)
-        with open(os.path.join(template_dir, 'template_%s.xml' % name), 'w') as stream:
+        # This script takes the domain's name from the file's name.
+        with open(os.path.join(template_dir, '%s.xml' % name), 'w') as stream:
             stream.write(text + '\n')
     return guests
 
@@ -83,6 +84,8 @@ def run(args, tmp):
         started = node.run_tasks()
         macs = [node.mac(g) for g in discovery_flow.GUESTS]
         plugin = discovery_flow.wait_listed(fuel, macs, started, TIMEOUT)
+        print('plugin: %s' % dict((g['id'], plugin.get(node.mac(g)))
+                                  for g in discovery_flow.GUESTS), flush=True)
         core = {}
         if args.core_script:
             discovery_lab.remove_guests(conn)
@@ -92,9 +95,13 @@ def run(args, tmp):
             guests = core_templates(node, str(top / 'templates'))
             env = dict(os.environ, LIBVIRT_DEFAULT_URI=discovery_flow.URI)
             started = time.time()
-            subprocess.run(['bash', args.core_script, str(top / 'libvirt'),
-                            str(top / 'templates')], env=env, check=True,
-                           stdout=subprocess.DEVNULL)
+            result = subprocess.run(['bash', args.core_script, str(top / 'libvirt'),
+                                     str(top / 'templates')], env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    universal_newlines=True)
+            if result.returncode != 0:
+                raise SystemExit('the core script failed (exit %d):\n%s'
+                                 % (result.returncode, result.stdout))
             core_macs = [node.mac(g) for g in guests]
             found = discovery_flow.wait_listed(fuel, core_macs, started, TIMEOUT)
             core = dict((g['id'], found.get(node.mac(c)))
