@@ -13,6 +13,7 @@ from master_migration import services, template
 from master_migration.context import StepFailed
 from recorder import Recorder
 from test_migration_dryrun import carry_docker, dry_ctx
+from test_runner_outcomes import handlers  # noqa: F401 (a fixture)
 
 STORAGE_8 = ('DOCKER_STORAGE_OPTIONS=--storage-driver devicemapper '
              '--storage-opt dm.fs=ext4 --storage-opt '
@@ -312,3 +313,39 @@ def test_a_command_that_leaves_early_fails_by_its_exit_status():
         Commands().feed(['sh', '-c', 'echo gone >&2; exit 3'],
                         (b'x' * (1 << 20) for _ in range(8)), 30)
     assert err.value.returncode == 3 and 'gone' in err.value.stderr
+
+
+def test_a_fault_after_the_block_pass_rolls_back_vg_then_services(
+        tmp_path, monkeypatch, handlers):  # noqa: F811
+    """The runner's rollback: the VG is active again before docker and its
+    containers start, and the old master's PV was only ever read."""
+    from master_migration import runner
+    rec = Recorder(run_writer=True)
+    ctx = dry_ctx(tmp_path, rec)
+    pv, _ = carry_docker(ctx, tmp_path, monkeypatch)
+    before = digest(pv)
+    rows = dict((s.id, s) for s in plan.STEPS)
+
+    def stop(ctx):
+        ctx.state.set('services', {'stop': [['dockerctl', 'stop', 'x']],
+                                   'start': [['systemctl', 'start', 'docker'],
+                                             ['dockerctl', 'start', 'x']]})
+        ctx.state.set('services_stopped', True)
+
+    def fails(ctx):
+        raise StepFailed('the copy did not check clean')
+
+    monkeypatch.setattr(runner, 'STEPS', [
+        rows['docker_warm']._replace(needs=()),
+        rows['stop_services']._replace(run=stop, needs=('docker_warm',)),
+        rows['docker_final']._replace(needs=('stop_services',)),
+        rows['check_disk']._replace(run=fails, needs=('docker_final',))])
+
+    assert runner.run(ctx) == 1
+    calls = [c for c in rec.calls if c[0] in ('vgchange', 'systemctl',
+                                              'dockerctl')]
+    assert calls == [['vgchange', '-an', '--', 'docker'],
+                     ['vgchange', '-ay', '--', 'docker'],
+                     ['systemctl', 'start', 'docker'],
+                     ['dockerctl', 'start', 'x']]
+    assert digest(pv) == before
