@@ -44,8 +44,10 @@ def blank_hashes(size, chunk=CHUNK):
 
 
 def changed(old, new):
-    """Indices whose hash differs (a missing old one counts as changed)."""
-    return [i for i, h in enumerate(new) if i >= len(old) or old[i] != h]
+    """Indices whose hash differs (a missing old one counts as changed; a
+    chunk not hashed anew, None, as not)."""
+    return [i for i, h in enumerate(new)
+            if h is not None and (i >= len(old) or old[i] != h)]
 
 
 def frames(read_chunk, indices, known, tally, chunk=CHUNK):
@@ -92,17 +94,20 @@ def read_at(fd, offset, length):
     return b''.join(parts)
 
 
-def hash_device(path, size, chunk=CHUNK, workers=2, require_block=True):
-    """sha1 of every chunk, by `workers` threads (hashlib and os.read let
-    go of the GIL), each with its own descriptor."""
+def hash_device(path, size, chunk=CHUNK, workers=2, require_block=True,
+                indices=None):
+    """sha1 of every chunk (or of the chunks `indices`; None for the
+    others), by `workers` threads (hashlib and os.read let go of the GIL),
+    each with its own descriptor."""
     total = chunk_count(size, chunk)
     out = [None] * total
+    wanted = list(range(total) if indices is None else indices)
     errors = []
 
     def work(first):
         fd = open_device(path, require_block)
         try:
-            for index in range(first, total, workers):
+            for index in wanted[first::workers]:
                 data = read_at(fd, index * chunk,
                                chunk_length(index, size, chunk))
                 out[index] = hashlib.sha1(data).hexdigest()
@@ -112,7 +117,7 @@ def hash_device(path, size, chunk=CHUNK, workers=2, require_block=True):
             os.close(fd)
 
     threads = [threading.Thread(target=work, args=(n,))
-               for n in range(min(workers, max(total, 1)))]
+               for n in range(min(workers, max(len(wanted), 1)))]
     for thread in threads:
         thread.daemon = True
         thread.start()
@@ -316,9 +321,17 @@ class Copier(object):
         self.size, self.chunk = size, chunk
         self.require_block, self.workers = require_block, workers
 
-    def hash_here(self):
+    def hash_here(self, indices=None):
         return hash_device(self.device, self.size, self.chunk, self.workers,
-                           self.require_block)
+                           self.require_block, indices)
+
+    def read(self, offset, length):
+        """Bytes of the device (thinmap reads the pool's metadata so)."""
+        fd = open_device(self.device, self.require_block)
+        try:
+            return read_at(fd, offset, length)
+        finally:
+            os.close(fd)
 
     def send(self, indices, known, timeout):
         """Those of the chunks `indices` that differ from `known` (a list

@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 import os
 import time
 
-from master_migration import blockcopy, dockerpool
+from master_migration import blockcopy, dockerpool, thinmap
 from master_migration.commands import CommandError
 from master_migration.compat import to_text
 from master_migration.context import StepFailed
@@ -144,28 +144,54 @@ def final_blocks(ctx):
                          'gone; run --rollback, then migrate again' %
                          sent_path(ctx))
     copy = copier(ctx, docker)
-    now = hash_here(ctx, copy)
+    indices = readable_chunks(ctx, docker, copy)
+    now = hash_here(ctx, copy, indices)
     read_s = time.time() - started
     todo = blockcopy.changed(known, now)
     chunks, sent, send_s = send(ctx, copy, todo, known)
     blockcopy.save_sent(sent_path(ctx), size, known)
     verify(ctx, copy, known, todo)
     ctx.state.set('docker_final', {'changed_chunks': chunks,
+                                   'read_chunks': len(indices),
                                    'sent_bytes': sent,
                                    'read_seconds': round(read_s, 3),
                                    'send_seconds': round(send_s, 3),
                                    'seconds': round(time.time() - started,
                                                     3)})
-    ctx.log.info('docker PV while stopped: deactivated and read in %s, %d of '
-                 '%d chunks changed since the warm copy (%s) sent in %s, '
-                 'verified; %s in all', human_seconds(read_s), chunks,
-                 len(now), human_bytes(sent), human_seconds(send_s),
-                 human_seconds(time.time() - started))
+    ctx.log.info('docker PV while stopped: deactivated, %d of %d chunks read '
+                 'again in %s, %d changed since the warm copy (%s) sent in '
+                 '%s, verified; %s in all', len(indices), len(now),
+                 human_seconds(read_s), chunks, human_bytes(sent),
+                 human_seconds(send_s), human_seconds(time.time() - started))
 
 
-def hash_here(ctx, copy):
+def readable_chunks(ctx, docker, copy):
+    """The chunks anyone can still read (thinmap): lvm's areas, the other
+    LVs, the pool's metadata and its mapped blocks. If the pool's map
+    cannot be read, every chunk."""
+    every = list(range(blockcopy.chunk_count(docker['pv_bytes'])))
+    if not docker.get('pool'):
+        return every
     try:
-        return copy.hash_here()
+        pe_start, extent, pe_count, segments = thinmap.layout(
+            ctx.commands, docker['vg'], docker['pv'])
+        block, mapped = thinmap.mapped_blocks(
+            ctx.commands, copy.read, segments, pe_start, extent,
+            docker['pool'], ctx.params.work_dir)
+        return thinmap.chunks_of(thinmap.readable_ranges(
+            docker['pv_bytes'], pe_start, extent, pe_count, segments,
+            docker['pool'], block, mapped), docker['pv_bytes'])
+    except (thinmap.MapUnknown, CommandError, SyntaxError, ValueError,
+            TypeError, IOError, OSError) as exc:
+        ctx.log.warning('docker pool %s/%s: its map of used blocks cannot '
+                        'be read (%s): the whole PV is read again',
+                        docker['vg'], docker['pool'], describe(exc))
+        return every
+
+
+def hash_here(ctx, copy, indices):
+    try:
+        return copy.hash_here(indices)
     except (IOError, OSError) as exc:
         raise StepFailed('docker PV: cannot read %s: %s' % (copy.device,
                                                             describe(exc)))

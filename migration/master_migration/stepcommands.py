@@ -9,6 +9,7 @@ import os
 
 from master_migration import blockcopy, dockerpool, dockersteps, fixes
 from master_migration import manifest, postmigrate, remote_sh, rsyncing
+from master_migration import thinmap
 from master_migration.commands import shell_words, write_file_argv
 from master_migration.compat import to_text
 from master_migration.context import URI, copy_excludes
@@ -301,7 +302,16 @@ def docker_final(ctx, out):
         out.here(['dmsetup', 'status', '--',
                   dockerpool.dm_name(docker['vg'], docker['pool'])])
     out.here(['vgchange', '-an', '--', docker['vg']])
-    out.note('%s read and hashed here again; only the chunks whose hash '
+    if docker.get('pool'):
+        out.note('the pool\'s layout and map of used blocks (its metadata LV '
+                 'read from the PV into %s):' % thinmap.metadata_copy(
+                     ctx.params.work_dir))
+        for argv in thinmap.layout_argvs(docker['vg'], docker['pv']) + [
+                thinmap.thin_dump_argv(ctx.params.work_dir)]:
+            out.here(argv)
+    out.note('of %s, the chunks anyone can read (lvm\'s areas, the LVs, the '
+             'pool\'s metadata and mapped blocks; all if the map cannot be '
+             'read) read and hashed here again; only those whose hash '
              'changed since the warm copy sent, then those hashed there' %
              docker['pv'])
     out.there(blockcopy.writer_argv('write', image),

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from master_migration import blockcopy, dockerpool, dockersteps, plan
-from master_migration import services, template
+from master_migration import services, template, thinmap
 from master_migration.context import StepFailed
 from recorder import Recorder
 from test_migration_dryrun import carry_docker, dry_ctx
@@ -349,3 +349,95 @@ def test_a_fault_after_the_block_pass_rolls_back_vg_then_services(
                      ['systemctl', 'start', 'docker'],
                      ['dockerctl', 'start', 'x']]
     assert digest(pv) == before
+
+
+# A 257 MiB PV as lvm2 lays it out: 1 MiB of label and metadata, then 64
+# extents of 4 MiB: the spare at 0, the pool's data at 1-40, its metadata
+# at 42. One thin device maps data blocks 0-7 and 40 (blocks of 512 KiB).
+EXTENT, PE_START, PE_COUNT = 4 << 20, 1 << 20, 64
+PV_BYTES = PE_START + PE_COUNT * EXTENT
+SEGMENTS = '''\
+  [docker-pool_tdata]|linear|0|/dev/vdb:1-40
+  [docker-pool_tmeta]|linear|0|/dev/vdb:42-42
+  [lvol0_pmspare]|linear|0|/dev/vdb:0-0
+  docker-pool|thin-pool|0|
+'''
+DUMP = '''<superblock uuid="" time="1" transaction="5" flags="0" version="2" \
+data_block_size="1024" nr_data_blocks="320">
+  <device dev_id="1" mapped_blocks="9" transaction="0" creation_time="0" \
+snap_time="0">
+    <range_mapping origin_begin="0" data_begin="0" length="8" time="0"/>
+    <single_mapping origin_block="100" data_block="40" time="0"/>
+  </device>
+</superblock>
+'''
+
+
+def test_only_what_lvm_and_the_pool_can_read_is_read_again():
+    segments = thinmap.parse_segments(SEGMENTS, '/dev/vdb')
+    block, mapped = thinmap.mapped_ranges(DUMP)
+    assert (block, mapped) == (512 << 10, [(0, 8), (40, 1)])
+    ranges = thinmap.readable_ranges(PV_BYTES, PE_START, EXTENT, PE_COUNT,
+                                     segments, 'docker-pool', block, mapped)
+    # label + metadata (chunk 0); data blocks 0-7 at PV 5-9 MiB (chunks 1,
+    # 2); block 40 at PV 25 MiB (chunk 6); the metadata LV at 169-173 MiB
+    # (chunks 42, 43); nothing after the last extent; not the spare
+    assert thinmap.chunks_of(ranges, PV_BYTES) == [0, 1, 2, 6, 42, 43]
+
+
+def test_a_pool_on_two_pvs_has_no_map_here():
+    with pytest.raises(thinmap.MapUnknown):
+        thinmap.parse_segments('  [docker-pool_tdata]|linear|0|/dev/sdc:0-9\n',
+                               '/dev/vdb')
+
+
+def pool_answers(rec, dump=DUMP):
+    rec.answer(['pvs', '--noheadings', '--nosuffix', '--units', 'b', '-o',
+                'pe_start'], 0, '  %d\n' % PE_START)
+    rec.answer(['vg_extent_size'], 0, '  %d\n' % EXTENT)
+    rec.answer(['pv_pe_count'], 0, '  %d\n' % PE_COUNT)
+    rec.answer(['lvs', '-a', '--segments'], 0, SEGMENTS)
+    rec.answer(['thin_dump'], 0, dump)
+
+
+def test_while_stopped_a_write_to_a_mapped_block_is_sent_an_unmapped_not(
+        tmp_path, monkeypatch):
+    rec = Recorder(run_writer=True)
+    pool_answers(rec)
+    ctx = dry_ctx(tmp_path, rec)
+    pv, image = carry_docker(ctx, tmp_path, monkeypatch, size=PV_BYTES)
+    ctx.facts.docker_vg = dict(ctx.facts.docker_vg, pv='/dev/vdb')
+    monkeypatch.setattr(dockersteps, 'copier', lambda ctx, docker:
+                        blockcopy.Copier(ctx.remote, pv, image, PV_BYTES,
+                                         require_block=False))
+    dockersteps.warm_blocks(ctx)
+    with open(pv, 'r+b') as handle:
+        handle.seek(PE_START + EXTENT + 40 * (512 << 10))  # block 40
+        handle.write(b'container write')
+        handle.seek(PE_START + EXTENT + 300 * (512 << 10))  # unmapped
+        handle.write(b'stale, nobody reads it')
+    dockersteps.final_blocks(ctx)
+    final = ctx.state.get('docker_final')
+    assert (final['read_chunks'], final['changed_chunks']) == (6, 1)
+    with open(pv, 'rb') as a, open(image, 'rb') as b:
+        offset = PE_START + EXTENT + 40 * (512 << 10)
+        a.seek(offset)
+        b.seek(offset)
+        assert a.read(512 << 10) == b.read(512 << 10)
+    assert not os.path.exists(thinmap.metadata_copy(ctx.params.work_dir))
+
+
+def test_a_map_that_cannot_be_read_reads_the_whole_pv(tmp_path, monkeypatch):
+    rec = Recorder(run_writer=True)
+    pool_answers(rec, dump='thin_dump: bad checksum in superblock')
+    ctx = dry_ctx(tmp_path, rec)
+    carry_docker(ctx, tmp_path, monkeypatch, size=PV_BYTES)
+    monkeypatch.setattr(dockersteps, 'copier', lambda ctx, docker:
+                        blockcopy.Copier(ctx.remote, docker['pv'],
+                                         ctx.facts.docker_image, PV_BYTES,
+                                         require_block=False))
+    ctx.facts.docker_vg = dict(ctx.facts.docker_vg)
+    dockersteps.warm_blocks(ctx)
+    dockersteps.final_blocks(ctx)
+    assert ctx.state.get('docker_final')['read_chunks'] == \
+        blockcopy.chunk_count(PV_BYTES)
