@@ -11,8 +11,11 @@ read-only loop device; --changed of its 4 MiB chunks get a 4 KiB write
 after the warm pass. The passes are the shipped steps themselves
 (dockersteps.warm_blocks and final_blocks) over real ssh to this host's
 own sshd on 127.0.0.1:2297. There is no device-mapper here: the steps'
-`vgchange -an` and `dmsetup status` are answered without running (the
-only commands not run). Page caches are dropped before each timed pass.
+`vgchange -an` and `dmsetup status` are answered without running, and so
+are lvm's reports and thin_dump: with nothing (no map: the pass while
+stopped reads the whole PV), then as lvm2 would for a pool that maps the
+PV's used part (the pass reads only that); the only commands not run.
+Page caches are dropped before each timed pass.
 
     python3 bench/docker_pv_downtime.py [--gigabytes 20] [--used 0.3]
                                         [--changed 0.01] [--runs 3]
@@ -23,6 +26,7 @@ import os
 import pathlib
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -41,15 +45,54 @@ from master_migration.state import State  # noqa: E402
 
 PORT = 2297
 MIB = 1 << 20
+EXTENT = 4 * MIB  # lvm2's default extent
+BLOCK = 512 << 10  # docker-storage-setup's chunk size (-c 512K)
 
 
 class NoDeviceMapper(Commands):
-    """The script's commands, except the two that need device-mapper."""
+    """The script's commands, except those that need device-mapper or a
+    real lvm PV: vgchange and dmsetup answered with nothing; lvm's reports
+    and thin_dump with nothing (no map: the whole PV is read again) or,
+    given `used` bytes, as lvm2 would for a pool whose data LV fills the
+    PV's extents but the last (its metadata LV) and whose thin devices map
+    the PV's first `used` bytes of data."""
+
+    def __init__(self, log, size, used=None):
+        super().__init__(log)
+        self.size, self.used = size, used
 
     def run(self, argv, timeout=120, input_bytes=None, ok_codes=(0,)):
         if argv[0] in ('vgchange', 'dmsetup'):
             return Result(argv, 0, '', '')
+        if argv[0] in ('pvs', 'vgs', 'lvs', 'thin_dump'):
+            return Result(argv, 0, self.report(argv), '')
         return super().run(argv, timeout, input_bytes, ok_codes)
+
+    def report(self, argv):
+        if self.used is None:
+            return ''
+        extents = (self.size - MIB) // EXTENT
+        pv = argv[-1]
+        if argv[0] == 'thin_dump':
+            blocks = (self.used - MIB) // BLOCK
+            return ('<superblock uuid="" time="0" transaction="1" flags="0" '
+                    'version="2" data_block_size="%d" nr_data_blocks="%d">'
+                    '<device dev_id="1" mapped_blocks="%d" transaction="0" '
+                    'creation_time="0" snap_time="0"><range_mapping '
+                    'origin_begin="0" data_begin="0" length="%d" time="0"/>'
+                    '</device></superblock>\n' % (
+                        BLOCK // 512, extents * EXTENT // BLOCK, blocks,
+                        blocks))
+        field = argv[argv.index('-o') + 1]
+        return {
+            'pe_start': '  %d\n' % MIB,
+            'vg_extent_size': '  %d\n' % EXTENT,
+            'pv_pe_count': '  %d\n' % extents,
+            'lv_name,segtype,seg_start_pe,seg_pe_ranges':
+                '  [docker-pool_tdata]|linear|0|%s:0-%d\n'
+                '  [docker-pool_tmeta]|linear|0|%s:%d-%d\n'
+                '  docker-pool|thin-pool|0|\n' % (
+                    pv, extents - 2, pv, extents - 1, extents - 1)}[field]
 
 
 def write_pv(path, gigabytes, used):
@@ -67,10 +110,13 @@ def write_pv(path, gigabytes, used):
     return size
 
 
-def change_chunks(path, size, fraction, seed):
+def change_chunks(path, size, used, fraction, seed):
+    """A 4 KiB write into `fraction` of the PV's chunks, all in its used
+    part (a thin pool writes where its devices map)."""
     rng = random.Random(seed)
     count = blockcopy.chunk_count(size)
-    chosen = rng.sample(range(count), max(1, int(count * fraction)))
+    chosen = rng.sample(range(1, used // blockcopy.CHUNK),
+                        max(1, int(count * fraction)))
     with open(path, 'r+b') as handle:
         for index in chosen:
             handle.seek(index * blockcopy.CHUNK + rng.randrange(
@@ -102,7 +148,8 @@ def context(work, sshd, loop, size, image):
                              'pool': 'docker-pool', 'in_use': True,
                              'thin_lvs': [], 'pv': loop, 'pv_bytes': size}
     log = logging.getLogger('bench')
-    return Context(params, state.facts, state, NoDeviceMapper(log), log)
+    return Context(params, state.facts, state, NoDeviceMapper(log, size),
+                   log)
 
 
 def sha1_file(path):
@@ -128,14 +175,22 @@ def one_run(work, sshd, pv, size, args, seed):
         started = time.monotonic()
         dockersteps.warm_blocks(ctx)
         figures['warm_s'] = time.monotonic() - started
-        figures['changed'] = change_chunks(pv, size, args.changed, seed)
-        drop_caches()
-        started = time.monotonic()
-        dockersteps.final_blocks(ctx)
-        figures['ours_s'] = time.monotonic() - started
-        final = ctx.state.get('docker_final')
-        figures['ours_read_s'] = final['read_seconds']
-        figures['ours_sent_mib'] = final['sent_bytes'] / MIB
+        used = int(size * args.used) // MIB * MIB
+        for key, commands in (('whole', ctx.commands),
+                              ('map', NoDeviceMapper(ctx.log, size, used))):
+            ctx.commands = commands
+            figures['changed'] = change_chunks(pv, size, used, args.changed,
+                                               seed)
+            drop_caches()
+            started = time.monotonic()
+            dockersteps.final_blocks(ctx)
+            figures[key + '_s'] = time.monotonic() - started
+            final = ctx.state.get('docker_final')
+            figures[key + '_read_s'] = final['read_seconds']
+            figures[key + '_read_gib'] = (final['read_chunks'] *
+                                          blockcopy.CHUNK / (1 << 30))
+            figures[key + '_sent_mib'] = final['sent_bytes'] / MIB
+            assert final['changed_chunks'] == figures['changed']
         assert sha1_file(image) == sha1_file(pv), 'the copy differs'
     finally:
         subprocess.run(['losetup', '-d', loop])
@@ -165,6 +220,8 @@ def main():
     parser.add_argument('--changed', type=float, default=0.01)
     parser.add_argument('--runs', type=int, default=3)
     args = parser.parse_args()
+    # a kill (timeout, ^C) still detaches the loop device and removes the PV
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     work = pathlib.Path(tempfile.mkdtemp(prefix='rfm-bench-pv-',
                                          dir='/var/tmp'))
     sshd = hostlab.Sshd(work / 'sshd', '127.0.0.1', PORT)
@@ -180,22 +237,29 @@ def main():
         for number in range(args.runs):
             figures = one_run(work, sshd, pv, size, args, seed=number)
             runs.append(figures)
-            print('run %d: warm pass %.1f s (serving); while stopped: ours '
-                  '%.1f s (read+hash %.1f s, %d chunks changed, %.0f MiB '
-                  'sent), whole PV dd|ssh %.1f s, ratio %.3f' % (
-                      number + 1, figures['warm_s'], figures['ours_s'],
-                      figures['ours_read_s'], figures['changed'],
-                      figures['ours_sent_mib'], figures['baseline_s'],
-                      figures['ours_s'] / figures['baseline_s']), flush=True)
+            print('run %d: warm pass %.1f s (serving); while stopped, %d '
+                  'chunks changed each time: ours with the pool\'s map %.1f '
+                  's (%.1f GiB read+hashed in %.1f s, %.0f MiB sent), ours '
+                  'without a map %.1f s (%.1f GiB in %.1f s), whole PV '
+                  'dd|ssh %.1f s' % (
+                      number + 1, figures['warm_s'], figures['changed'],
+                      figures['map_s'], figures['map_read_gib'],
+                      figures['map_read_s'], figures['map_sent_mib'],
+                      figures['whole_s'], figures['whole_read_gib'],
+                      figures['whole_read_s'], figures['baseline_s']),
+                  flush=True)
         print('downtime added by the docker PV, min / median / max of %d '
               'runs:' % len(runs))
-        print('  ours (changed chunks while stopped): %s s' % spread(
-            [r['ours_s'] for r in runs]))
-        print('  baseline (whole PV while stopped):   %s s' % spread(
-            [r['baseline_s'] for r in runs]))
-        print('  ratio ours/baseline: %s' % ' / '.join(
-            '%.3f' % v for v in sorted(r['ours_s'] / r['baseline_s']
-                                       for r in runs)))
+        for key, what in (('map', "ours, with the pool's map"),
+                          ('whole', 'ours, no map (whole PV read)'),
+                          ('baseline', 'whole PV copied while stopped')):
+            line = '  %-32s %s s' % (what + ':', spread(
+                [r[key + '_s'] for r in runs]))
+            if key != 'baseline':
+                ratios = sorted(r[key + '_s'] / r['baseline_s'] for r in runs)
+                line += ', ratio to the baseline %.3f / %.3f / %.3f' % (
+                    ratios[0], statistics.median(ratios), ratios[-1])
+            print(line)
         print('  warm pass while serving (not downtime): %s s' % spread(
             [r['warm_s'] for r in runs]))
     finally:
