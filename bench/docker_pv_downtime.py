@@ -57,9 +57,9 @@ class NoDeviceMapper(Commands):
     PV's extents but the last (its metadata LV) and whose thin devices map
     the PV's first `used` bytes of data."""
 
-    def __init__(self, log, size, used=None):
+    def __init__(self, log, size, used=None, pv=None):
         super().__init__(log)
-        self.size, self.used = size, used
+        self.size, self.used, self.pv = size, used, pv
 
     def run(self, argv, timeout=120, input_bytes=None, ok_codes=(0,)):
         if argv[0] in ('vgchange', 'dmsetup'):
@@ -72,7 +72,7 @@ class NoDeviceMapper(Commands):
         if self.used is None:
             return ''
         extents = (self.size - MIB) // EXTENT
-        pv = argv[-1]
+        pv = self.pv
         if argv[0] == 'thin_dump':
             blocks = (self.used - MIB) // BLOCK
             return ('<superblock uuid="" time="0" transaction="1" flags="0" '
@@ -177,7 +177,8 @@ def one_run(work, sshd, pv, size, args, seed):
         figures['warm_s'] = time.monotonic() - started
         used = int(size * args.used) // MIB * MIB
         for key, commands in (('whole', ctx.commands),
-                              ('map', NoDeviceMapper(ctx.log, size, used))):
+                              ('map', NoDeviceMapper(ctx.log, size, used,
+                                                     loop))):
             ctx.commands = commands
             figures['changed'] = change_chunks(pv, size, used, args.changed,
                                                seed)
