@@ -288,8 +288,10 @@ def check_destination(ctx, problems):
 
 def check_leftovers(ctx, problems):
     f = ctx.facts
-    out = ctx.remote.sh(remote_sh.EXISTING, [f.image, f.xml_path,
-                                             f.mount_point]).stdout
+    ours = [f.image, f.xml_path, f.mount_point]
+    if f.docker_vg.get('action') == 'carry':
+        ours.append(f.docker_image)  # qemu-img create would overwrite it
+    out = ctx.remote.sh(remote_sh.EXISTING, ours).stdout
     for path in re.findall(r'^exists (.*)$', out, re.M):
         if not ctx.params.replace:
             problems.append('%s already exists on %s (an earlier run?); '

@@ -441,3 +441,20 @@ def test_a_map_that_cannot_be_read_reads_the_whole_pv(tmp_path, monkeypatch):
     dockersteps.final_blocks(ctx)
     assert ctx.state.get('docker_final')['read_chunks'] == \
         blockcopy.chunk_count(PV_BYTES)
+
+
+def test_an_existing_docker_image_on_the_virt_node_is_never_overwritten(
+        tmp_path, monkeypatch):
+    """Without --replace, a file where the PV's image would go stops the
+    run at preflight (qemu-img create would have overwritten it)."""
+    from master_migration import preflight
+    rec = Recorder()
+    ctx = dry_ctx(tmp_path, rec)
+    _, image = carry_docker(ctx, tmp_path, monkeypatch)
+    rec.answer(['sh', '-s', '--', ctx.facts.image], stdout='exists %s\n'
+               % image)
+    problems = []
+    preflight.check_leftovers(ctx, problems)
+    assert problems == ['%s already exists on virt-1 (an earlier run?); '
+                        'remove it or use --replace' % image]
+    assert rec.calls[-1][-1].endswith(image)  # asked about it
