@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from nodes import astute_doc
-from virt_guests import astute, yamlload
+from virt_guests import astute, spec, yamlload
 
 LIBYAML = yamlload.LOADERS['libyaml']
 needs_libyaml = pytest.mark.skipif(
@@ -82,3 +82,47 @@ def test_where_libyaml_and_pyyaml_differ_pyyamls_reading_is_taken(text):
 @needs_libyaml
 def test_a_tab_inside_quotes_still_reads_the_same():
     assert yamlload.parse(u'a: "x\ty"\n', 'libyaml') == {'a': u'x\ty'}
+
+
+# What nothing reads (network_metadata: most of nailgun's file) libyaml's
+# loader does not build, but every refusal there is the same as a build's.
+UNUSED = [
+    ('alias', 'network_metadata:\n  a: &x 1\n  b: *x\n',
+     'a YAML anchor &x (line 4, column 6)'),
+    ('key twice', 'network_metadata:\n  nodes: {n1: 1, n1: 2}\n',
+     "the key 'n1' given twice in one mapping (line 4, column 18)"),
+    ('binary', 'network_metadata:\n- !!binary "MTBH"\n', 'a !!binary value (line 4, column 3)'),
+    ('deep', 'network_metadata: ' + '[' * 150 + ']' * 150 + '\n',
+     'lists or mappings nested deeper than 100 levels (line 3, column 118)'),
+    ('flow colon', 'network_metadata: {mac: 52:54:00:12:34:56}\n', None),
+    ('number key', 'network_metadata: {1: a, 0x1: b}\n', None),
+]
+
+
+@needs_libyaml
+@pytest.mark.parametrize('text,found', [c[1:] for c in UNUSED], ids=[c[0] for c in UNUSED])
+def test_an_unused_value_is_refused_as_a_built_one_would_be(text, found):
+    text = 'uid: "97"\nvms_conf: []\n' + text
+    fast = outcome_only(text, 'libyaml')
+    assert fast == outcome_only(text, 'pure')
+    if found:
+        assert fast[0] == found
+
+
+def outcome_only(text, loader):
+    try:
+        return types(yamlload.parse(text, loader, spec.USED_KEYS))
+    except astute.Unreadable as error:
+        return error.found, error.accepted
+
+
+@needs_libyaml
+def test_libyaml_does_not_build_what_nothing_reads():
+    doc = nailgun_like()
+    text = yaml.safe_dump(doc, default_flow_style=False)
+    text = text if isinstance(text, type(u'')) else text.decode('utf-8')
+    loader = type('Only', (LIBYAML,), {'only': spec.USED_KEYS})
+    fast = yaml.load(text, Loader=loader)  # straight, no fall-back
+    assert fast['network_metadata'] is None and fast['ratio'] is None
+    assert types(fast) == types(yamlload.parse(text, 'pure', spec.USED_KEYS))
+    assert fast['vms_conf'] == doc['vms_conf']
