@@ -8,23 +8,23 @@ NS = 'https://github.com/openstack/fuel-plugin-reduced-footprint/guest/1.0'
 IDS = range(9001, 9100)
 
 
-def ours(conn):
-    """libvirt domains in the test id range that the plugin made."""
+def ours(conn, ids=IDS):
+    """libvirt domains in the id range (default: the tests') that the plugin made."""
     found = []
     for domain in conn.listAllDomains(0):
         name = domain.name()
-        if not (name.endswith('_vm') and name[:-3].isdigit() and int(name[:-3]) in IDS):
+        if not (name.endswith('_vm') and name[:-3].isdigit() and int(name[:-3]) in ids):
             continue
         if ET.fromstring(domain.XMLDesc(0)).find('metadata/{%s}guest' % NS) is not None:
             found.append(domain)
     return found
 
 
-def remove(conn, disk_dir=None):
+def remove(conn, disk_dir=None, ids=IDS):
     """Stop and undefine them (a domain gone meanwhile is fine); remove
     disk_dir with their images when given."""
     import libvirt
-    for domain in ours(conn):
+    for domain in ours(conn, ids):
         try:
             if domain.isActive():
                 domain.destroy()
