@@ -37,6 +37,8 @@ def parse_segments(text, pv):
             if not match:
                 raise MapUnknown('unexpected extent range %r of %s' % (
                     part, name))
+            if not match.group(1).startswith('/'):
+                continue  # a pool's row names its sub-LV: docker-pool_tdata:0-151
             if match.group(1) != pv:
                 raise MapUnknown('%s has extents on %s too' % (
                     name, match.group(1)))

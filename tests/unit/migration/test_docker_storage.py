@@ -263,11 +263,19 @@ def test_docker_itself_stops_after_its_containers_and_starts_first(
     rec = Recorder()
     rec.answer(['docker', 'ps'], 0, 'fuel-core-8.0-nailgun\n'
                'fuel-core-8.0-postgres\n')
-    rec.answer(['systemctl', 'is-active', 'docker'], 0, 'active\n')
+    rec.answer(['systemctl', 'is-active', 'docker.service'], 0, 'active\n')
+    rec.answer(['systemctl', 'is-active', 'docker.socket'], 3, 'inactive\n')
     ctx = dry_ctx(tmp_path, rec)
     stop, start = services.plan_services('docker', ctx.params, rec)
-    assert stop[-1] == ['systemctl', 'stop', 'docker']
-    assert start[0] == ['systemctl', 'start', 'docker']
+    assert stop[-1] == ['systemctl', 'stop', 'docker.service']
+    assert start[0] == ['systemctl', 'start', 'docker.service']
+    rec.rules[:0] = [(['systemctl', 'is-active', 'docker.socket'], 0,
+                      'active\n', '')]
+    stop, start = services.plan_services('docker', ctx.params, rec)
+    assert stop[-2:] == [['systemctl', 'stop', 'docker.socket'],
+                         ['systemctl', 'stop', 'docker.service']]
+    assert start[:2] == [['systemctl', 'start', 'docker.service'],
+                         ['systemctl', 'start', 'docker.socket']]
     assert stop[0] == ['dockerctl', 'stop', 'fuel-core-8.0-nailgun']
 
 
@@ -356,11 +364,12 @@ def test_a_fault_after_the_block_pass_rolls_back_vg_then_services(
 # at 42. One thin device maps data blocks 0-7 and 40 (blocks of 512 KiB).
 EXTENT, PE_START, PE_COUNT = 4 << 20, 1 << 20, 64
 PV_BYTES = PE_START + PE_COUNT * EXTENT
+# (the pool's own row names its data LV, as lvm2 prints it)
 SEGMENTS = '''\
+  docker-pool|thin-pool|0|docker-pool_tdata:0-39
   [docker-pool_tdata]|linear|0|/dev/vdb:1-40
   [docker-pool_tmeta]|linear|0|/dev/vdb:42-42
   [lvol0_pmspare]|linear|0|/dev/vdb:0-0
-  docker-pool|thin-pool|0|
 '''
 DUMP = '''<superblock uuid="" time="1" transaction="5" flags="0" version="2" \
 data_block_size="1024" nr_data_blocks="320">
