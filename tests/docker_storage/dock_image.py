@@ -44,6 +44,9 @@ PACKAGES = [
     'dbus', 'openssh-server', 'openssh-client', 'grub-pc', 'python2.7',
     'python3', 'iproute2', 'kmod', 'e2fsprogs', 'xfsprogs', 'procps',
     'lvm2', 'thin-provisioning-tools', 'docker.io', 'busybox-static', 'rsync',
+    # docker 20.10 refuses to start containers where the kernel has
+    # AppArmor (Debian's does) and apparmor_parser is missing
+    'apparmor',
 ]
 DPKG_EXCLUDES = [
     '/usr/share/doc/*', '/usr/share/man/*', '/usr/share/locale/*',
@@ -216,8 +219,11 @@ def _build(rcp, cached, log):
         serial = _helper_boot(disk, facts['root_uuid'])
         facts['helper_boot_s'] = round(time.monotonic() - started, 1)
         if 'RFE-BUILD-OK' not in serial:
-            raise RuntimeError('the helper boot did not make the docker storage:'
-                               '\n%s' % serial[-6000:])
+            shutil.copyfile(str(BUILD_DIR / 'serial.log'),
+                            str(CACHE_DIR / 'rfe-build-failed-serial.log'))
+            raise RuntimeError('the helper boot did not make the docker storage '
+                               '(serial: %s/rfe-build-failed-serial.log):\n%s'
+                               % (CACHE_DIR, serial[-6000:]))
         facts['built'] = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
         for src, dst in ((BUILD_DIR / 'vmlinuz', cached.kernel),
                          (BUILD_DIR / 'initrd', cached.initrd)):

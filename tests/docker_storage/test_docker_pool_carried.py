@@ -63,13 +63,12 @@ def _state_at_stop(lab):
     checksum and the writer's last line, read-only; the copy's disks as
     the virt node holds them."""
     state = {}
-    rc, out = lab.source('vgs --noheadings -o lv_active docker 2>/dev/null; '
-                         'lvs --noheadings -o lv_active docker/docker-pool; '
-                         'systemctl is-active docker.service', 60)
-    state['source_activity'] = out.split()
+    _rc, out = lab.source('lvs --noheadings -o lv_active docker/docker-pool; '
+                          'systemctl is-active docker.service', 60)
+    state['source_pool_and_docker'] = out.split()
+    was_active = out.split()[:1] == ['active']
     rc, out = lab.source('sha256sum /dev/vda%d' % cfg.DOCKER_PART, 600)
     state['pv_sha256'] = out.split()[0] if rc == 0 else None
-    was_active = 'active' in state['source_activity'][:1]
     sums = lab.thin_sums(last=True)
     if sums['activated'] and not was_active:
         lab.source('vgchange -an docker', 60)
