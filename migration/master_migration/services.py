@@ -14,6 +14,7 @@ FUEL9_UNITS = [
 FUEL8_CONTAINERS = [
     'nailgun', 'ostf', 'keystone', 'nginx', 'astute', 'mcollective',
     'cobbler', 'rsync', 'rabbitmq', 'postgres', 'rsyslog']
+DOCKER_UNIT = 'docker'
 
 
 class ServiceError(Exception):
@@ -74,5 +75,12 @@ def plan_services(kind, params, commands):
     names = running_containers(commands,
                                params.docker_containers or FUEL8_CONTAINERS)
     tool = 'dockerctl' if has_tool(commands, 'dockerctl') else 'docker'
-    return ([[tool, 'stop', n] for n in names],
-            [[tool, 'start', n] for n in reversed(names)])
+    stop = [[tool, 'stop', n] for n in names]
+    start = [[tool, 'start', n] for n in reversed(names)]
+    # Then docker itself: it writes its metadata (/var/lib/docker) and the
+    # thin pool until it stops, and both are copied while stopped.
+    if has_tool(commands, 'systemctl') and active_units(commands,
+                                                        [DOCKER_UNIT]):
+        stop.append(['systemctl', 'stop', DOCKER_UNIT])
+        start.insert(0, ['systemctl', 'start', DOCKER_UNIT])
+    return stop, start
