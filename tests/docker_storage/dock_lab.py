@@ -41,7 +41,8 @@ class DockerLab(object):
         self.cached = None
 
     # -- set-up ---------------------------------------------------------------
-    def up(self, zipapp, config_extra=None):
+    def up(self, zipapp, config_extra=None, fuel9=False):
+        self.fuel9 = fuel9
         self.down()
         self.work.mkdir(parents=True, exist_ok=True)
         self.cached, self.times['image_build_s'] = dock_image.cached_disk()
@@ -84,6 +85,8 @@ class DockerLab(object):
                     self.config(**config_extra)), 0o600)
                 _put(mnt / 'usr/local/sbin/rfe-thin-sums',
                      (HERE / 'fixtures' / 'rfe-thin-sums').read_text(), 0o755)
+                if self.fuel9:
+                    _as_fuel9(mnt)
             finally:
                 hostlab.run(['umount', str(mnt)])
         mnt.rmdir()
@@ -117,8 +120,9 @@ class DockerLab(object):
         virt.virsh('create', str(self.work / 'source.xml'))
         hostlab.wait_for(lambda: self.source('true', timeout=15)[0] == 0, 600,
                          'ssh to the source master', interval=3)
-        hostlab.wait_for(self.containers_running, 300,
-                         'the source master\'s containers', interval=3)
+        if not self.fuel9:
+            hostlab.wait_for(self.containers_running, 300,
+                             'the source master\'s containers', interval=3)
         self.times['source_boot_s'] = time.monotonic() - started
 
     # -- reaching the guests -----------------------------------------------------
@@ -203,6 +207,17 @@ class DockerLab(object):
         hostlab.kill_listeners(cfg.DESTINATION_ADDRESS, cfg.SSH_PORT)
 
 
+def _as_fuel9(root):
+    """The same disk as a Fuel 9.0 master has it: VG docker (here with the
+    pool) on its own partition, but no dockerctl, no docker storage
+    configuration and docker not started."""
+    for path in ('usr/bin/dockerctl', 'etc/sysconfig/docker-storage'):
+        (root / path).unlink()
+    wants = root / 'etc/systemd/system/multi-user.target.wants'
+    for link in wants.glob('docker*.service'):
+        link.unlink()
+
+
 def _put(path, content, mode):
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(content, bytes):
@@ -221,10 +236,10 @@ def record_times(scenario, lab):
 
 
 @contextlib.contextmanager
-def running(work, zipapp, scenario, config_extra=None):
+def running(work, zipapp, scenario, config_extra=None, fuel9=False):
     lab = DockerLab(work)
     try:
-        lab.up(zipapp, config_extra)
+        lab.up(zipapp, config_extra, fuel9)
         yield lab
     finally:
         try:
