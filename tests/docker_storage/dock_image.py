@@ -35,7 +35,6 @@ _pseudo_fs = master_root._mounted_pseudo_fs
 CACHE_DIR = pathlib.Path('/var/cache/reduced-footprint-tests')
 BUILD_DIR = pathlib.Path('/var/lib/libvirt/images/rfe-build')
 SUITE = 'bullseye'
-MIRROR = 'http://deb.debian.org/debian'
 # Bump when the build procedure changes in a way the recipe does not show.
 BUILDER_VERSION = 1
 
@@ -136,7 +135,10 @@ def py27_files():
 
 
 def recipe():
-    return {'suite': SUITE, 'mirror': MIRROR, 'packages': PACKAGES,
+    # the archive this machine's apt uses (for bookworm: the same archive
+    # holds bullseye), as the boot proof's root does
+    return {'suite': SUITE, 'mirror': master_root.configured_mirror(),
+            'packages': PACKAGES,
             'dpkg_excludes': DPKG_EXCLUDES, 'units': ENABLED_UNITS,
             'masked': MASKED_UNITS, 'builder': BUILDER_VERSION,
             'layout': [cfg.ROOT_MIB, cfg.DOCKER_PV_MIB],

@@ -98,7 +98,10 @@ def test_migration_finishes(carried):
 def test_docker_pv_reaches_the_guest_block_for_block(carried):
     """At the stop: the guest's second disk is exactly the source's docker
     PV, byte for byte (so its LVM label, the pool's metadata and every thin
-    device with it)."""
+    device with it). The pass while stopped reads again only what lvm and
+    the pool can read; that the rest is equal too holds because nothing in
+    this lab writes to a free extent or an unmapped block between the
+    passes, and it shows that the map was read right."""
     assert carried.paused, carried.failure_report()
     disks = carried.at_stop['copy_disks']
     assert len(disks) == 2, 'the guest has no disk for the docker PV: %s' % disks
