@@ -29,6 +29,7 @@ test:
 # under Python 3, and at the same time under Python 2.7 where .venv27 exists
 # (its report follows Python 3's).
 unit:
+	@$(PY) -c 'import pytest' 2>/dev/null || { echo "make unit needs pytest in $(VENV): run 'tools/setup test' (as root) first" >&2; exit 1; }
 	@log=$$(mktemp); status=0; pid=; \
 	if [ -x $(PY27) ]; then \
 	  $(PY27) -m pytest -q -p no:cacheprovider tests/unit >"$$log" 2>&1 & pid=$$!; \

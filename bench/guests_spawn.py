@@ -51,6 +51,19 @@ autostart/, so libvirt's own folder is untouched and the script's autostart
 links cost it nothing), printed with its ratios to parallel P and 1.
 Guests: 128 MiB, 1 vCPU, 1M qcow2, on a bridge rfg-bench; ids 9001-9020.
 Everything it creates is removed at the end, also on failure.
+
+--network (with --core-script, default sizes 1 10 20): instead, the time
+the operator waits for Fuel to see the guests: from the command's start
+(`sh virt-guests apply`, a first deploy; or the core script) until every
+guest has sent its first DHCP request on the admin bridge, and until every
+one has asked TFTP for its boot file, read from the log of a dnsmasq in a
+network namespace on that bridge (tests/lab/pxe.py, as test_discovery.py).
+The guests run under TCG (domain type qemu, through the plugin's
+guest_domain_template): this host's KVM stalls iPXE (test_discovery.py).
+Each size: --runs rounds of the plugin then the script on the same guests,
+python2.7 only (a Fuel node's). Its names: bridge rfy-adm, namespace
+rfy-master, veth rfy-mst0/1, ids 9881-9900, disks under
+/var/lib/libvirt/images/rfy-net-PID.
 """
 import argparse
 import datetime
@@ -425,7 +438,8 @@ def size_rows(conn, workdir, disk_dir, count, paths, args):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('sizes', nargs='*', type=int, default=[1, 5, 10, 20])
+    parser.add_argument('sizes', nargs='*', type=int,
+                        help='default: 1 5 10 20 (--network: 1 10 20)')
     parser.add_argument('--runs', type=int, default=3, help='runs per figure (default 3)')
     parser.add_argument('--settled-cores', type=float, default=1.0,
                         help='the guests have settled when their qemu processes use '
@@ -447,7 +461,13 @@ def parse_args(argv):
                              'the same run: fuel-library\'s files/fuel-misc/generate_vms.sh '
                              '(e.g. `git show 73ca52d4f:files/fuel-misc/generate_vms.sh` in a '
                              'clone of openstack/fuel-library); needs xmlstarlet')
+    parser.add_argument('--network', action='store_true',
+                        help='time until every guest asks DHCP and TFTP for its boot file, '
+                             'for the plugin and --core-script (see above)')
     args = parser.parse_args(argv)
+    if args.network and not args.core_script:
+        parser.error('--network needs --core-script')
+    args.sizes = args.sizes or ([1, 10, 20] if args.network else [1, 5, 10, 20])
     if args.core_script and not shutil.which('xmlstarlet'):
         parser.error(CORE_SCRIPT_MISSING)
     if args.core_script and not os.path.isfile(args.core_script):
@@ -464,8 +484,114 @@ def default_parallel(plugin):
     return found.group(1) if found else '?'
 
 
+NET_IDS = range(9881, 9901)
+NET_UID = '9880'  # not another run's node: it could retire our guests as its own
+NET_BRIDGE, NET_NS, NET_VETH = 'rfy-adm', 'rfy-master', ('rfy-mst1', 'rfy-mst0')
+NET_MASTER, NET_POOL = '10.98.0.2', '10.98.0.100,10.98.0.199'
+NET_TIMEOUT = 600
+
+
+def net_astute(count, disk_dir, template):
+    guests = [{'id': n, 'cpu': 1, 'mem_mib': 128, 'vda_size': '1M'}
+              for n in list(NET_IDS)[:count]]
+    return {'uid': NET_UID, 'roles': ['virt'], 'vms_conf': guests,
+            'reduced-footprint': {'guest_bridges': NET_BRIDGE, 'guest_disk_dir': disk_dir,
+                                  'guest_disk_cache': 'unsafe',
+                                  'guest_cpu_model': 'hypervisor-default',
+                                  'guest_domain_template': template,
+                                  'host_reserved_mem_gib': '0'}}
+
+
+def to_network(log, macs, command, env=None, cwd=None):
+    """(seconds until the command returned, until every MAC's first DHCP
+    request, until every one asked for its boot file), from its start."""
+    from lab import pxe
+    watch = pxe.Watch(log)
+    result = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True)
+    returned = time.time() - watch.started
+    if result.returncode != 0:
+        raise SystemExit('%s failed:\n%s' % (' '.join(command), result.stdout[-3000:]))
+    dhcp, tftp = watch.wait(macs, NET_TIMEOUT)
+    if tftp is None:
+        raise SystemExit('%s: not every guest asked for its boot file within %d s'
+                         % (' '.join(command), NET_TIMEOUT))
+    return returned, dhcp, tftp
+
+
+def net_round(conn, workdir, count, node_path, args, log, disk_dir):
+    """(plugin's (returned, dhcp, tftp), the core script's), same guests."""
+    from virt_guests import render
+    macs = [render.guest_mac(NET_UID, n, 0) for n in list(NET_IDS)[:count]]
+    template = os.path.join(workdir, 'tcg-domain.xml')
+    with open(os.path.join(REPO, 'deployment_scripts', 'templates', 'guest-domain.xml')) as src:
+        text = src.read().replace("<domain type='kvm'>", "<domain type='qemu'>")
+    with open(template, 'w') as stream:
+        stream.write(text)
+    with open(os.path.join(workdir, 'astute.yaml'), 'w') as stream:
+        yaml.safe_dump(net_astute(count, disk_dir, template), stream)
+    forget_input(workdir)
+    ours = to_network(log, macs, ['sh', 'virt-guests', 'apply'],
+                      plugin_env(workdir, node_path), os.path.join(workdir, 'plugin'))
+    assert len(testguests.ours(conn, NET_IDS)) == count
+    testguests.remove(conn, disk_dir, NET_IDS)
+    top = tempfile.mkdtemp(prefix='rfy-core-', dir=workdir)
+    libvirt_dir, template_dir = os.path.join(top, 'libvirt'), os.path.join(top, 'templates')
+    os.makedirs(os.path.join(libvirt_dir, 'autostart'))
+    os.makedirs(template_dir)
+    os.makedirs(disk_dir)
+    core_templates(workdir, node_path, template_dir)
+    for name in os.listdir(template_dir):  # <name>.xml: what every script version reads
+        os.rename(os.path.join(template_dir, name),
+                  os.path.join(template_dir, name[len('template_'):]))
+    core = to_network(log, macs, ['bash', args.core_script, libvirt_dir, template_dir],
+                      dict(os.environ, LIBVIRT_DEFAULT_URI=URI))
+    testguests.remove(conn, disk_dir, NET_IDS)
+    shutil.rmtree(top)
+    return ours, core
+
+
+def network_main(args, conn):
+    """--network: the time until Fuel can see the guests (module text)."""
+    from lab import pxe
+    sys.path.insert(0, os.path.join(REPO, 'deployment_scripts'))
+    started = time.time()
+    workdir = tempfile.mkdtemp(prefix='rfy-net-')
+    disk_dir = '/var/lib/libvirt/images/rfy-net-%d' % os.getpid()
+    shutil.copytree(args.plugin, os.path.join(workdir, 'plugin'))
+    subprocess.run(['ip', 'link', 'add', NET_BRIDGE, 'type', 'bridge'], check=True)
+    subprocess.run(['ip', 'link', 'set', NET_BRIDGE, 'up'], check=True)
+    try:
+        with pxe.master(workdir, NET_BRIDGE, NET_NS, NET_VETH, NET_MASTER,
+                        NET_POOL) as (log, _):
+            node_path = node_paths(workdir, ['python2.7'])['python2.7']
+            net_round(conn, workdir, 1, node_path, args, log, disk_dir)  # warm-up
+            print('%d run(s) per figure; min/median/max in seconds from the command\'s '
+                  'start; plugin %s; load %s' % (args.runs, args.plugin, ' '.join(
+                      open('/proc/loadavg').read().split()[:3])))
+            print('%4s %-8s %20s %20s %20s' % ('N', '', 'command returned', 'all asked DHCP',
+                                               'all asked boot file'))
+            for count in args.sizes:
+                rounds = [net_round(conn, workdir, count, node_path, args, log, disk_dir)
+                          for _ in range(args.runs)]
+                for index, label in enumerate(('plugin', 'script')):
+                    print('%4d %-8s %20s %20s %20s' % ((count, label) + tuple(
+                        spread([r[index][k] for r in rounds]) for k in range(3))))
+                print('     plugin over script (boot file): %s; load %s' % (
+                    ratio_spread([r[0][2] for r in rounds], [r[1][2] for r in rounds]),
+                    ' '.join(open('/proc/loadavg').read().split()[:3])))
+                sys.stdout.flush()
+    finally:
+        testguests.remove(conn, disk_dir, NET_IDS)
+        subprocess.run(['ip', 'link', 'del', NET_BRIDGE])
+        shutil.rmtree(workdir, ignore_errors=True)
+        print('bench took %.0f s' % (time.time() - started))
+
+
 def main(argv):
     args = parse_args(argv)
+    if args.network:
+        return network_main(args, libvirt.open(URI))
     started = time.time()
     conn = libvirt.open(URI)
     workdir = tempfile.mkdtemp(prefix='rfg-bench-')

@@ -59,14 +59,15 @@ class Oversized(Surprise):
         return 'a number of %d digits' % self.digits
 
 
-def parse(text):
+def parse(text, only=None):
     """A YAML text -> document; Unreadable when it is not YAML, or holds
-    anchors, aliases or too deep a nesting."""
+    anchors, aliases or too deep a nesting. only: the top-level keys read
+    (the others' values are None)."""
     from . import yamlload  # yaml costs ~20 ms that a run on a cached input skips
-    return yamlload.parse(text)
+    return yamlload.parse(text, only=only)
 
 
-def load(path):
+def load(path, only=None):
     """The document at path; Unreadable says what is wrong with the file."""
     data = read_bytes(path)
     try:
@@ -75,7 +76,7 @@ def load(path):
         raise Unreadable('not UTF-8 text (byte 0x%02x at offset %d)'
                          % (bytearray(data)[error.start], error.start),
                          'a YAML mapping written in UTF-8')
-    return parse(text)
+    return parse(text, only)
 
 
 def read_bytes(path):

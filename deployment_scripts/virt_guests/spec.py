@@ -453,10 +453,15 @@ def build_spec(doc):
     return Spec(node=node, settings=settings, guests=guests, warnings=warnings)
 
 
+# The top-level keys read: the rest of what nailgun writes (network_metadata
+# above all, most of the file) is checked as YAML but not built.
+USED_KEYS = frozenset(ASTUTE_SCHEMA['properties'])
+
+
 def load_spec(path):
     """Read and validate astute.yaml at path; raises InvalidInput."""
     try:
-        doc = astute.load(path)
+        doc = astute.load(path, USED_KEYS)
     except astute.Unreadable as error:
         raise InvalidInput([Problem(to_text(path), error.found, error.accepted)])
     return build_spec(doc)

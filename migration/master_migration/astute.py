@@ -2,6 +2,7 @@
 from __future__ import absolute_import, division, print_function
 
 import collections
+import re
 import sys
 
 from master_migration import compat
@@ -34,9 +35,40 @@ def missing_yaml_advice(version_info=None):
             '(apt-get install python3-yaml, or yum install python3-pyyaml)')
 
 
+def _libyaml_loader():
+    """SafeLoader's composer and constructor on libyaml's parser, where
+    PyYAML has the binding (a Fuel master's does): CSafeLoader's own
+    composer recurses in C without a limit (deep nesting crashes PyYAML
+    3.10)."""
+    try:
+        from yaml.cyaml import CParser
+    except ImportError:
+        return None
+
+    class Loader(yaml.composer.Composer, CParser, yaml.constructor.SafeConstructor,
+                 yaml.resolver.Resolver):
+        def __init__(self, stream):
+            CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+    return Loader
+
+
+LIBYAML = _libyaml_loader() if yaml is not None else None
+# Where libyaml 0.2 reads otherwise than PyYAML (tabs, "\/", [] and {}, tags):
+# the pure loader alone. Fuel writes this file in block style without them.
+_LIBYAML_DIFFERS = re.compile(u'[\t[{!]|\\\\/')
+
+
 def load_yaml_text(text, path):
     if yaml is None:
         raise AstuteError('%s: %s' % (path, missing_yaml_advice()))
+    try:
+        if LIBYAML is not None and not _LIBYAML_DIFFERS.search(text):
+            return yaml.load(text, Loader=LIBYAML)
+    except yaml.YAMLError:
+        pass  # PyYAML's own words, below
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

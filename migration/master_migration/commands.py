@@ -65,6 +65,15 @@ class Commands(object):
         return Started(argv, compat.popen_group(argv, subprocess.PIPE,
                                                 c_locale_env()))
 
+    def feed(self, argv, chunks, timeout, ok_codes=(0,)):
+        """As run, its input the byte strings of an iterable, written as
+        they come (a block copy: more than memory holds)."""
+        if self.log:
+            self.log.debug('feed: %s', shell_words(argv))
+        return _result(argv, compat.feed(compat.popen_group(
+            argv, subprocess.PIPE, c_locale_env()), chunks, timeout),
+            timeout, ok_codes)
+
     def stream(self, argv, on_output, timeout, ok_codes=(0,)):
         """Run a long command, handing its stdout to on_output(text) as it
         comes (rsync progress); stderr is kept for the error."""
@@ -235,6 +244,10 @@ class Remote(object):
 
     def start(self, remote_argv):
         return self.commands.start(self.argv(remote_argv))
+
+    def feed(self, remote_argv, chunks, timeout, ok_codes=(0,)):
+        return self.commands.feed(self.argv(remote_argv), chunks, timeout,
+                                  ok_codes)
 
     def sh(self, script, args=(), timeout=300, ok_codes=(0,)):
         """Run a POSIX sh script on the destination, given on stdin."""

@@ -307,6 +307,25 @@ def finish(proc, timeout, input_bytes=None):
     return proc, out, err, watchdog.expired
 
 
+def feed(proc, chunks, timeout):
+    """finish() for an input too big to hold: the byte strings of the
+    iterable `chunks` written to the started proc's stdin as they come.
+    A child that left early (EPIPE) fails by its exit status instead."""
+    try:
+        with Watchdog(proc.pid, timeout) as watchdog:
+            try:
+                for chunk in chunks:
+                    proc.stdin.write(chunk)
+            except (IOError, OSError) as exc:
+                if exc.errno != errno.EPIPE:
+                    raise
+            out, err = proc.communicate()
+    except BaseException:
+        kill_and_reap(proc)
+        raise
+    return proc, out, err, watchdog.expired
+
+
 def read_chunk(fd, size=65536):
     """os.read that retries on EINTR (Python 2.7 does not)."""
     while True:

@@ -42,15 +42,19 @@ class Context(object):
 
 def destination_paths(params):
     base = os.path.join(params.disk_dir, params.name)
-    return {'image': base + '.img', 'mount_point': base + '.mnt',
+    return {'image': base + '.img', 'docker_image': base + '-docker.img',
+            'mount_point': base + '.mnt',
             'xml_path': base + '.xml', 'done_marker': base + '.migration-done'}
 
 
-def copy_excludes(params):
+def copy_excludes(params, facts=None):
     """The operator's excludes plus this tool's own work folder when it lies
     inside the tree being copied (a stale state file must not reach the
-    guest)."""
+    guest), and with the facts what is mounted there but is not the
+    master's own (a container's root: never copied as files)."""
     patterns = list(params.exclude)
+    if facts is not None:
+        patterns += [p for p in facts.foreign_mounts if p not in patterns]
     root = params.source_root.rstrip('/') + '/'
     work = params.work_dir.rstrip('/') + '/'
     if work.startswith(root):

@@ -44,12 +44,18 @@ class Facts(object):
     mount_point = Fact(REQUIRED, 'where the copy is mounted')
     xml_path = Fact(REQUIRED, 'the domain XML written there')
     done_marker = Fact(REQUIRED, 'the file a finished migration leaves')
+    docker_image = Fact(REQUIRED, 'the image of the docker PV (Fuel 8.0)')
     # found by preflight
     destination_address = Fact(None, 'the virt node\'s address, resolved '
                                      'once')
     admin_live_mac = Fact(REQUIRED, 'the MAC the admin interface has now')
     nics = Fact(REQUIRED, 'the other NICs with their MACs')
     services_kind = Fact(REQUIRED, 'systemd, docker or commands')
+    docker_vg = Fact({'action': 'none'}, 'the docker volume group and '
+                                         'what happens to it '
+                                         '(dockerpool.decide)')
+    foreign_mounts = Fact([], 'excludes for what is mounted in the tree '
+                              'but is not the master\'s own filesystem')
     replace_existing = Fact(False, 'a stopped guest of that name is '
                                    'replaced')
     dest_free_bytes = Fact(None, 'free bytes in disk_dir (None: unknown)')

@@ -70,6 +70,38 @@ def rewrite_fstab(text, root_uuid, swap_uuid=None):
     return '\n'.join(out) + '\n'
 
 
+# Kernel arguments that name the old disk's LVM: dracut waits for each
+# rd.lvm.lv (CentOS 7's anaconda writes rd.lvm.lv=os/root rd.lvm.lv=os/swap)
+# until it times out into its emergency shell; the copy's root is a plain
+# partition. resume= names the old swap LV.
+OLD_DISK_ARGS = re.compile(r'^(rd\.lvm\.lv|rd\.lvm\.vg|rd_LVM_LV|rd_LVM_VG|'
+                           r'resume)=')
+GRUB_CMDLINE = re.compile(r'^(GRUB_CMDLINE_LINUX(?:_DEFAULT)?=)(["\']?)'
+                          r'([^"\'$`\\]*)\2\s*\Z')
+
+
+def rewrite_default_grub(text, swap_uuid=None):
+    """/etc/default/grub with GRUB_CMDLINE_LINUX(_DEFAULT) rid of what
+    names the old disk's LVM; resume= names the new swap partition, if
+    any. A line with shell expansions or quotes inside is left alone.
+    Unchanged text when there is nothing to change."""
+    out, changed = [], False
+    for line in text.splitlines():
+        match = GRUB_CMDLINE.match(line.strip())
+        words = match.group(3).split() if match else []
+        kept = [w for w in words if not OLD_DISK_ARGS.match(w)]
+        if kept == words:
+            out.append(line)
+            continue
+        if swap_uuid and any(w.startswith('resume=') for w in words):
+            kept.append('resume=UUID=%s' % swap_uuid)
+        out.append('# rf-migrate-master: the old disk\'s LVM dropped from: '
+                   + line.strip())
+        out.append('%s"%s"' % (match.group(1), ' '.join(kept)))
+        changed = True
+    return '\n'.join(out) + '\n' if changed else text
+
+
 # A final-sync change under these makes the boot loader step run again.
 BOOT_INPUTS = ('boot/', 'lib/modules/', 'usr/lib/modules/',
                'etc/default/grub', 'etc/dracut.conf', 'etc/initramfs-tools/',

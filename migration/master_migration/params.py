@@ -269,6 +269,8 @@ FIELDS = [
     ('systemd_units', None, _string_list, 'Fuel 9 units, stop order'),
     ('docker_containers', None, _string_list, 'Fuel 8 containers, stop '
                                               'order'),
+    ('docker_vg', 'auto', _choice('auto', 'carry', 'leave'), 'docker volume '
+     'group (Fuel 8.0 thin pool): auto carries it when docker uses it'),
     ('boot_loader', 'auto', _choice('auto', 'none'), 'install GRUB 2'),
     ('verify', 'checksum', _choice('checksum', 'none'), 'verification pass'),
     ('boot_timeout', 900, _int_range(5, 86400), 'seconds to wait for the '

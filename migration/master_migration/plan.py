@@ -3,7 +3,8 @@ from __future__ import absolute_import, division, print_function
 
 import collections
 
-from master_migration import postmigrate, preflight, steps, switchover
+from master_migration import dockerpool, dockersteps, postmigrate, preflight
+from master_migration import steps, switchover
 from master_migration import stepcommands as cmds
 from master_migration import template
 from master_migration.commands import shell_words
@@ -41,9 +42,13 @@ STEPS = [
          '--checksum), send what differs again until quiet',
          ('warm_sync',), lambda p: 4 * p.sync_timeout + 60,
          steps.checksum_pass, None, None, commands=cmds.checksum_pass),
+    Step('docker_warm', 'Fuel 8.0: the docker PV block for block into its '
+         'image while the master serves, then verified there by hashes',
+         ('checksum_pass',), lambda p: 2 * p.sync_timeout + 60,
+         dockersteps.warm_blocks, None, None, commands=cmds.docker_warm),
     Step('post_migrate', 'make the copy boot while the master serves: '
          'fstab, mtab, NIC names, marker, GRUB + initramfs',
-         ('checksum_pass',), lambda p: 3600, postmigrate.post_migrate, None,
+         ('docker_warm',), lambda p: 3600, postmigrate.post_migrate, None,
          None, commands=cmds.post_migrate),
     Step('stop_services', 'open one ssh connection and list the copy and '
          'the source, then stop the master services in order (downtime '
@@ -57,9 +62,15 @@ STEPS = [
          'what was sent', ('stop_services',),
          lambda p: 2 * p.sync_timeout + 60, steps.final_sync, None, None,
          commands=cmds.final_sync),
+    Step('docker_final', 'Fuel 8.0: the docker VG deactivated, the PV read '
+         'again, only its changed chunks sent and verified',
+         ('final_sync',), lambda p: 2 * p.sync_timeout + 60,
+         dockersteps.final_blocks, dockersteps.undo_final, None,
+         'activate the docker volume group again',
+         commands=cmds.docker_final),
     Step('refresh_fixes', 'cheap fixes again from the source; GRUB and '
          'initramfs again only if the final sync touched their inputs',
-         ('final_sync',), lambda p: 3600, postmigrate.refresh_fixes, None,
+         ('docker_final',), lambda p: 3600, postmigrate.refresh_fixes, None,
          None, commands=cmds.refresh_fixes),
     Step('check_disk', 'flush the copy, fail on a lost write, unmount, '
          'e2fsck -n', ('refresh_fixes',), lambda p: 5400, steps.check_disk,
@@ -76,6 +87,8 @@ STEP_IDS = [s.id for s in STEPS]
 # GRUB and initramfs run again only when the final sync touched /boot
 POST_MIGRATE_S = {'auto': 10, 'none': 5}
 FSCK_BYTES_PER_S = 500 * 1000 * 1000
+# The docker PV read and hashed again while stopped (two threads).
+PV_HASH_BYTES_PER_S = 400 * 1000 * 1000
 BOOT_S = 90
 
 
@@ -86,6 +99,10 @@ def expected_downtime(params, facts):
     if params.verify == 'checksum':
         parts.append(('verification (quick check)',
                       facts.scan_seconds + 2))
+    docker = facts.docker_vg
+    if docker.get('action') == 'carry':
+        parts.append(('docker PV read again, changed chunks sent',
+                      5 + docker['pv_bytes'] / float(PV_HASH_BYTES_PER_S)))
     parts.append(('fixes refreshed', POST_MIGRATE_S[params.boot_loader]))
     parts.append(('flush and e2fsck -n of the copy',
                   10 + facts.data_bytes / float(FSCK_BYTES_PER_S)))
@@ -112,6 +129,13 @@ def format_plan(params, facts, services_plan=None, commands=None):
         layout.get('root_end_mib', 0) - 1,
         ', p2 swap %d MiB' % layout['swap_mib'] if layout.get('swap_mib')
         else ''))
+    docker_line = dockerpool.plan_line(f.docker_vg)
+    if docker_line:
+        lines.append('  ' + docker_line)
+    if f.foreign_mounts:
+        lines.append('  not copied as files (mounted, not the master\'s own '
+                     'filesystems): %s' % ', '.join(
+                         m[:-2] for m in f.foreign_mounts))
     for nic in template.guest_nics(p, f):
         lines.append('  NIC %s %s -> bridge %s' % (nic['interface'],
                                                    nic['mac'], nic['bridge']))

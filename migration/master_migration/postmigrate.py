@@ -30,7 +30,8 @@ def in_copy(ctx, relpath):
 
 # Written by the cheap fixes; kept out of the final sync and re-applied
 # from the source after it.
-CHEAP_FIXED = ['etc/fstab', 'etc/fstab.rf-premigrate', 'etc/mtab',
+CHEAP_FIXED = ['etc/default/grub', 'etc/default/grub.rf-premigrate',
+               'etc/fstab', 'etc/fstab.rf-premigrate', 'etc/mtab',
                'etc/motd', 'etc/rf-migrated-master',
                'etc/udev/rules.d/70-rf-migrated-net.rules']
 
@@ -48,9 +49,11 @@ def refresh_fixes(ctx):
     dev = ensure_mounted(ctx)
     cheap_fixes(ctx)
     touched = ctx.state.get('final_boot_inputs', [])
-    fstab_changed = (ctx.params.boot_loader == 'auto' and
-                     read_source(ctx, 'etc/fstab') !=
-                     ctx.state.get('boot_loader_fstab'))
+    fstab_changed = (ctx.params.boot_loader == 'auto' and (
+        read_source(ctx, 'etc/fstab') != ctx.state.get('boot_loader_fstab') or
+        read_source(ctx, 'etc/default/grub') !=
+        ctx.state.get('boot_loader_grub', read_source(ctx,
+                                                      'etc/default/grub'))))
     if touched or fstab_changed:
         ctx.log.info('boot files changed since the warm phase (%s): boot '
                      'loader again', ', '.join(touched[:5]) or 'etc/fstab')
@@ -81,7 +84,8 @@ def cheap_fix_files(ctx):
     p = ctx.params
     original = read_source(ctx, 'etc/fstab') or ''
     date = time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())
-    return {
+    files = grub_default_files(ctx)
+    files.update({
         'etc/fstab.rf-premigrate': original,
         'etc/fstab': fixes.rewrite_fstab(original, ctx.facts.root_uuid,
                                          ctx.facts.swap_uuid),
@@ -93,7 +97,19 @@ def cheap_fix_files(ctx):
             'source_address': p.admin_address, 'source_mac': p.admin_mac,
             'destination': p.destination, 'guest': p.name, 'date': date}),
         'etc/motd': fixes.motd_text(read_source(ctx, 'etc/motd'), p.name,
-                                    p.destination, date)}
+                                    p.destination, date)})
+    return files
+
+
+def grub_default_files(ctx):
+    """/etc/default/grub without the old disk's LVM arguments, where the
+    master has one (and the original beside it)."""
+    original = read_source(ctx, 'etc/default/grub')
+    if original is None:
+        return {}
+    return {'etc/default/grub.rf-premigrate': original,
+            'etc/default/grub': fixes.rewrite_default_grub(
+                original, ctx.facts.swap_uuid)}
 
 
 def tar_bytes(files):
@@ -126,4 +142,5 @@ def boot_loader(ctx, dev):
     note_fixed(ctx, [line[len('wrote '):] for line in lines
                      if line.startswith('wrote ')])
     ctx.state.set('boot_loader_fstab', fstab)
+    ctx.state.set('boot_loader_grub', read_source(ctx, 'etc/default/grub'))
     ctx.log.info('%s', lines[-1] if lines else 'boot loader installed')

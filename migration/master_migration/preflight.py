@@ -11,8 +11,8 @@ import tempfile
 import time
 import uuid
 
-from master_migration import (fixes, netcfg, remote_sh, rsyncing, services,
-                              steps)
+from master_migration import (blockcopy, dockerpool, fixes, netcfg, remote_sh,
+                              rsyncing, services, steps)
 from master_migration.commands import CommandError
 from master_migration.compat import to_text
 from master_migration.context import copy_excludes, destination_paths
@@ -37,9 +37,12 @@ def run(ctx):
     check_source(ctx, problems)
     check_local_network(ctx, problems)
     check_services(ctx, problems)
+    check_docker_storage(ctx, problems)
     if resolve_destination(ctx, problems) and check_ssh(ctx, problems):
         check_libvirt(ctx, problems)
         check_destination(ctx, problems)
+    problems.extend(dockerpool.note_foreign_mounts(ctx.facts,
+                                                   ctx.params.source_root))
     scan_data(ctx, problems)
     check_space(ctx, problems)
     if problems:
@@ -130,6 +133,29 @@ def check_services(ctx, problems):
                                                         ctx.commands)
     except services.ServiceError as exc:
         problems.append(to_text(exc))
+
+
+def check_docker_storage(ctx, problems):
+    """Fuel 8.0's thin pool: found, and decided (docker_vg)."""
+    found = dockerpool.probe(ctx.commands, ctx.params.source_root)
+    docker, found_problems = dockerpool.decide(ctx.params.docker_vg, found)
+    problems.extend(found_problems)
+    if docker['action'] == 'carry':
+        problem = dockerpool.check_device(docker['pv'])
+        if problem:
+            problems.append('docker_vg: the PV of VG %s cannot be read '
+                            'block for block: %s; run as root on the master '
+                            'itself' % (docker['vg'], problem))
+    ctx.facts.docker_vg = docker
+
+
+def check_destination_python(ctx, problems):
+    """The block copy's other side runs the virt node's python."""
+    result = ctx.remote.run(blockcopy.writer_argv('version'), ok_codes=None)
+    if not result.stdout.startswith('python '):
+        problems.append('docker_vg: the virt node %s has no python (python3,'
+                        ' python2 or python) for the block copy of the '
+                        'docker PV; install one there' % ctx.params.destination)
 
 
 def resolve_destination(ctx, problems):
@@ -256,12 +282,16 @@ def check_destination(ctx, problems):
     f.mkfs_options = fixes.ext4_feature_options(
         version.group(1) if version else '')
     check_leftovers(ctx, problems)
+    if ctx.facts.docker_vg.get('action') == 'carry':
+        check_destination_python(ctx, problems)
 
 
 def check_leftovers(ctx, problems):
     f = ctx.facts
-    out = ctx.remote.sh(remote_sh.EXISTING, [f.image, f.xml_path,
-                                             f.mount_point]).stdout
+    ours = [f.image, f.xml_path, f.mount_point]
+    if f.docker_vg.get('action') == 'carry':
+        ours.append(f.docker_image)  # qemu-img create would overwrite it
+    out = ctx.remote.sh(remote_sh.EXISTING, ours).stdout
     for path in re.findall(r'^exists (.*)$', out, re.M):
         if not ctx.params.replace:
             problems.append('%s already exists on %s (an earlier run?); '
@@ -293,7 +323,7 @@ def scan_data(ctx, problems):
     started = time.time()
     try:
         out = ctx.commands.run(rsyncing.size_scan_argv(
-            ctx.params.source_root, copy_excludes(ctx.params),
+            ctx.params.source_root, copy_excludes(ctx.params, ctx.facts),
             os.path.join(empty, 'x')), timeout=3600,
             ok_codes=(0, rsyncing.VANISHED)).stdout
     except CommandError as exc:
@@ -326,13 +356,17 @@ def check_space(ctx, problems):
     # The raw image is sparse but grows up to disk_size as rsync rewrites
     # files: free space must cover the whole image, not just the data.
     free = f.dest_free_bytes
-    want = p.disk_size + p.space_margin
+    docker_bytes = f.docker_vg.get('pv_bytes', 0) if \
+        f.docker_vg.get('action') == 'carry' else 0
+    want = p.disk_size + docker_bytes + p.space_margin
     if free is not None and free < want:
         problems.append('not enough space in %s on %s: %s free, need %s '
                         '(the whole image %s, as it fills up to its size '
-                        'when files are rewritten, + margin %s); free space '
+                        'when files are rewritten, %s+ margin %s); free space '
                         'there, use --disk-dir elsewhere or a smaller '
                         '--disk-size' % (
                             p.disk_dir, p.destination, human_bytes(free),
                             human_bytes(want), human_bytes(p.disk_size),
+                            '+ the docker PV %s ' % human_bytes(docker_bytes)
+                            if docker_bytes else '',
                             human_bytes(p.space_margin)))

@@ -170,8 +170,8 @@ BRIDGES = r'''for br in "$@"; do
 done
 '''
 
-# $1 image path  $2 xml path  $3 mount point. Prints what exists.
-EXISTING = r'''for f in "$1" "$2" "$3"; do [ -e "$f" ] && echo "exists $f"; done
+# $@ the paths a run makes (images, xml, mount point). Prints what exists.
+EXISTING = r'''for f in "$@"; do [ -e "$f" ] && echo "exists $f"; done
 exit 0
 '''
 

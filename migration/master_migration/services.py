@@ -14,6 +14,7 @@ FUEL9_UNITS = [
 FUEL8_CONTAINERS = [
     'nailgun', 'ostf', 'keystone', 'nginx', 'astute', 'mcollective',
     'cobbler', 'rsync', 'rabbitmq', 'postgres', 'rsyslog']
+DOCKER_UNITS = ['docker.socket', 'docker.service']
 
 
 class ServiceError(Exception):
@@ -74,5 +75,13 @@ def plan_services(kind, params, commands):
     names = running_containers(commands,
                                params.docker_containers or FUEL8_CONTAINERS)
     tool = 'dockerctl' if has_tool(commands, 'dockerctl') else 'docker'
-    return ([[tool, 'stop', n] for n in names],
-            [[tool, 'start', n] for n in reversed(names)])
+    stop = [[tool, 'stop', n] for n in names]
+    start = [[tool, 'start', n] for n in reversed(names)]
+    # Then docker itself: it writes its metadata (/var/lib/docker) and the
+    # thin pool until it stops, and both are copied while stopped. Its
+    # socket first, where there is one: a client call would start it again.
+    if has_tool(commands, 'systemctl'):
+        units = active_units(commands, DOCKER_UNITS)
+        stop += [['systemctl', 'stop', u] for u in units]
+        start[:0] = [['systemctl', 'start', u] for u in reversed(units)]
+    return stop, start

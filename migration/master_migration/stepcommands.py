@@ -7,8 +7,9 @@ from __future__ import absolute_import, division, print_function
 import copy
 import os
 
-from master_migration import fixes, manifest, postmigrate, remote_sh
-from master_migration import rsyncing
+from master_migration import blockcopy, dockerpool, dockersteps, fixes
+from master_migration import manifest, postmigrate, remote_sh, rsyncing
+from master_migration import thinmap
 from master_migration.commands import shell_words, write_file_argv
 from master_migration.compat import to_text
 from master_migration.context import URI, copy_excludes
@@ -18,6 +19,9 @@ from master_migration.steps import (CHECKSUM_ROUNDS, ITEMIZE, fixed_excludes,
 SCRIPT_NAMES = dict((v, 'remote_sh.' + k) for k, v in vars(remote_sh).items()
                     if k.isupper() and isinstance(v, str))
 SCRIPT_NAMES[manifest.RUN_WALKER] = 'manifest.RUN_WALKER'
+SCRIPT_NAMES[dockersteps.CREATE_PV_IMAGE] = 'dockersteps.CREATE_PV_IMAGE'
+SCRIPT_NAMES[blockcopy.RUN_PYTHON] = 'blockcopy.RUN_PYTHON'
+SCRIPT_NAMES[blockcopy.WRITER] = 'blockcopy.WRITER'
 SCRIPT_NAMES[manifest.RUN_GIVEN_WALKER] = 'manifest.RUN_GIVEN_WALKER'
 SCRIPT_NAMES[to_text(manifest.walker_source())] = 'manifest_walk.py'
 LOOP = '/dev/loopN'  # the loop device ATTACH prints at run time
@@ -100,6 +104,10 @@ def prepare_disk(ctx, out):
     out.script(remote_sh.MKFS, [LOOP, f.root_uuid, f.swap_uuid or ''] +
                list(f.mkfs_options))
     out.script(remote_sh.MOUNT, [LOOP, f.mount_point])
+    docker = f.docker_vg
+    if docker.get('action') == 'carry':
+        out.script(dockersteps.CREATE_PV_IMAGE, [f.docker_image,
+                                                 docker['pv_bytes']])
 
 
 def attach(ctx, out):
@@ -131,23 +139,24 @@ def shared(ctx):
     return ctx
 
 
-def final_patterns(p):
-    return copy_excludes(p) + fixed_excludes(p.source_root,
-                                             postmigrate.CHEAP_FIXED)
+def final_patterns(ctx):
+    return copy_excludes(ctx.params, ctx.facts) + fixed_excludes(
+        ctx.params.source_root, postmigrate.CHEAP_FIXED)
 
 
-def listings(p):
-    return p.verify == 'checksum' and manifest.usable(final_patterns(p))
+def listings(ctx):
+    return ctx.params.verify == 'checksum' and manifest.usable(
+        final_patterns(ctx))
 
 
 def list_copy(ctx, out, mode, words=None):
     out.there(manifest.remote_argv(ctx.facts.mount_point, mode, (
-        final_patterns(ctx.params) if words is None else words)), WALKER)
+        final_patterns(ctx) if words is None else words)), WALKER)
 
 
 def warm_sync(ctx, out):
     mounted(ctx, out)
-    sync_line(ctx, out, copy_excludes(ctx.params))
+    sync_line(ctx, out, copy_excludes(ctx.params, ctx.facts))
 
 
 def checksum_pass(ctx, out):
@@ -155,7 +164,7 @@ def checksum_pass(ctx, out):
         out.note('nothing: --verify none')
         return
     mounted(ctx, out)
-    sync_line(ctx, out, copy_excludes(ctx.params), ['--checksum'] + ITEMIZE)
+    sync_line(ctx, out, copy_excludes(ctx.params, ctx.facts), ['--checksum'] + ITEMIZE)
     out.note('decided at run time: while a round sends files, at most %d '
              'rounds in all, the same with these added:' % CHECKSUM_ROUNDS)
     out.lines.append('  --from0 --files-from=%s' % os.path.join(
@@ -181,7 +190,7 @@ def stop_services(ctx, out):
     out.here(remote.ssh_options() + [
         '-o', 'ControlPath=' + CONTROL, '-o', 'ControlMaster=yes',
         '-o', 'ControlPersist=600', remote.host, 'true'])
-    if listings(ctx.params):
+    if listings(ctx):
         out.note('the copy listed, for the final sync, beside the source '
                  '(here; both kept in memory)')
         list_copy(shared(ctx), out, 'lines')
@@ -199,9 +208,9 @@ def final_sync(ctx, out):
     mounted(ctx, out)
     out.note('the excludes also hold what the boot loader wrote, known at '
              'run time')
-    if listings(p):
+    if listings(ctx):
         final_delta(ctx, out)
-    sync_line(ctx, out, final_patterns(p), ITEMIZE)
+    sync_line(ctx, out, final_patterns(ctx), ITEMIZE)
     if p.verify == 'checksum':
         final_verify(ctx, out)
     out.note('when the run ends, the shared connection closes:')
@@ -215,7 +224,7 @@ def final_delta(ctx, out):
              '(so their ssh and start overlap the listing of the source): '
              'rsync of the names that differ, the copy\'s walker of the '
              'names the delta touched, the checksums of the files sent:')
-    sync_line(ctx, out, final_patterns(p), ITEMIZE, '-')
+    sync_line(ctx, out, final_patterns(ctx), ITEMIZE, '-')
     out.there(manifest.stdin_names_argv(ctx.facts.mount_point),
               'the names the delta touched')
     out.here(listed_verify_argv(ctx),
@@ -230,7 +239,7 @@ def final_delta(ctx, out):
     for command in (['rm', '-f'], ['rmdir']):
         out.there(['sh', '-c', remote_sh.REMOVE_NAMES, 'sh',
                    ctx.facts.mount_point] + command, 'the names to delete')
-    sync_line(ctx, out, final_patterns(p), ITEMIZE,
+    sync_line(ctx, out, final_patterns(ctx), ITEMIZE,
               os.path.join(p.work_dir, 'final-delta.list'))
     out.note('if the listing cannot be made, or that sync fails or does '
              'not verify, the full final sync:')
@@ -239,7 +248,7 @@ def final_delta(ctx, out):
 def final_verify(ctx, out):
     p = ctx.params
     target = ctx.remote.rsync_target(ctx.facts.mount_point)
-    if listings(p):
+    if listings(ctx):
         out.note('after the listed changes: the entries the delta touched '
                  'listed again, here and on the copy (by the walker '
                  'started above, else by this one), unless one is '
@@ -251,11 +260,66 @@ def final_verify(ctx, out):
         list_copy(ctx, out, 'digest')
         list_copy(ctx, out, 'lines')
     out.note('rsync\'s quick check where the copy cannot be listed:')
-    out.here(rsyncing.verify_argv(p.source_root, final_patterns(p),
+    out.here(rsyncing.verify_argv(p.source_root, final_patterns(ctx),
                                   ctx.remote.rsync_shell(), target,
                                   checksum=False))
     out.here(listed_verify_argv(ctx),
              'the names sent since the checksum pass (known at run time)')
+
+
+def docker_carried(ctx, out):
+    docker = ctx.facts.docker_vg
+    if docker.get('action') == 'carry':
+        return docker
+    out.note('nothing: %s' % (dockerpool.plan_line(docker) or
+                              'no docker volume group'))
+    return None
+
+
+def docker_warm(ctx, out):
+    docker = docker_carried(ctx, out)
+    if not docker:
+        return
+    size, image = docker['pv_bytes'], ctx.facts.docker_image
+    out.note('%s read here in chunks of %d MiB (sha1 each); those not '
+             'already on the virt node (as the record %s says) sent in one '
+             'stream, then every chunk there hashed and compared' % (
+                 docker['pv'], blockcopy.CHUNK >> 20,
+                 dockersteps.sent_path(ctx)))
+    out.there(blockcopy.writer_argv('write', image),
+              'frames: offset, length, bytes')
+    out.there(blockcopy.writer_argv('hash', image, blockcopy.CHUNK, size),
+              '"all"')
+
+
+def docker_final(ctx, out):
+    docker = docker_carried(ctx, out)
+    if not docker:
+        return
+    ctx = shared(ctx)
+    size, image = docker['pv_bytes'], ctx.facts.docker_image
+    if docker.get('pool'):
+        out.here(['dmsetup', 'status', '--',
+                  dockerpool.dm_name(docker['vg'], docker['pool'])])
+    out.here(['vgchange', '-an', '--', docker['vg']])
+    if docker.get('pool'):
+        out.note('the pool\'s layout and map of used blocks (its metadata LV '
+                 'read from the PV into %s):' % thinmap.metadata_copy(
+                     ctx.params.work_dir))
+        for argv in thinmap.layout_argvs(docker['vg'], docker['pv']) + [
+                thinmap.thin_dump_argv(ctx.params.work_dir)]:
+            out.here(argv)
+    out.note('of %s, the chunks anyone can read (lvm\'s areas, the LVs, the '
+             'pool\'s metadata and mapped blocks; all if the map cannot be '
+             'read) read and hashed here again; only those whose hash '
+             'changed since the warm copy sent, then those hashed there' %
+             docker['pv'])
+    out.there(blockcopy.writer_argv('write', image),
+              'frames of the changed chunks')
+    out.there(blockcopy.writer_argv('hash', image, blockcopy.CHUNK, size),
+              'their indices')
+    out.note('rollback: vgchange -ay -- %s, before the services start'
+             % docker['vg'])
 
 
 def refresh_fixes(ctx, out):

@@ -10,7 +10,7 @@ import tempfile
 import time
 
 from master_migration import fixes, manifest, manifest_walk, remote_sh
-from master_migration import rsyncing, services
+from master_migration import dockerpool, dockersteps, rsyncing, services
 from master_migration import template
 from master_migration.commands import CommandError
 from master_migration.compat import to_text
@@ -122,6 +122,7 @@ def prepare_disk(ctx):
                                    f.swap_uuid or ''] +
                   f.mkfs_options, timeout=1800)
     ctx.remote.sh(remote_sh.MOUNT, [dev, f.mount_point])
+    dockersteps.create_image(ctx)
     ctx.log.info('disk %s: msdos label, p1 ext4 %s UUID %s%s, mounted at %s',
                  ctx.image, fixes.ROOT_LABEL, f.root_uuid,
                  ', p2 swap' if f.swap_uuid else '', f.mount_point)
@@ -165,6 +166,7 @@ def disk_fault(ctx, what, exc):
 
 def undo_disk(ctx):
     release_disk(ctx)
+    dockersteps.remove_image(ctx)
     if ctx.params.remove_disk and ctx.state.get('image_created'):
         ctx.remote.run(['rm', '-f', ctx.image])
         ctx.log.info('rollback: disk image %s removed (--remove-disk)',
@@ -178,8 +180,11 @@ def undo_disk(ctx):
 
 def sync_excludes(ctx):
     """The copy's excludes, plus the files the post-migrate fixes wrote:
-    kept as fixed (refresh_fixes re-applies them from the source)."""
-    return copy_excludes(ctx.params) + fixed_excludes(
+    kept as fixed (refresh_fixes re-applies them from the source). What
+    is mounted now but is not the master's own joins the excludes (a
+    container started since the last sync)."""
+    dockerpool.note_foreign_mounts(ctx.facts, ctx.params.source_root)
+    return copy_excludes(ctx.params, ctx.facts) + fixed_excludes(
         ctx.params.source_root, ctx.state.get('fixed_paths', []))
 
 

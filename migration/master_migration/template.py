@@ -7,6 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from master_migration.compat import to_bytes, to_text
+from master_migration.dockerpool import GUEST_DEVICE
 
 NAMESPACE = 'http://fuel-plugin-reduced-footprint/xmlns/rf-migrate-master/1'
 ET.register_namespace('rfm', NAMESPACE)
@@ -75,6 +76,17 @@ DOMAIN = [
     Prop('devices/disk/target@bus', value='virtio'),
     Prop('devices/disk/boot@order', value='1'),
 ]
+# Fuel 8.0's docker PV, block for block (dockerpool): a second disk that
+# lvm finds by its label; no boot order, the first disk boots.
+PV_DISK = [
+    Prop('@type', value='file'),
+    Prop('@device', value='disk'),
+    Prop('driver@name', value='qemu'),
+    Prop('driver@type', value='raw'),
+    Prop('source@file', 'path'),
+    Prop('target@dev', 'device'),
+    Prop('target@bus', value='virtio'),
+]
 INTERFACE = [
     Prop('@type', value='bridge'),
     Prop('mac@address', 'mac'),
@@ -133,6 +145,12 @@ def render_domain(params, facts):
     for prop in DOMAIN:
         prop.write(root, values)
     devices = root.find('devices')
+    docker = getattr(facts, 'docker_vg', None) or {}
+    if docker.get('action') == 'carry':
+        disk = ET.SubElement(devices, 'disk')
+        for prop in PV_DISK:
+            prop.write(disk, {'path': facts.docker_image,
+                              'device': GUEST_DEVICE})
     for nic in guest_nics(params, facts):
         devices.append(interface_element(nic))
     for prop in AFTER_INTERFACES:
@@ -148,6 +166,9 @@ def read_domain(xml_text):
     values = dict((p.field, p.read(root)) for p in DOMAIN if p.field)
     values['nics'] = [tuple(p.read(element) for p in INTERFACE if p.field)
                       for element in root.findall('devices/interface')]
+    values['extra_disks'] = [tuple(p.read(element) for p in PV_DISK
+                                   if p.field)
+                             for element in root.findall('devices/disk')[1:]]
     return values
 
 

@@ -8,13 +8,14 @@ On this kind of machine iPXE stalls at "starting execution" under its KVM
 So the guests of this proof run under TCG (domain type 'qemu'), through the
 operator's template override that the plugin supports: same XML, same
 MACs, same NICs and boot order as the KVM guests of test_kvm.py."""
+import pathlib
 import re
-import subprocess
 import time
 
 import pytest
 
-from guestlib import TEST_NODE_UID, astute_doc, ip, plugin_tasks, run_task, task_env, write_astute
+from guestlib import TEST_NODE_UID, astute_doc, plugin_tasks, run_task, task_env, write_astute
+from lab import pxe
 from virt_guests import render
 
 pytestmark = [pytest.mark.kvm, pytest.mark.slow]
@@ -26,34 +27,9 @@ MASTER_IP = '10.97.0.2'
 def fuel_master(tmp_path, make_bridge):
     """dnsmasq in its own netns, wired to rfg-adm by a veth pair."""
     make_bridge('rfg-adm')
-    ip('netns', 'del', NETNS, check=False)
-    ip('netns', 'add', NETNS)
-    process = None
-    try:
-        ip('link', 'add', BR_IF, 'type', 'veth', 'peer', 'name', NS_IF)
-        ip('link', 'set', NS_IF, 'netns', NETNS)
-        ip('link', 'set', BR_IF, 'master', 'rfg-adm', 'up')
-        ip('-n', NETNS, 'addr', 'add', MASTER_IP + '/24', 'dev', NS_IF)
-        ip('-n', NETNS, 'link', 'set', NS_IF, 'up')
-        (tmp_path / 'tftp').mkdir()
-        log = tmp_path / 'dnsmasq.log'
-        process = subprocess.Popen([
-            'ip', 'netns', 'exec', NETNS, 'dnsmasq', '--keep-in-foreground',
-            '--conf-file=/dev/null', '--port=0', '--user=root', '--group=root',
-            '--interface=' + NS_IF, '--bind-interfaces', '--dhcp-authoritative',
-            '--dhcp-range=10.97.0.100,10.97.0.199,255.255.255.0,10m',
-            '--dhcp-leasefile=%s' % (tmp_path / 'leases'), '--log-dhcp',
-            '--log-facility=%s' % log, '--enable-tftp',
-            '--tftp-root=%s' % (tmp_path / 'tftp'), '--dhcp-boot=pxelinux.0,,' + MASTER_IP,
-            '--pid-file=%s' % (tmp_path / 'dnsmasq.pid')],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        yield log, tmp_path / 'leases'
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=10)
-        ip('netns', 'del', NETNS, check=False)
-        ip('link', 'del', BR_IF, check=False)
+    with pxe.master(tmp_path, 'rfg-adm', NETNS, (BR_IF, NS_IF), MASTER_IP,
+                    '10.97.0.100,10.97.0.199') as (log, leases):
+        yield pathlib.Path(log), pathlib.Path(leases)
 
 
 def wait_for(predicate, timeout):

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import tarfile
 
-from master_boot.master_root import (CACHE_DIR, SUITE, _mounted_pseudo_fs, _run, cached,
+from master_boot.master_root import (CACHE_DIR, SUITE, _run, apt_install, cached,
                                      configured_mirror, recipe_key)
 
 from .paths import REPO
@@ -96,11 +96,7 @@ def _build(rcp, folder, log):
         log('bootstrap: debootstrap %s from %s' % (rcp['suite'], rcp['mirror']))
         _run(['debootstrap', '--variant=minbase', rcp['suite'], str(root), rcp['mirror']])
         log('bootstrap: apt-get install %s' % ' '.join(rcp['packages']))
-        env = dict(os.environ, DEBIAN_FRONTEND='noninteractive', LC_ALL='C.UTF-8')
-        with _mounted_pseudo_fs(root):
-            _run(['chroot', str(root), 'apt-get', 'install', '-y', '-q',
-                  '--no-install-recommends'] + rcp['packages'], env=env)
-            _run(['chroot', str(root), 'apt-get', 'clean'], env=env)
+        apt_install(root, rcp['packages'])
         _install_agent(root)
         for path, (mode, text) in files().items():
             target = root / path.lstrip('/')

@@ -9,7 +9,7 @@ IDS = range(9001, 9100)
 
 
 def ours(conn, ids=IDS):
-    """libvirt domains in the test id range that the plugin made."""
+    """libvirt domains in the id range (default: the tests') that the plugin made."""
     found = []
     for domain in conn.listAllDomains(0):
         name = domain.name()

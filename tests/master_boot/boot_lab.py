@@ -273,13 +273,19 @@ def record_times(scenario, boot):
         figures.update({k: round(v, 1) for k, v in boot.watch.figures().items()})
     figures = {k: (round(v, 1) if isinstance(v, float) else v)
                for k, v in figures.items()}
+    return save_figures(TIMES, scenario, figures)
+
+
+def save_figures(path, scenario, figures):
+    """Keep a scenario's figures in path (JSON, one entry a scenario) and
+    print them (shown by -rA)."""
     try:
-        old = json.loads(TIMES.read_text()) if TIMES.exists() else {}
+        old = json.loads(path.read_text()) if path.exists() else {}
     except ValueError:
         old = {}
     old[scenario] = figures
-    TIMES.parent.mkdir(parents=True, exist_ok=True)
-    TIMES.write_text(json.dumps(old, indent=1, sort_keys=True))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(old, indent=1, sort_keys=True))
     print('\n%s figures: %s' % (scenario, json.dumps(figures, sort_keys=True)))
     return figures
 

@@ -169,11 +169,16 @@ def _install_packages(rcp, root, log):
     _write(root, '/etc/initramfs-tools/conf.d/rfb-modules', 0o644,
            'MODULES=most\n')
     log('master root: apt-get install %s' % ' '.join(rcp['packages']))
+    apt_install(root, rcp['packages'])
+
+
+def apt_install(root, packages):
+    """apt-get install (no recommends) inside root, then clean."""
     env = dict(os.environ, DEBIAN_FRONTEND='noninteractive',
                LC_ALL='C.UTF-8')
     with _mounted_pseudo_fs(root):
         _run(['chroot', str(root), 'apt-get', 'install', '-y', '-q',
-              '--no-install-recommends'] + rcp['packages'], env=env)
+              '--no-install-recommends'] + list(packages), env=env)
         _run(['chroot', str(root), 'apt-get', 'clean'], env=env)
 
 

@@ -12,6 +12,9 @@ import yaml
 from nodes import astute_doc
 from virt_guests import astute, spec
 
+# Every test here runs with and without libyaml (conftest.py).
+pytestmark = pytest.mark.usefixtures('yaml_loader')
+
 
 def write(tmp_path, data):
     path = os.path.join(str(tmp_path), 'astute.yaml')
@@ -104,6 +107,9 @@ MESSAGES = [
     ('not YAML', 'vms_conf: [\n', [
         '{path}: got not YAML (while parsing a flow node, line 2, column 1); '
         'accepted: a YAML mapping']),
+    ('two documents', 'uid: "97"\n---\nuid: "98"\n', [
+        '{path}: got not YAML (expected a single document in the stream, line 2, column 1); '
+        'accepted: a YAML mapping']),
     ('unclosed quote', 'uid: "97\n', [
         '{path}: got not YAML (while scanning a quoted scalar, line 2, column 1); '
         'accepted: a YAML mapping']),
@@ -121,6 +127,10 @@ HOSTILE = [
     ('one alias', 'uid: "97"\nfqdn: *x\n', [
         '{path}: got a YAML alias *x (line 2, column 7); accepted: ' + NO_ALIASES]),
     ('3000 deep', 'uid: "97"\nx: ' + '[' * 3000 + ']' * 3000 + '\n', [
+        '{path}: got lists or mappings nested deeper than 100 levels (line 2, column 103); '
+        'accepted: a YAML mapping']),
+    # libyaml's own composer (CSafeLoader) crashes on this under PyYAML 3.10.
+    ('100000 deep', 'uid: "97"\nx: ' + '[' * 100000 + ']' * 100000 + '\n', [
         '{path}: got lists or mappings nested deeper than 100 levels (line 2, column 103); '
         'accepted: a YAML mapping']),
     ('5000 digits', 'uid: "97"\nvms_conf:\n- id: 1\n  mem: ' + '9' * 5000 + '\n', [

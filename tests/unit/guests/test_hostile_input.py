@@ -13,6 +13,9 @@ from lab.blocking import finishes, not_a_file
 from nodes import astute_doc
 from virt_guests import cli, compat, inputcache, render, spec
 
+# Every test here runs with and without libyaml (conftest.py).
+pytestmark = pytest.mark.usefixtures('yaml_loader')
+
 OPTION = ('would be read as an option or names no device: a name may not begin '
           'with "-" nor be "." or ".."')
 

@@ -4,8 +4,10 @@ and 3, like the unit suite)."""
 from __future__ import absolute_import, division, print_function
 
 import shlex
+import subprocess
+import sys
 
-from master_migration import compat
+from master_migration import blockcopy, compat
 from master_migration.commands import CommandError, Result
 from master_migration.compat import to_text
 
@@ -14,7 +16,10 @@ class Recorder(object):
     """Test double: records argv lists and answers from (prefix, Result
     fields) rules; the first rule whose prefix matches wins."""
 
-    def __init__(self, rules=None):
+    def __init__(self, rules=None, run_writer=False):
+        """run_writer: the block copy's program for the virt node
+        (blockcopy.WRITER) runs here, for real, on the paths it is given."""
+        self.run_writer = run_writer
         self.calls = []
         self.started = []  # the StartedCall of each start
         self.rules = list(rules or [])
@@ -36,16 +41,34 @@ class Recorder(object):
 
     def run(self, argv, timeout=120, input_bytes=None, ok_codes=(0,)):
         self.calls.append(list(argv))
-        code, out, err = self._lookup(argv)
+        code, out, err = self._writer(argv, input_bytes) or \
+            self._lookup(argv)
         if ok_codes is not None and code not in ok_codes:
             raise CommandError(argv, code, err)
         return Result(argv, code, out, err)
+
+    def _writer(self, argv, input_bytes):
+        words = _remote_words(argv)
+        head = ['sh', '-c', blockcopy.RUN_PYTHON, blockcopy.WRITER]
+        if not self.run_writer or words[:4] != head:
+            return None
+        proc = subprocess.Popen([sys.executable, '-c', blockcopy.WRITER] +
+                                words[4:], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        out, err = proc.communicate(input_bytes or b'')
+        return proc.returncode, to_text(out), to_text(err)
 
     def start(self, argv):
         """Commands.start's double: the call runs (and is recorded) when
         it is finished, as the real one's input comes then."""
         self.started.append(StartedCall(self, argv))
         return self.started[-1]
+
+    def feed(self, argv, chunks, timeout, ok_codes=(0,)):
+        """Commands.feed's double: the input kept whole (self.fed)."""
+        self.fed = b''.join(chunks)
+        return self.run(argv, timeout, self.fed, ok_codes)
 
     def stream(self, argv, on_output, timeout, ok_codes=(0,)):
         result = self.run(argv, timeout, None, ok_codes)
@@ -72,6 +95,15 @@ class StartedCall(object):
     def stop(self):
         if self.input is None:
             self.stopped = True
+
+
+def _remote_words(argv):
+    """The remote command's words of an ssh argv (Remote.argv), else argv."""
+    if argv and argv[0] == 'ssh' and argv[-2] == '--':
+        words = [to_text(w) for w in shlex.split(compat.to_native(argv[-1]))]
+        if words[:3] == ['env', 'LC_ALL=C', 'LANG=C']:
+            return words[3:]
+    return list(argv)
 
 
 def _contains(argv, prefix):

@@ -7,6 +7,7 @@ def preflight_facts(**changes):
     of swap and no NIC besides the admin one."""
     facts = {
         'image': '/var/lib/nova/fuel_master.img',
+        'docker_image': '/var/lib/nova/fuel_master-docker.img',
         'mount_point': '/var/lib/nova/fuel_master.mnt',
         'xml_path': '/var/lib/nova/fuel_master.xml',
         'done_marker': '/var/lib/nova/fuel_master.migration-done',

@@ -241,7 +241,7 @@ def test_the_domain_xml_reads_back_the_fields_it_was_written_from():
         'memory_mib': 3072, 'vcpus': 3,
         'disk_path': '/var/lib/nova/m&a<st>er.img',
         'nics': [('52:54:00:00:00:02', 'br-fw-admin'),
-                 ('52:54:00:00:01:02', 'br-prv')]}
+                 ('52:54:00:00:01:02', 'br-prv')], 'extra_disks': []}
 
 
 def test_domain_xml_round_trips_through_libvirt_test_driver():

@@ -6,8 +6,8 @@ import logging
 import os
 import re
 
-from master_migration import manifest, manifest_walk, plan, stepcommands
-from master_migration import steps, switchover
+from master_migration import blockcopy, dockersteps, manifest, manifest_walk
+from master_migration import plan, stepcommands, steps, switchover
 from master_migration.commands import shell_words
 from master_migration.compat import to_text
 from master_migration.context import Context
@@ -90,12 +90,32 @@ def answer_listings(rec, ctx):
          to_text(lines), '')]
 
 
+def carry_docker(ctx, tmp_path, monkeypatch, size=3 * blockcopy.CHUNK + 512):
+    """A Fuel 8.0 master's docker PV (a regular file here), carried; the
+    virt node's image a file here too (Recorder(run_writer=True))."""
+    pv = os.path.join(str(tmp_path), 'docker-pv')
+    with open(pv, 'wb') as handle:  # a zero chunk, then data
+        handle.write(b'\0' * blockcopy.CHUNK)
+        handle.write(b'meta' * ((size - blockcopy.CHUNK) // 4))
+        handle.write(b'x' * (size - handle.tell()))
+    image = os.path.join(str(tmp_path), 'docker-pv.img')
+    with open(image, 'wb') as handle:
+        handle.truncate(size)
+    monkeypatch.setattr(dockersteps, 'REQUIRE_BLOCK', False)
+    ctx.facts.docker_image = image
+    ctx.facts.docker_vg = {'action': 'carry', 'vg': 'docker',
+                           'pool': 'docker-pool', 'in_use': True,
+                           'thin_lvs': ['thin-1'], 'pv': pv, 'pv_bytes': size}
+    return pv, image
+
+
 def test_every_command_a_step_runs_is_in_its_dry_run_lines(tmp_path,
                                                            monkeypatch):
     """Each step run for real against recorded commands (a fresh virt
-    node: no guest, the address still here): each command it ran is
-    among the lines --dry-run printed for it."""
-    rec = Recorder()
+    node: no guest, the address still here; a Fuel 8.0 docker PV
+    carried): each command it ran is among the lines --dry-run printed
+    for it."""
+    rec = Recorder(run_writer=True)
     rec.answer(VIRSH + ['domuuid'], 1, '', 'error: failed to get domain')
     rec.answer(VIRSH + ['domstate'], 0, 'shut off\n')
     rec.answer(['sh', '-s', '--', '/var/lib/nova/fuel_master.img'], 0,
@@ -105,6 +125,7 @@ def test_every_command_a_step_runs_is_in_its_dry_run_lines(tmp_path,
     rec.answer(['ip', '-o', 'link'], 0, 'link/ether 52:54:00:00:00:02 b\n')
     monkeypatch.setattr(switchover, 'wait_for_guest', lambda ctx: None)
     ctx = dry_ctx(tmp_path, rec)
+    carry_docker(ctx, tmp_path, monkeypatch)
     services = (ctx.params.stop_commands, ctx.params.start_commands)
     header, lines = plan.step_commands(ctx, services)
     for step in plan.STEPS[1:]:
