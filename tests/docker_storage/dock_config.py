@@ -7,6 +7,8 @@ host's kernel has no device-mapper; its docker storage is the one a Fuel
 """
 import textwrap
 
+from master_boot import master_config
+
 PREFIX = 'rfe-'
 ADMIN = {
     'interface': 'eth0',
@@ -63,20 +65,7 @@ def docker_storage():
 
 
 def astute_yaml():
-    return textwrap.dedent("""\
-        HOSTNAME: {host}
-        DNS_DOMAIN: test
-        ADMIN_NETWORK:
-          interface: {interface}
-          ipaddress: {ipaddress}
-          netmask: {netmask}
-          mac: {mac}
-          cidr: {cidr}
-          size: '256'
-          dhcp_gateway: {ipaddress}
-          dhcp_pool_start: 10.94.0.100
-          dhcp_pool_end: 10.94.0.200
-        """).format(host=HOSTNAME, **ADMIN)
+    return master_config.astute_yaml(ADMIN, HOSTNAME)
 
 
 def admin_net_unit():
@@ -123,17 +112,7 @@ def admin_net_script():
         """).format(**ADMIN)
 
 
-def networkd(mac, address, prefix=24):
-    return textwrap.dedent("""\
-        [Match]
-        MACAddress={mac}
-
-        [Network]
-        Address={address}/{prefix}
-        LinkLocalAddressing=no
-        IPv6AcceptRA=no
-        """).format(mac=mac, address=address, prefix=prefix)
-
+networkd = master_config.networkd
 
 KERNEL_ARGS = 'console=ttyS0,115200n8 net.ifnames=0 fsck.mode=skip'
 

@@ -47,16 +47,8 @@ PACKAGES = [
     # AppArmor (Debian's does) and apparmor_parser is missing
     'apparmor',
 ]
-DPKG_EXCLUDES = [
-    '/usr/share/doc/*', '/usr/share/man/*', '/usr/share/locale/*',
-    '/usr/share/info/*', '/lib/firmware/*', '/usr/lib/firmware/*',
-    '/lib/modules/*/kernel/drivers/gpu/*',
-    '/lib/modules/*/kernel/drivers/net/wireless/*',
-    '/lib/modules/*/kernel/drivers/media/*',
-    '/lib/modules/*/kernel/drivers/infiniband/*',
-    '/lib/modules/*/kernel/drivers/staging/*',
-    '/lib/modules/*/kernel/sound/*',
-]
+# the boot proof's root leaves out the same (bullseye's own paths included)
+DPKG_EXCLUDES = master_root.DPKG_EXCLUDES
 ENABLED_UNITS = ['systemd-networkd.service', 'rfe-admin-net.service',
                  'ssh.service', 'docker.service',
                  'docker-storage-setup.service', 'fuel-records-api.service',

@@ -24,8 +24,11 @@ HOSTNAME = 'fuel'
 MIGRATED_MARKER = '/etc/rf-migrated-master'
 
 
-def astute_yaml():
-    """The master's /etc/fuel/astute.yaml, in Fuel's own layout."""
+def astute_yaml(admin=None, host=HOSTNAME):
+    """The master's /etc/fuel/astute.yaml, in Fuel's own layout (this lab's
+    admin network unless another is given); DHCP from .100 to .200."""
+    admin = admin or ADMIN
+    net = admin['ipaddress'].rsplit('.', 1)[0]
     return textwrap.dedent("""\
         HOSTNAME: {host}
         DNS_DOMAIN: test
@@ -37,23 +40,28 @@ def astute_yaml():
           cidr: {cidr}
           size: '256'
           dhcp_gateway: {ipaddress}
-          dhcp_pool_start: 10.99.0.100
-          dhcp_pool_end: 10.99.0.200
-        """).format(host=HOSTNAME, **ADMIN)
+          dhcp_pool_start: {net}.100
+          dhcp_pool_end: {net}.200
+        """).format(host=host, net=net, **admin)
 
 
 def networkd_admin():
     """Admin address on whichever NIC carries the master's MAC: the name of
     the NIC differs between the old machine and the guest, the MAC does not."""
+    return networkd(ADMIN['mac'], ADMIN['ipaddress'], ADMIN['prefix'])
+
+
+def networkd(mac, address, prefix=24):
+    """A systemd-networkd unit: the address on the NIC with that MAC."""
     return textwrap.dedent("""\
         [Match]
         MACAddress={mac}
 
         [Network]
-        Address={ipaddress}/{prefix}
+        Address={address}/{prefix}
         LinkLocalAddressing=no
         IPv6AcceptRA=no
-        """).format(**ADMIN)
+        """).format(mac=mac, address=address, prefix=prefix)
 
 
 def default_grub():
