@@ -54,7 +54,8 @@ def carried(system_libvirt, zipapp, tmp_path_factory):
             lab.exit_code, lab.output = lab.migrate('--resume')
         else:
             lab.exit_code, lab.output = lab.exit_first, lab.output_first
-        lab.times['downtime_s'] = _downtime(lab.state())
+        lab.final_state = lab.state()
+        lab.times['downtime_s'] = _downtime(lab.final_state)
         yield lab
 
 
@@ -107,6 +108,18 @@ def test_docker_pv_reaches_the_guest_block_for_block(carried):
     assert len(disks) == 2, 'the guest has no disk for the docker PV: %s' % disks
     copied = carried.at_stop['copy_disk_sha256'][disks[1]]
     assert copied == carried.at_stop['pv_sha256']
+
+
+def test_while_stopped_only_what_the_pool_maps_was_read_again(carried):
+    """The pass while stopped read the pool's map (thin_dump of its
+    metadata LV, lvm's segments) and hashed again only the chunks lvm and
+    the pool can read, not the whole PV."""
+    assert carried.exit_code == 0, carried.failure_report()
+    final = carried.final_state.get('docker_final')
+    assert final, carried.final_state
+    every = cfg.DOCKER_PV_MIB // 4  # 4 MiB chunks
+    assert 0 < final['read_chunks'] < every, final
+    carried.times['stopped_pass_chunks'] = [final['read_chunks'], every]
 
 
 def test_copy_has_vg_docker_and_its_pool(carried):
