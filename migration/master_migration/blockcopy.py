@@ -17,6 +17,9 @@ import struct
 import threading
 import time
 
+from master_migration.dockerpool import read_small
+from master_migration.state import write_atomically
+
 CHUNK = 4 * 1024 * 1024
 FRAME = struct.Struct('>QI')  # offset, length; a length of 0 ends
 _NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
@@ -77,10 +80,6 @@ def open_device(path, require_block=True):
     return fd
 
 
-def device_size(fd):
-    return os.lseek(fd, 0, os.SEEK_END)
-
-
 def read_at(fd, offset, length):
     """os.pread for Python 2.7 too (each thread has its own fd)."""
     os.lseek(fd, offset, os.SEEK_SET)
@@ -136,8 +135,11 @@ class Reader(object):
         self.size, self.chunk = size, chunk
 
     def __call__(self, index):
-        return read_at(self.fd, index * self.chunk,
+        return self.at(index * self.chunk,
                        chunk_length(index, self.size, self.chunk))
+
+    def at(self, offset, length):
+        return read_at(self.fd, offset, length)
 
     def close(self):
         os.close(self.fd)
@@ -147,23 +149,9 @@ class Reader(object):
 
 def load_sent(path, size, chunk=CHUNK):
     """The hashes the copy holds as far as this run knows, or None."""
+    text = read_small(path, 1 << 30)
     try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        text = b''
-        while True:
-            data = os.read(fd, 1 << 20)
-            if not data:
-                break
-            text += data
-    finally:
-        os.close(fd)
-    try:
-        doc = json.loads(text.decode('ascii'))
+        doc = json.loads(text) if text is not None else {}
     except ValueError:
         return None
     if doc.get('size') != size or doc.get('chunk') != chunk:
@@ -172,23 +160,8 @@ def load_sent(path, size, chunk=CHUNK):
 
 
 def save_sent(path, size, hashes, chunk=CHUNK):
-    """Atomically, 0600, never through a link."""
-    tmp = path + '.tmp'
-    try:
-        os.unlink(tmp)
-    except OSError:
-        pass
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW,
-                 0o600)
-    try:
-        data = json.dumps({'size': size, 'chunk': chunk,
-                           'hashes': hashes}).encode('ascii')
-        while data:
-            data = data[os.write(fd, data):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.rename(tmp, path)
+    write_atomically(path, json.dumps({'size': size, 'chunk': chunk,
+                                       'hashes': hashes}).encode('ascii'))
 
 
 def forget_sent(path):
@@ -325,13 +298,9 @@ class Copier(object):
         return hash_device(self.device, self.size, self.chunk, self.workers,
                            self.require_block, indices)
 
-    def read(self, offset, length):
-        """Bytes of the device (thinmap reads the pool's metadata so)."""
-        fd = open_device(self.device, self.require_block)
-        try:
-            return read_at(fd, offset, length)
-        finally:
-            os.close(fd)
+    def reader(self):
+        """A Reader on the device (close it)."""
+        return Reader(self.device, self.size, self.chunk, self.require_block)
 
     def send(self, indices, known, timeout):
         """Those of the chunks `indices` that differ from `known` (a list
@@ -339,8 +308,7 @@ class Copier(object):
         bytes, seconds). `known` is right only when this returns."""
         started = time.time()
         tally = [0, 0]
-        reader = Reader(self.device, self.size, self.chunk,
-                        self.require_block)
+        reader = self.reader()
         try:
             result = self.remote.feed(
                 writer_argv('write', self.image),

@@ -175,9 +175,13 @@ def readable_chunks(ctx, docker, copy):
     try:
         pe_start, extent, pe_count, segments = thinmap.layout(
             ctx.commands, docker['vg'], docker['pv'])
-        block, mapped = thinmap.mapped_blocks(
-            ctx.commands, copy.read, segments, pe_start, extent,
-            docker['pool'], ctx.params.work_dir)
+        reader = copy.reader()
+        try:
+            block, mapped = thinmap.mapped_blocks(
+                ctx.commands, reader.at, segments, pe_start, extent,
+                docker['pool'], ctx.params.work_dir)
+        finally:
+            reader.close()
         return thinmap.chunks_of(thinmap.readable_ranges(
             docker['pv_bytes'], pe_start, extent, pe_count, segments,
             docker['pool'], block, mapped), docker['pv_bytes'])

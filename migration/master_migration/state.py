@@ -80,11 +80,21 @@ class Lock(object):
 
 
 def write_atomically(path, data):
+    """path replaced by data whole (a kill leaves the old or the new file);
+    its temporary file made anew, never through a link."""
     tmp = '%s.tmp.%d' % (path, os.getpid())
-    with open(tmp, 'wb') as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        os.unlink(tmp)  # a killed run's, of the same pid
+    except OSError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
+                 getattr(os, 'O_NOFOLLOW', 0), 0o666)
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     os.rename(tmp, path)
     dir_fd = os.open(os.path.dirname(path) or '.', os.O_RDONLY)
     try:
