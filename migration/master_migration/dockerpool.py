@@ -48,7 +48,8 @@ def read_small(path, limit=65536):
             return None
         parts, left = [], limit
         while left > 0:  # /proc files come a page at a time
-            data = os.read(fd, left)
+            # a piece at a time: os.read allocates what it is asked for
+            data = os.read(fd, min(left, 1 << 20))
             if not data:
                 break
             parts.append(data)

@@ -467,3 +467,17 @@ def test_an_existing_docker_image_on_the_virt_node_is_never_overwritten(
     assert problems == ['%s already exists on virt-1 (an earlier run?); '
                         'remove it or use --replace' % image]
     assert rec.calls[-1][-1].endswith(image)  # asked about it
+
+
+def test_the_record_is_read_without_allocating_its_limit(tmp_path,
+                                                         monkeypatch):
+    """The pass while stopped reads the warm pass's record on a master
+    with little memory: never one read of the whole limit (1 GiB)."""
+    path = os.path.join(str(tmp_path), 'sent.json')
+    blockcopy.save_sent(path, blockcopy.CHUNK, ['a' * 40])
+    asked = []
+    real = os.read
+    monkeypatch.setattr(os, 'read', lambda fd, n: asked.append(n) or
+                        real(fd, n))
+    assert blockcopy.load_sent(path, blockcopy.CHUNK) == ['a' * 40]
+    assert asked and max(asked) <= 1 << 20, asked
