@@ -42,6 +42,7 @@ from master_migration.commands import Commands, Result  # noqa: E402
 from master_migration.context import Context  # noqa: E402
 from master_migration.params import build_params  # noqa: E402
 from master_migration.state import State  # noqa: E402
+import results  # noqa: E402  (bench/results.py: bench/RESULTS.md)
 
 PORT = 2297
 MIB = 1 << 20
@@ -270,4 +271,4 @@ def main():
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(results.run_and_record('docker_pv_downtime', main))

@@ -49,6 +49,7 @@ sys.path.insert(0, os.path.join(REPO, 'tests'))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'nailgun'))
 from lab import interpreters, kvm, testguests  # noqa: E402
 import astute_samples  # noqa: E402
+import results  # noqa: E402  (bench/results.py: bench/RESULTS.md)
 
 URI = 'qemu:///system'
 BRIDGE = 'rfy-check'
@@ -273,4 +274,4 @@ def load_now():
 
 
 if __name__ == '__main__':
-    main(sys.argv[1:])
+    sys.exit(results.run_and_record('guests_check', lambda: main(sys.argv[1:])))

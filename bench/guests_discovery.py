@@ -35,6 +35,7 @@ import yaml  # noqa: E402
 import discovery_flow  # noqa: E402
 import nailgun_lab  # noqa: E402
 from lab import bootstrap_image, discovery_lab, plugin_rpm  # noqa: E402
+import results  # noqa: E402  (bench/results.py: bench/RESULTS.md)
 
 TIMEOUT = 600
 CORE_IDS = {9771: 9774, 9772: 9775}
@@ -145,4 +146,4 @@ def main():
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(results.run_and_record('guests_discovery', main))

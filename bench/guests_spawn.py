@@ -82,6 +82,7 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, 'tests'))
 from lab import interpreters, kvm, testguests  # noqa: E402
+import results  # noqa: E402  (bench/results.py: bench/RESULTS.md)
 URI = 'qemu:///system'
 BRIDGE = 'rfg-bench'
 
@@ -623,4 +624,6 @@ def main(argv):
 
 
 if __name__ == '__main__':
-    main(sys.argv[1:])
+    sys.exit(results.run_and_record(
+        'guests_spawn_network' if '--network' in sys.argv else 'guests_spawn',
+        lambda: main(sys.argv[1:])))
