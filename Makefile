@@ -47,7 +47,7 @@ test-boot:
 
 # Without the real-KVM, migration and boot tests: a quick loop for developers.
 test-fast:
-	tools/setup build
+	tools/setup test
 	$(PY) -m pytest tests -m "not kvm and not slow" $(PYTEST_ARGS)
 
 bench:
