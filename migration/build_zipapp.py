@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Build rf-migrate-master: ONE executable file from the master_migration
-package: a POSIX sh stub, then a zip. Stdlib only; the same sources give
+package and the rf_common package it shares with the plugin's guest code
+(common/): a POSIX sh stub, then a zip. Stdlib only; the same sources give
 the same bytes (fixed order, times and modes).
 
 The stub runs the zip with the master's own Python: the first of python2.7,
@@ -20,12 +21,17 @@ import sys
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+COMMON = os.path.join(os.path.dirname(HERE), 'common')
+sys.path.insert(0, COMMON)
+sys.dont_write_bytecode = True  # no common/__pycache__/ in the plugin's build tree
+import ship  # noqa: E402  (common/ship.py: the rf_common files each form carries)
+
 PACKAGE = 'master_migration'
 PYTHONS = ('python2.7', 'python2', 'python3', 'python')
 STUB = r'''#!/bin/sh
 # rf-migrate-master: this sh stub, then a zip of the master_migration
-# package. It runs the zip with the first Python on PATH that is 2.7 or
-# 3.4+ and has PyYAML.
+# and rf_common packages. It runs the zip with the first Python on PATH
+# that is 2.7 or 3.4+ and has PyYAML.
 for rfm_python in %(pythons)s; do
   if command -v "$rfm_python" >/dev/null 2>&1 &&
      "$rfm_python" -c 'import sys, yaml
@@ -48,14 +54,11 @@ MODE = 0o644
 
 
 def package_files():
-    root = os.path.join(HERE, PACKAGE)
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d != '__pycache__')
-        for name in sorted(filenames):
-            if name.endswith(('.pyc', '.pyo')) or name.startswith('.'):
-                continue
-            path = os.path.join(dirpath, name)
-            yield path, os.path.relpath(path, HERE)
+    """(path, name in the zip) of both packages' source files."""
+    for item in ship.package_files(HERE, PACKAGE):
+        yield item
+    for item in ship.package_files():
+        yield item
 
 
 def add(archive, arcname, data):

@@ -9,7 +9,7 @@ import pytest
 from pkglib import REPO
 
 BIN = pathlib.Path(sys.executable).parent
-SHIPPED = ['deployment_scripts', 'migration']
+SHIPPED = ['deployment_scripts', 'migration', 'common']
 
 
 def test_yamllint():
