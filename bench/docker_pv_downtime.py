@@ -34,7 +34,9 @@ import tempfile
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / 'migration'), str(REPO / 'tests')]
+sys.path.insert(0, str(REPO / 'tests'))
+from lab.paths import MIGRATION, put_on_sys_path  # noqa: E402
+put_on_sys_path(MIGRATION)
 
 from lab import hostlab  # noqa: E402
 from master_migration import blockcopy, dockersteps  # noqa: E402

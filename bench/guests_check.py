@@ -47,7 +47,7 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, 'tests'))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'nailgun'))
-from lab import interpreters, kvm, testguests  # noqa: E402
+from lab import interpreters, kvm, shipped, testguests  # noqa: E402
 import astute_samples  # noqa: E402
 import results  # noqa: E402  (bench/results.py: bench/RESULTS.md)
 
@@ -240,9 +240,9 @@ def main(argv):
     conn = libvirt.open(URI)
     workdir = tempfile.mkdtemp(prefix='rfy-check-')
     disk_dir = '/var/lib/libvirt/images/rfy-check-%d' % os.getpid()
-    shutil.copytree(os.path.join(REPO, 'deployment_scripts'), os.path.join(workdir, 'plugin'))
+    shipped.node_scripts(os.path.join(workdir, 'plugin'))
     if args.baseline:
-        shutil.copytree(args.baseline, os.path.join(workdir, 'baseline'))
+        shipped.node_scripts(os.path.join(workdir, 'baseline'), args.baseline)
     os.mkdir(os.path.join(workdir, 'hide-libyaml'))
     with open(os.path.join(workdir, 'hide-libyaml', 'sitecustomize.py'), 'w') as stream:
         stream.write(HIDE_LIBYAML)

@@ -81,7 +81,7 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, 'tests'))
-from lab import interpreters, kvm, testguests  # noqa: E402
+from lab import interpreters, kvm, paths, shipped, testguests  # noqa: E402
 import results  # noqa: E402  (bench/results.py: bench/RESULTS.md)
 URI = 'qemu:///system'
 BRIDGE = 'rfg-bench'
@@ -555,11 +555,11 @@ def net_round(conn, workdir, count, node_path, args, log, disk_dir):
 def network_main(args, conn):
     """--network: the time until Fuel can see the guests (module text)."""
     from lab import pxe
-    sys.path.insert(0, os.path.join(REPO, 'deployment_scripts'))
+    paths.put_on_sys_path(paths.SCRIPTS)
     started = time.time()
     workdir = tempfile.mkdtemp(prefix='rfy-net-')
     disk_dir = '/var/lib/libvirt/images/rfy-net-%d' % os.getpid()
-    shutil.copytree(args.plugin, os.path.join(workdir, 'plugin'))
+    shipped.node_scripts(os.path.join(workdir, 'plugin'), args.plugin)
     subprocess.run(['ip', 'link', 'add', NET_BRIDGE, 'type', 'bridge'], check=True)
     subprocess.run(['ip', 'link', 'set', NET_BRIDGE, 'up'], check=True)
     try:
@@ -597,9 +597,9 @@ def main(argv):
     conn = libvirt.open(URI)
     workdir = tempfile.mkdtemp(prefix='rfg-bench-')
     disk_dir = '/var/lib/libvirt/images/rfg-bench-%d' % os.getpid()
-    shutil.copytree(args.plugin, os.path.join(workdir, 'plugin'))
+    shipped.node_scripts(os.path.join(workdir, 'plugin'), args.plugin)
     if args.baseline:
-        shutil.copytree(args.baseline, os.path.join(workdir, 'baseline'))
+        shipped.node_scripts(os.path.join(workdir, 'baseline'), args.baseline)
         PLUGINS.append('baseline')
     subprocess.run(['ip', 'link', 'add', BRIDGE, 'type', 'bridge'], check=True)
     subprocess.run(['ip', 'link', 'set', BRIDGE, 'up'], check=True)

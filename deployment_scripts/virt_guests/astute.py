@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 import re
 
-from .compat import integer_types, py3_repr, shown, string_types, to_text
+from rf_common.text import integer_types, py3_repr, shown, string_types, to_text
 
 DECIMAL = re.compile(r'^[-+]?(0|[1-9][0-9]*)\Z')
 PLAIN_BOOLEANS = ('true', 'True', 'TRUE', 'false', 'False', 'FALSE')

@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 
-from . import compat
+from rf_common.text import LineHandler, shown, to_text, write_line
 from . import inputcache
 from . import plan as planning
 from . import reconcile
@@ -112,7 +112,7 @@ def _parallel(text):
     import argparse
     if not (len(text) <= 3 and text.isdigit() and 1 <= int(text) <= MAX_PARALLEL):
         raise argparse.ArgumentTypeError('%s: give a whole number from 1 to %d'
-                                         % (compat.shown(text), MAX_PARALLEL))
+                                         % (shown(text), MAX_PARALLEL))
     return int(text)
 
 
@@ -129,7 +129,7 @@ def _retire_options(sub):
 def setup_logging(log_file, to_stderr):
     LOG.setLevel(logging.INFO)
     LOG.handlers = []
-    console = compat.LineHandler(sys.stderr if to_stderr else sys.stdout)
+    console = LineHandler(sys.stderr if to_stderr else sys.stdout)
     console.setFormatter(logging.Formatter('virt-guests: %(message)s'))
     LOG.addHandler(console)
     if not log_file:
@@ -139,8 +139,8 @@ def setup_logging(log_file, to_stderr):
             os.makedirs(os.path.dirname(log_file), 0o755)
         handler = logging.FileHandler(log_file, encoding='utf-8')
     except (IOError, OSError) as error:
-        LOG.warning('cannot write the log file %s: %s', compat.to_text(log_file),
-                    compat.to_text(error))
+        LOG.warning('cannot write the log file %s: %s', to_text(log_file),
+                    to_text(error))
         return
     handler.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
     LOG.addHandler(handler)
@@ -152,13 +152,13 @@ def load_desired(path, cached=True):
         spec = inputcache.load_spec(path, cached)
         desired = reconcile.Desired(spec)
     except specs.InvalidInput as error:
-        LOG.error('%s: %d problem(s), nothing was changed:', compat.to_text(path),
+        LOG.error('%s: %d problem(s), nothing was changed:', to_text(path),
                   len(error.problems))
         for problem in error.problems:
             LOG.error('  %s', specs.format_problem(problem))
         return None
     except render.TemplateError as error:
-        LOG.error('%s; nothing was changed', compat.to_text(error))
+        LOG.error('%s; nothing was changed', to_text(error))
         return None
     for warning in spec.warnings:
         LOG.warning('warning: %s', warning)
@@ -183,7 +183,7 @@ def no_guests(spec):
 def log_python():
     """Which interpreter the launcher chose (deployment logs show it)."""
     LOG.info('running under Python %s (%s)', '%d.%d.%d' % sys.version_info[:3],
-             compat.to_text(sys.executable))
+             to_text(sys.executable))
 
 
 def cmd_check(args):
@@ -222,7 +222,7 @@ def _survey(args, desired, for_plan):
 
 
 def _print_json(value):
-    compat.write_line(json.dumps(value, indent=2, separators=(',', ': ')))
+    write_line(json.dumps(value, indent=2, separators=(',', ': ')))
 
 
 def cmd_plan(args):
@@ -231,12 +231,12 @@ def cmd_plan(args):
         return BAD_INPUT
     if no_guests(desired.spec):
         if args.json:
-            compat.write_line(json.dumps({'actions': [], 'host_problems': [], 'notes': []}))
+            write_line(json.dumps({'actions': [], 'host_problems': [], 'notes': []}))
         return OK
     try:
         _, found = _survey(args, desired, True)
     except reconcile.Unavailable as error:
-        LOG.error('%s', compat.to_text(error))
+        LOG.error('%s', to_text(error))
         return HOST_REFUSED
     if args.json:
         _print_json({'actions': _action_dicts(found.actions),
@@ -249,7 +249,7 @@ def cmd_plan(args):
     if getattr(args, 'xml', False):
         for action in found.actions:
             if action.kind == planning.DEFINE:
-                compat.write_line(desired.by_name[action.name][1])
+                write_line(desired.by_name[action.name][1])
     for text in found.problems:
         LOG.error('refused: %s', text)
     return HOST_REFUSED if found.problems else _refused_or_ok(found.actions)
@@ -276,7 +276,7 @@ def _lock():
     try:
         runlock.acquire()
     except runlock.Busy as error:
-        LOG.error('%s', compat.to_text(error))
+        LOG.error('%s', to_text(error))
         return False
     return True
 
@@ -301,7 +301,7 @@ def cmd_apply(args):
     try:
         libvirt, found = _survey(args, desired, False)
     except reconcile.Unavailable as error:
-        LOG.error('%s', compat.to_text(error))
+        LOG.error('%s', to_text(error))
         return HOST_REFUSED
     for text in found.problems:
         LOG.error('refused, nothing was changed: %s', text)
@@ -322,7 +322,7 @@ def finish_apply(args, libvirt, desired, actions):
         applied = reconcile.apply(libvirt, desired, actions, args.parallel)
     except reconcile.LibvirtLost as error:
         LOG.error('%s: libvirt stopped answering during apply; run apply again',
-                  compat.to_text(error))
+                  to_text(error))
         return LIBVIRT_LOST
     bad = _log_applied(applied)
     if args.json:
@@ -350,15 +350,15 @@ def cmd_status(args):
     try:
         rows = reconcile.connect(args.connect).status(desired.spec.node.uid, desired.names())
     except reconcile.Unavailable as error:
-        LOG.error('%s', compat.to_text(error))
+        LOG.error('%s', to_text(error))
         return HOST_REFUSED
     if args.json:
         _print_json(rows)
     else:
         for row in rows:
-            compat.write_line(_status_line(row))
+            write_line(_status_line(row))
         if not rows:
-            compat.write_line('no guests on node %s' % desired.spec.node.uid)
+            write_line('no guests on node %s' % desired.spec.node.uid)
     return OK
 
 
@@ -372,7 +372,7 @@ def cmd_retire(args):
         libvirt = reconcile.connect(args.connect)
         retirement = reconcile.plan_retire(libvirt, desired, args)
     except reconcile.Unavailable as error:
-        LOG.error('%s', compat.to_text(error))
+        LOG.error('%s', to_text(error))
         return HOST_REFUSED
     for text in retirement.problems:
         LOG.error('refused, nothing was changed: %s', text)
@@ -386,7 +386,7 @@ def cmd_retire(args):
     try:
         reconcile.retire(libvirt, retirement)
     except reconcile.LibvirtLost as error:
-        LOG.error('retire %s: %s', args.name, compat.to_text(error))
+        LOG.error('retire %s: %s', args.name, to_text(error))
         return FAILED
     LOG.info('retired %s; %s', args.name, planning.undo_text(retirement.state.facts))
     return OK

@@ -15,7 +15,6 @@ import re
 import stat
 
 from . import commands
-from .compat import cpu_count
 
 KvmFacts = collections.namedtuple('KvmFacts', 'exists group mode')
 HostFacts = collections.namedtuple('HostFacts', [
@@ -30,6 +29,20 @@ GIB = 1024 ** 3
 # up to a few TiB of virtual size (qemu-img measure says ~0.4 MiB for 70G).
 QCOW2_NEW_IMAGE_BYTES = 1024 ** 2
 QCOW2_GROWTH_MARGIN_BYTES = GIB  # room for the guests' first writes
+
+
+def cpu_count():
+    """The node's online CPUs (at least 1)."""
+    # sysconf first: importing multiprocessing costs ~10 ms.
+    try:
+        return max(1, os.sysconf('SC_NPROCESSORS_ONLN'))
+    except (AttributeError, ValueError, OSError):
+        pass
+    import multiprocessing
+    try:
+        return multiprocessing.cpu_count()
+    except NotImplementedError:
+        return 1
 
 
 def parse_meminfo(text):

@@ -18,8 +18,11 @@ import time
 
 import libvirt
 
+from rf_common.text import to_native, to_text
+
 from . import commands
-from . import compat
+from .parallel import parallel_map
+from .safefile import makedirs
 from . import diskuse
 from . import imagefacts
 from . import plan as planning
@@ -55,7 +58,7 @@ def connect(uri):
         return libvirt.open(uri)
     except libvirt.libvirtError as error:
         raise HypervisorError('libvirt at %s does not answer: %s (is libvirtd '
-                              'running?)' % (uri, compat.to_text(error.get_error_message())))
+                              'running?)' % (uri, to_text(error.get_error_message())))
 
 
 def qemu_img_timeout():
@@ -112,7 +115,7 @@ def _domains(conn, flags=0):
         return conn.listAllDomains(flags)
     except libvirt.libvirtError as error:
         raise HypervisorError('libvirt: listing the domains failed: %s'
-                              % compat.to_text(error.get_error_message()))
+                              % to_text(error.get_error_message()))
 
 
 def _guest_bytes(path, ranges, guest_offset, size):
@@ -223,7 +226,7 @@ def create_disk(path, disk_format, disk_bytes):
     (or a link) that appeared meanwhile is kept and not followed; the file
     qemu-img wrote must still be the one made here."""
     # exist_ok: guests created in parallel may make the directory at once.
-    compat.makedirs(os.path.dirname(path), 0o755)
+    makedirs(os.path.dirname(path), 0o755)
     # qemu-img reuses the file it is given, so the mode set here stays.
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL
                          | safefile.O_NOFOLLOW, PRIVATE)
@@ -306,7 +309,7 @@ class GuestRun(object):
             create_disk(self.want.disk_path, self.want.disk_format, self.disk_bytes)
             self.disk_created_here = True
         elif kind == planning.DEFINE:
-            self.domain = self.conn.defineXML(compat.to_native(self.xml))
+            self.domain = self.conn.defineXML(to_native(self.xml))
             self.defined_here = True
         elif kind == planning.START:
             self._start()
@@ -356,7 +359,7 @@ class GuestRun(object):
                 self.undone.append('undefined the domain')
             except libvirt.libvirtError as error:
                 LOG.error('%s: could not undefine: %s', self.name,
-                          compat.to_text(error.get_error_message()))
+                          to_text(error.get_error_message()))
         if self.disk_created_here and os.path.exists(self.want.disk_path):
             os.remove(self.want.disk_path)
             self.undone.append('removed %s' % self.want.disk_path)
@@ -367,8 +370,8 @@ class GuestRun(object):
                 self.step(kind)
         except (libvirt.libvirtError, commands.CommandError, DiskReplaced,
                 OSError) as error:
-            message = compat.to_text(error.get_error_message()
-                                     if isinstance(error, libvirt.libvirtError) else error)
+            message = to_text(error.get_error_message()
+                              if isinstance(error, libvirt.libvirtError) else error)
             LOG.error('%s: %s failed: %s', self.name, kind, message)
             self.rollback()
             if self.undone:
@@ -396,10 +399,10 @@ def apply(conn, actions, desired, parallel):
         guest.resume_later = planning.AUTOSTART in kinds
         runs.append((guest, kinds))
     # Autostart (which resumes) once every guest has started.
-    started = compat.parallel_map(
+    started = parallel_map(
         lambda pair: pair[0].run([k for k in pair[1] if k != planning.AUTOSTART]),
         runs, parallel)
-    return compat.parallel_map(_autostart, list(zip(runs, started)), parallel)
+    return parallel_map(_autostart, list(zip(runs, started)), parallel)
 
 
 def _autostart(item):

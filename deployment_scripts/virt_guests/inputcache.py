@@ -3,11 +3,12 @@ a re-run on the same bytes skips YAML parsing and schema validation (and
 never imports yaml or jsonschema).
 
 The entry is keyed by the SHA-256 of the input's bytes, of the code that
-validates it (spec.py and the modules it imports: VALIDATING_CODE) and of
-the Python version: a changed byte, plugin or interpreter means a
-full validation. The file is root's (or the running user's) alone, mode 0600
-in a 0700 folder; one that is unreadable, corrupt, of another owner or
-writable by others is ignored, never trusted. `check` always validates.
+validates it (spec.py and the modules it imports: VALIDATING_CODE, and
+rf_common's SHARED_VALIDATING_CODE) and of the Python version: a changed
+byte, plugin or interpreter means a full validation. The file is root's
+(or the running user's) alone, mode 0600 in a 0700 folder; one that is
+unreadable, corrupt, of another owner or writable by others is ignored,
+never trusted. `check` always validates.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -18,14 +19,17 @@ import os
 import stat
 import sys
 
+import rf_common
+from rf_common.text import PY2, text_type
+
 from . import astute
-from . import compat
+from .safefile import makedirs
 from . import spec as specs
 
 DEFAULT_CACHE = '/var/cache/virt-guests/input.json'
 FORMAT = 1
-VALIDATING_CODE = ('spec.py', 'astute.py', 'yamlload.py', 'compat.py', 'hostvalues.py',
-                   'safefile.py')
+VALIDATING_CODE = ('spec.py', 'astute.py', 'yamlload.py', 'hostvalues.py', 'safefile.py')
+SHARED_VALIDATING_CODE = ('text.py',)  # rf_common's modules that those import
 
 
 def cache_path():
@@ -35,8 +39,11 @@ def cache_path():
 def _code_digest():
     digest = hashlib.sha256(sys.version.encode('utf-8'))
     here = os.path.dirname(os.path.abspath(__file__))
-    for name in VALIDATING_CODE:
-        with open(os.path.join(here, name), 'rb') as source:
+    shared = os.path.dirname(os.path.abspath(rf_common.__file__))
+    paths = ([os.path.join(here, name) for name in VALIDATING_CODE]
+             + [os.path.join(shared, name) for name in SHARED_VALIDATING_CODE])
+    for path in paths:
+        with open(path, 'rb') as source:
             digest.update(source.read())
     return digest.hexdigest()
 
@@ -63,7 +70,7 @@ def _as_yaml_gives(value):
         return [_as_yaml_gives(item) for item in value]
     if isinstance(value, dict):
         return dict((_as_yaml_gives(k), _as_yaml_gives(v)) for k, v in value.items())
-    if compat.PY2 and isinstance(value, compat.text_type):
+    if PY2 and isinstance(value, text_type):
         try:
             return value.encode('ascii')
         except UnicodeError:
@@ -111,7 +118,7 @@ def store(key, spec, path=None):
     text = json.dumps({'format': FORMAT, 'key': key, 'spec': encode(spec)})
     temporary = '%s.%d' % (path, os.getpid())
     try:
-        compat.makedirs(os.path.dirname(path), 0o700)
+        makedirs(os.path.dirname(path), 0o700)
         if os.path.lexists(temporary):
             os.remove(temporary)  # left by a killed run of the same pid
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 import collections
 import grp
 
-from . import compat
+from rf_common.text import to_text
 from . import domainxml
 from . import host
 from . import plan as planning
@@ -66,7 +66,7 @@ def connect(uri):
     try:
         return Libvirt(hypervisor, hypervisor.connect(uri))
     except hypervisor.HypervisorError as error:
-        raise Unavailable(compat.to_text(error))
+        raise Unavailable(to_text(error))
 
 
 class Libvirt(object):
@@ -80,7 +80,7 @@ class Libvirt(object):
         try:
             return function(*args)
         except self.hypervisor.HypervisorError as error:
-            raise Unavailable(compat.to_text(error))
+            raise Unavailable(to_text(error))
 
     def observe(self, disk_paths):
         return self._asking(self.hypervisor.observe, self.conn, disk_paths)
@@ -96,7 +96,7 @@ class Libvirt(object):
         try:
             return function(*args)
         except self.hypervisor.HypervisorError as error:
-            raise LibvirtLost(compat.to_text(error))
+            raise LibvirtLost(to_text(error))
 
 
 def fix_kvm():

@@ -19,7 +19,9 @@ import os
 import pwd
 import stat
 
-from .compat import makedirs, to_text
+from rf_common.text import to_text
+
+from .safefile import makedirs
 from .safefile import NotRegular, open_regular
 
 DEFAULT_LOCK = '/run/virt-guests.lock'

@@ -13,7 +13,7 @@ import errno
 import os
 import stat
 
-from .compat import to_text
+from rf_common.text import to_text
 
 O_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
 O_NONBLOCK = getattr(os, 'O_NONBLOCK', 0)
@@ -21,6 +21,16 @@ REGULAR = 'a regular file'
 _KINDS = ((stat.S_ISLNK, 'a symbolic link'), (stat.S_ISDIR, 'a directory'),
           (stat.S_ISFIFO, 'a FIFO (named pipe)'), (stat.S_ISCHR, 'a character device'),
           (stat.S_ISBLK, 'a block device'), (stat.S_ISSOCK, 'a socket'))
+
+
+def makedirs(path, mode=0o777):
+    """os.makedirs that accepts an existing directory (makedirs(exist_ok)
+    is Python 3.2+); parallel guests may create it at the same time."""
+    try:
+        os.makedirs(path, mode)
+    except OSError as error:
+        if error.errno != errno.EEXIST or not os.path.isdir(path):
+            raise
 
 
 class NotRegular(Exception):

@@ -10,10 +10,11 @@ import collections
 import os
 import re
 
+from rf_common.text import integer_types, py3_repr, shown, string_types, to_text
+
 from . import astute
 from . import hostvalues
 from .astute import describe_value, path_key
-from .compat import integer_types, py3_repr, shown, string_types, to_text
 
 SECTION = 'reduced-footprint'
 # At most 20 digits: a longer string would cost Python 2.7 minutes to convert

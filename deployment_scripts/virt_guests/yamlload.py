@@ -14,9 +14,10 @@ import re
 
 import yaml
 
+from rf_common.text import py3_repr, shown, string_types, to_text
+
 from .astute import (DECIMAL, MAX_DEPTH, MAX_DIGITS, NO_ALIASES, PLAIN_BOOLEANS,
                      Oversized, Surprise, Unreadable)
-from .compat import py3_repr, shown, string_types, to_text
 
 
 class _Refused(yaml.YAMLError):

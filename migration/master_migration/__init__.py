@@ -2,7 +2,8 @@
 
 Runs on the old master under Python 2.7 (a stock Fuel 8.0/9.0 master: python
 2.7.5, PyYAML 3.10) or Python 3.4+, from one source: the standard library
-and PyYAML only (compat.py holds the differences). The destination
+and PyYAML only (rf_common, shared with the guest code, holds the text
+helpers that read the same under both). The destination
 needs only sh, ssh, virsh, qemu-img, losetup, partx, parted, mkfs, mount and
 rsync.
 """

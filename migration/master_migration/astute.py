@@ -5,8 +5,9 @@ import collections
 import re
 import sys
 
-from master_migration import compat
-from master_migration.compat import cut, py3_repr, to_text
+from rf_common.text import cut, py3_repr, to_text
+
+from master_migration import ipv4
 
 try:
     import yaml
@@ -107,4 +108,4 @@ def load_astute(path):
 
 def prefix_length(netmask):
     """'255.255.255.0' or '24' -> 24."""
-    return compat.prefix_length(netmask)
+    return ipv4.prefix_length(netmask)

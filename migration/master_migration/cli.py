@@ -7,10 +7,11 @@ import os
 import sys
 import time
 
+from rf_common.text import LineHandler, cut, py3_repr, to_text, write_line
+
 from master_migration import PROG, __version__, params as params_mod
 from master_migration import plan, preflight, runner, services
 from master_migration.commands import Commands, CommandError
-from master_migration.compat import LineHandler, cut, py3_repr, to_text, write_line
 from master_migration.context import Context
 from master_migration.state import Lock, LockBusy, State, work_dir_problem
 

@@ -11,8 +11,14 @@ import subprocess
 import threading
 import time
 
-from master_migration import compat
-from master_migration.compat import quote, to_text
+try:
+    from shlex import quote  # novermin (3.3+; pipes.quote on 2.7)
+except ImportError:  # Python 2.7
+    from pipes import quote
+
+from rf_common.text import to_text
+
+from master_migration import procgroups
 
 Result = collections.namedtuple('Result', 'argv returncode stdout stderr')
 
@@ -54,7 +60,7 @@ class Commands(object):
     def run(self, argv, timeout=120, input_bytes=None, ok_codes=(0,)):
         if self.log:
             self.log.debug('run: %s', shell_words(argv))
-        return _result(argv, compat.communicate(
+        return _result(argv, procgroups.communicate(
             argv, timeout, input_bytes, c_locale_env()), timeout, ok_codes)
 
     def start(self, argv):
@@ -62,15 +68,15 @@ class Commands(object):
         (an ssh connection, a remote program) overlaps other work."""
         if self.log:
             self.log.debug('start: %s', shell_words(argv))
-        return Started(argv, compat.popen_group(argv, subprocess.PIPE,
-                                                c_locale_env()))
+        return Started(argv, procgroups.popen_group(argv, subprocess.PIPE,
+                                                    c_locale_env()))
 
     def feed(self, argv, chunks, timeout, ok_codes=(0,)):
         """As run, its input the byte strings of an iterable, written as
         they come (a block copy: more than memory holds)."""
         if self.log:
             self.log.debug('feed: %s', shell_words(argv))
-        return _result(argv, compat.feed(compat.popen_group(
+        return _result(argv, procgroups.feed(procgroups.popen_group(
             argv, subprocess.PIPE, c_locale_env()), chunks, timeout),
             timeout, ok_codes)
 
@@ -79,7 +85,7 @@ class Commands(object):
         comes (rsync progress); stderr is kept for the error."""
         if self.log:
             self.log.debug('stream: %s', shell_words(argv))
-        return _stream(argv, compat.popen_group(argv, None, c_locale_env()),
+        return _stream(argv, procgroups.popen_group(argv, None, c_locale_env()),
                        on_output, timeout, ok_codes)
 
 
@@ -93,7 +99,7 @@ def _stream(argv, proc, on_output, timeout, ok_codes):
         _pump(argv, proc, on_output, time.time() + timeout)
         proc.wait()
     except BaseException:
-        compat.kill_and_reap(proc)
+        procgroups.kill_and_reap(proc)
         raise
     reader.join(5)
     proc.stdout.close()
@@ -136,8 +142,8 @@ class Started(object):
     def finish(self, input_bytes, timeout, ok_codes=(0,)):
         """As Commands.run from here: the input given, then waited for.
         A command that died meanwhile fails here, with its stderr."""
-        return _result(self.argv, compat.finish(self.proc, timeout,
-                                                input_bytes),
+        return _result(self.argv, procgroups.finish(self.proc, timeout,
+                                                    input_bytes),
                        timeout, ok_codes)
 
     def stream(self, input_bytes, on_output, timeout, ok_codes=(0,)):
@@ -155,7 +161,7 @@ class Started(object):
     def stop(self):
         """Its process group killed, unless it has ended (finish)."""
         if self.proc.returncode is None:
-            compat.kill_and_reap(self.proc)
+            procgroups.kill_and_reap(self.proc)
 
 
 def _pump(argv, proc, on_output, deadline):
@@ -165,9 +171,9 @@ def _pump(argv, proc, on_output, deadline):
         left = deadline - time.time()
         if left <= 0:
             raise CommandError(argv, None, '', 'timed out')
-        if not compat.select_readable(fd, min(left, 1.0)):
+        if not procgroups.select_readable(fd, min(left, 1.0)):
             continue
-        chunk = compat.read_chunk(fd)
+        chunk = procgroups.read_chunk(fd)
         text = decoder.decode(chunk, final=not chunk)
         if text:
             on_output(text)

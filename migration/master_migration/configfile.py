@@ -16,7 +16,7 @@ import os
 import re
 import stat
 
-from master_migration.compat import cut, py3_repr, to_text
+from rf_common.text import cut, py3_repr, to_text
 
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 50

@@ -15,7 +15,7 @@ import os
 import re
 import stat
 
-from master_migration.compat import to_text
+from rf_common.text import to_text
 from master_migration.units import human_bytes
 
 STORAGE_FILE = 'etc/sysconfig/docker-storage'

@@ -7,9 +7,10 @@ from __future__ import absolute_import, division, print_function
 import os
 import time
 
+from rf_common.text import to_text
+
 from master_migration import blockcopy, dockerpool, thinmap
 from master_migration.commands import CommandError
-from master_migration.compat import to_text
 from master_migration.context import StepFailed
 from master_migration.units import human_bytes, human_seconds
 

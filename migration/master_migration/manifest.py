@@ -8,8 +8,9 @@ import re
 import stat
 import threading
 
+from rf_common.text import to_text
+
 from master_migration import manifest_walk, rsyncing
-from master_migration.compat import to_text
 
 # The destination's python, in virt-guests' order, one that runs (not a
 # shim without a version behind it); the walker comes on stdin.

@@ -9,9 +9,11 @@ import os
 import re
 import xml.etree.ElementTree as ElementTree
 
+from rf_common.text import cut, py3_repr, string_types, text_repr, to_text
+
 from master_migration import astute as astute_mod
-from master_migration import compat, units
-from master_migration.compat import cut, py3_repr, string_types, text_repr, to_text
+from master_migration import units
+from master_migration.ipv4 import host_bits, in_network, network_text, normalize_ipv4
 
 DEFAULT_EXCLUDES = ['/proc/*', '/sys/*', '/dev/*', '/run/*', '/tmp/*',
                     '/mnt/*', '/media/*', '/lost+found']
@@ -143,7 +145,7 @@ def _iface(value):
 
 def _ipv4(value):
     try:
-        return compat.normalize_ipv4(value)
+        return normalize_ipv4(value)
     except ValueError:
         raise ValueError('not an IPv4 address')
 
@@ -408,7 +410,7 @@ def _check_required(values, raw, problems):
 def _not_a_host(address, prefix):
     """'network' or 'broadcast' when address is one of those of its subnet
     (a /31 or /32 has neither), else None."""
-    bits = compat.host_bits(address, prefix)
+    bits = host_bits(address, prefix)
     if prefix >= 31 or 0 < bits < (1 << (32 - prefix)) - 1:
         return None
     return 'network' if bits == 0 else 'broadcast'
@@ -419,15 +421,15 @@ def _check_relations(values, problems):
     if None in (address, prefix, values.get('interim_address')):
         return
     interim = values['interim_address']
-    if not compat.in_network(interim, address, prefix):
+    if not in_network(interim, address, prefix):
         problems.append('interim_address: %s is not in the admin network %s; '
                         'pick a free address there' % (
-                            interim, compat.network_text(address, prefix)))
+                            interim, network_text(address, prefix)))
     elif _not_a_host(interim, prefix):
         problems.append('interim_address: %s is the %s address of %s, not a '
                         'host; pick a free address there' % (
                             interim, _not_a_host(interim, prefix),
-                            compat.network_text(address, prefix)))
+                            network_text(address, prefix)))
     elif interim == address:
         problems.append('interim_address: %s is the admin address itself; '
                         'pick another free address' % interim)

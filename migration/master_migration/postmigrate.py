@@ -9,9 +9,10 @@ import os
 import tarfile
 import time
 
+from rf_common.text import to_bytes, to_native
+
 from master_migration import fixes, remote_sh, template
 from master_migration import __version__
-from master_migration.compat import to_bytes, to_native
 from master_migration.steps import ensure_mounted
 
 

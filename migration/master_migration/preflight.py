@@ -11,10 +11,11 @@ import tempfile
 import time
 import uuid
 
+from rf_common.text import to_text
+
 from master_migration import (blockcopy, dockerpool, fixes, netcfg, remote_sh,
                               rsyncing, services, steps)
 from master_migration.commands import CommandError
-from master_migration.compat import to_text
 from master_migration.context import copy_excludes, destination_paths
 from master_migration.units import human_bytes
 

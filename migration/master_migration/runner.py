@@ -7,9 +7,10 @@ import signal
 import time
 import traceback
 
+from rf_common.text import to_text
+
 from master_migration import switchover
 from master_migration.commands import CommandError
-from master_migration.compat import to_text
 from master_migration.context import StepFailed
 from master_migration.plan import STEPS
 from master_migration.units import human_bytes, human_seconds

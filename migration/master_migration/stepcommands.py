@@ -7,11 +7,12 @@ from __future__ import absolute_import, division, print_function
 import copy
 import os
 
+from rf_common.text import to_text
+
 from master_migration import blockcopy, dockerpool, dockersteps, fixes
 from master_migration import manifest, postmigrate, remote_sh, rsyncing
 from master_migration import thinmap
 from master_migration.commands import shell_words, write_file_argv
-from master_migration.compat import to_text
 from master_migration.context import URI, copy_excludes
 from master_migration.steps import (CHECKSUM_ROUNDS, ITEMIZE, fixed_excludes,
                                     listed_verify_argv)

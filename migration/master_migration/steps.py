@@ -9,11 +9,12 @@ import shutil
 import tempfile
 import time
 
+from rf_common.text import to_text
+
 from master_migration import fixes, manifest, manifest_walk, remote_sh
 from master_migration import dockerpool, dockersteps, rsyncing, services
 from master_migration import template
 from master_migration.commands import CommandError
-from master_migration.compat import to_text
 from master_migration.context import StepFailed, copy_excludes
 from master_migration.units import human_bytes
 

@@ -8,9 +8,10 @@ import signal
 import socket
 import time
 
+from rf_common.text import to_text
+
 from master_migration import fixes, netcfg
 from master_migration.commands import CommandError
-from master_migration.compat import to_text
 from master_migration.context import URI, StepFailed
 from master_migration.steps import (GuestUnknown, guest_autostart, release_disk,
                                     guest_state)

@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 import re
 import xml.etree.ElementTree as ET
 
-from master_migration.compat import to_bytes, to_text
+from rf_common.text import to_bytes, to_text
 from master_migration.dockerpool import GUEST_DEVICE
 
 NAMESPACE = 'http://fuel-plugin-reduced-footprint/xmlns/rf-migrate-master/1'

@@ -3,7 +3,7 @@ from __future__ import absolute_import, division, print_function
 
 import re
 
-from master_migration.compat import integer_types, to_text
+from rf_common.text import integer_types, to_text
 
 # ASCII digits (\d would take Arabic-Indic ones on Python 3 only), at most
 # 15 before the point: a longer number overflows the float.

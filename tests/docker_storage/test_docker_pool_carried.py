@@ -12,8 +12,7 @@ import sys
 
 import pytest
 
-from lab import hostlab, virt
-from lab.paths import REPO
+from lab import hostlab, paths, virt
 
 from . import dock_config as cfg
 from . import dock_lab
@@ -23,11 +22,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.kvm]
 
 def _pause_step():
     """The last step before the switch-over, from the script's own table."""
-    sys.path.insert(0, str(REPO) + '/migration')
+    added = paths.source_paths(paths.MIGRATION)
+    sys.path[:0] = added
     try:
         from master_migration import plan
     finally:
-        sys.path.pop(0)
+        del sys.path[:len(added)]
     return plan.STEP_IDS[plan.STEP_IDS.index('switch_over') - 1]
 
 

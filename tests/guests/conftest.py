@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from guestlib import SCRIPTS, ip, remove_test_domains
-from lab import interpreters
+from guestlib import ip, remove_test_domains
+from lab import interpreters, shipped
 
 
 @pytest.fixture(params=interpreters.KINDS)
@@ -30,8 +30,7 @@ def node_path(python_kind, tmp_path):
 def plugin_dir(tmp_path):
     """The content of deployment_scripts as it lands on the node."""
     target = tmp_path / 'reduced-footprint-1.0'
-    shutil.copytree(str(SCRIPTS), str(target),
-                    ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+    shipped.node_scripts(target)
     return target
 
 

@@ -14,7 +14,7 @@ from lab import astute_tasks, interpreters, paths, testguests
 
 REPO = pathlib.Path(paths.REPO)
 SCRIPTS = pathlib.Path(paths.SCRIPTS)
-sys.path.insert(0, str(SCRIPTS))
+paths.put_on_sys_path(str(SCRIPTS))
 # The astute.yaml documents are shared with the unit tests (Python 2.7 too).
 sys.path.insert(0, str(REPO / 'tests' / 'unit' / 'guests'))
 

@@ -9,8 +9,9 @@ import pytest
 import migration_lab as lab
 from lab import interpreters, virt
 from lab import plugin_rpm as plugin_rpm_build
+from lab.paths import MIGRATION, put_on_sys_path
 
-sys.path.insert(0, str(lab.REPO / 'migration'))
+put_on_sys_path(MIGRATION)
 
 
 @pytest.fixture(scope='session')

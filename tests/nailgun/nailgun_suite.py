@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 import nailgun_lab
+from lab import shipped
 
 # The guest suites' task environment: one Python on PATH, the node's files.
 sys.path.insert(0, str(nailgun_lab.REPO / 'tests' / 'guests'))
@@ -22,16 +23,16 @@ def start_nailgun(release, tmp_path_factory, postgres, name='nailgun'):
     return nailgun_lab.Nailgun(release, root, postgres).start()
 
 
-CHECK = nailgun_lab.REPO / 'deployment_scripts' / 'virt-guests'
-
-
 def run_check(astute, tmp_path):
     """`virt-guests check` on an astute.yaml that nailgun serialized, as on a
     node whose Python is python3 with PyYAML and jsonschema."""
     path = tmp_path / 'astute.yaml'
     path.write_text(yaml.safe_dump(astute))
+    plugin = tmp_path / 'deployment_scripts'  # as on the node, with rf_common
+    if not plugin.exists():
+        shipped.node_scripts(plugin)
     env = task_env(path, tmp_path / 'virt-guests.log')
-    return subprocess.run(['sh', str(CHECK), 'check'], env=env,
+    return subprocess.run(['sh', str(plugin / 'virt-guests'), 'check'], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=120)
 

@@ -5,15 +5,12 @@ The guest code calls nothing newer than libvirt-python 1.2.2."""
 import itertools
 import os
 import re
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from lab.paths import REPO
-for _folder in ('deployment_scripts', 'migration'):
-    if os.path.join(REPO, _folder) not in sys.path:
-        sys.path.insert(0, os.path.join(REPO, _folder))
+from lab.paths import MIGRATION, REPO, SCRIPTS, put_on_sys_path
+put_on_sys_path(SCRIPTS, MIGRATION)
 
 from virt_guests import render, spec  # noqa: E402
 

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from lab.paths import MIGRATION, SCRIPTS
+from lab.paths import MIGRATION, SCRIPTS, pythonpath
 
 LOCALES = ('C', 'C.UTF-8')
 FORGED = u'virt-guests: verified: a new plan has no changes left'
@@ -30,7 +30,7 @@ CONFIG = {
 
 def run(argv, path, locale):
     env = dict(os.environ, LC_ALL=locale, LANG=locale,
-               PYTHONPATH=os.pathsep.join([SCRIPTS, MIGRATION]))
+               PYTHONPATH=pythonpath(SCRIPTS, MIGRATION))
     env.pop('PYTHONIOENCODING', None)
     child = subprocess.Popen([sys.executable, '-m'] + argv, env=env, cwd=path,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -11,7 +11,9 @@ import pytest
 
 from lab.blocking import finishes, not_a_file
 from nodes import astute_doc
-from virt_guests import cli, compat, inputcache, render, spec
+from rf_common.text import shown
+from virt_guests import cli, inputcache, render, spec
+from virt_guests.commands import run_command
 
 # Every test here runs with and without libyaml (conftest.py).
 pytestmark = pytest.mark.usefixtures('yaml_loader')
@@ -170,10 +172,10 @@ def test_a_parallel_count_out_of_range_is_refused_with_the_range(value, capsys):
         cli.parse_args(['apply', '--parallel', value])
     assert raised.value.code == 2
     assert ('argument --parallel: %s: give a whole number from 1 to 64'
-            % compat.shown(value)) in capsys.readouterr().err
+            % shown(value)) in capsys.readouterr().err
 
 
 def test_no_timer_thread_is_left_running_after_a_command():
     before = threading.active_count()
-    compat.run_command(['true'], 30)
+    run_command(['true'], 30)
     assert threading.active_count() == before

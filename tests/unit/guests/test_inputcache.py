@@ -11,6 +11,7 @@ import sys
 import pytest
 import yaml
 
+from lab.paths import pythonpath
 from nodes import SCRIPTS, astute_doc
 from virt_guests import inputcache, spec
 
@@ -123,7 +124,7 @@ def imports_after_load(path, cache_path):
     code = ('import sys; from virt_guests import inputcache; '
             'inputcache.load_spec(sys.argv[1]); '
             'print(" ".join(m for m in ("yaml", "jsonschema") if m in sys.modules))')
-    env = dict(os.environ, PYTHONPATH=SCRIPTS, RF_VIRT_GUESTS_CACHE=cache_path)
+    env = dict(os.environ, PYTHONPATH=pythonpath(SCRIPTS), RF_VIRT_GUESTS_CACHE=cache_path)
     out = subprocess.check_output([sys.executable, '-c', code, path], env=env)
     return out.decode('ascii').split()
 
@@ -148,15 +149,19 @@ def test_the_key_covers_every_module_validation_imports():
     """A plugin upgrade that changes what is accepted must not be answered
     from a cache entry of the old code (issue 23 moved checks to new modules)."""
     import re
-    here = os.path.dirname(inputcache.__file__)
-    found, todo = set(), ['spec.py']
+    import rf_common
+    folders = {'.': os.path.dirname(inputcache.__file__),
+               'rf_common.': os.path.dirname(rf_common.__file__)}
+    found, todo = set(), [('.', 'spec.py')]
     while todo:
-        name = todo.pop()
-        found.add(name)
-        with open(os.path.join(here, name)) as source:
+        package, name = todo.pop()
+        found.add((package, name))
+        with open(os.path.join(folders[package], name)) as source:
             text = source.read()
-        for module in re.findall(r'^\s*from \.(\w*) import (\w+)', text, re.M):
-            imported = (module[0] or module[1]) + '.py'
-            if imported not in found and os.path.exists(os.path.join(here, imported)):
+        for module in re.findall(r'^\s*from (\.|rf_common\.)(\w*) import (\w+)', text, re.M):
+            imported = (module[0], (module[1] or module[2]) + '.py')
+            path = os.path.join(folders[imported[0]], imported[1])
+            if imported not in found and os.path.exists(path):
                 todo.append(imported)
-    assert found == set(inputcache.VALIDATING_CODE)
+    assert found == (set(('.', name) for name in inputcache.VALIDATING_CODE)
+                     | set(('rf_common.', name) for name in inputcache.SHARED_VALIDATING_CODE))

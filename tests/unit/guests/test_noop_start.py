@@ -12,6 +12,8 @@ import uuid
 import pytest
 import yaml
 
+from lab.paths import pythonpath
+from lab.shipped import node_scripts
 from nodes import SCRIPTS, astute_doc
 from virt_guests import cli, render
 
@@ -27,7 +29,7 @@ def loaded_by_apply(tmpdir):
             'assert [w.name for w, _ in cli.load_desired(args.astute).wants] == '
             '["1_vm", "2_vm"]; '
             'print(" ".join(m for m in %r if m in sys.modules))' % (HEAVY,))
-    env = dict(os.environ, PYTHONPATH=SCRIPTS, RF_ASTUTE_YAML=path,
+    env = dict(os.environ, PYTHONPATH=pythonpath(SCRIPTS), RF_ASTUTE_YAML=path,
                RF_VIRT_GUESTS_CACHE=str(tmpdir.join('cache')))
     out = subprocess.check_output([sys.executable, '-c', code], env=env)
     return out.decode('ascii').split()
@@ -65,7 +67,7 @@ def run_module(tmpdir, guests, *command):
     path = str(tmpdir.join('astute.yaml'))
     with open(path, 'w') as stream:
         yaml.safe_dump(astute_doc(guests), stream)
-    env = dict(os.environ, PYTHONPATH=SCRIPTS, RF_ASTUTE_YAML=path,
+    env = dict(os.environ, PYTHONPATH=pythonpath(SCRIPTS), RF_ASTUTE_YAML=path,
                RF_VIRT_GUESTS_LOG=str(tmpdir.join('virt-guests.log')),
                RF_VIRT_GUESTS_CACHE=str(tmpdir.join('cache')))
     env.pop('PYTHONUNBUFFERED', None)
@@ -99,10 +101,11 @@ def test_the_launcher_needs_no_program_but_the_python(tmpdir, how):
     path = str(tmpdir.join('astute.yaml'))
     with open(path, 'w') as stream:
         yaml.safe_dump(astute_doc([]), stream)
-    launcher, cwd = {'absolute': (os.path.join(SCRIPTS, 'virt-guests'), str(tmpdir)),
-                     'relative': (os.path.join(os.path.basename(SCRIPTS), 'virt-guests'),
-                                  os.path.dirname(SCRIPTS)),
-                     'bare name': ('virt-guests', SCRIPTS)}[how]
+    plugin = node_scripts(tmpdir.join('deployment_scripts'))  # with its rf_common
+    launcher, cwd = {'absolute': (os.path.join(plugin, 'virt-guests'), str(tmpdir)),
+                     'relative': (os.path.join('deployment_scripts', 'virt-guests'),
+                                  str(tmpdir)),
+                     'bare name': ('virt-guests', plugin)}[how]
     env = dict(os.environ, PATH=str(bin_dir), RF_ASTUTE_YAML=path,
                RF_VIRT_GUESTS_LOG='', RF_VIRT_GUESTS_CACHE=str(tmpdir.join('cache')))
     env.pop('PYTHONPATH', None)

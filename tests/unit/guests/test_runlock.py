@@ -11,6 +11,7 @@ import sys
 import pytest
 import yaml
 
+from lab.paths import pythonpath
 from nodes import SCRIPTS, astute_doc
 from virt_guests import cli, reconcile, runlock
 
@@ -29,7 +30,7 @@ def holder(tmp_path, monkeypatch):
     monkeypatch.setenv('RF_VIRT_GUESTS_LOCK', path)
     process = subprocess.Popen(
         [sys.executable, '-c', HOLD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        env=dict(os.environ, PYTHONPATH=SCRIPTS))
+        env=dict(os.environ, PYTHONPATH=pythonpath(SCRIPTS)))
     try:
         assert process.stdout.readline().strip() == b'held'
         yield process

@@ -7,9 +7,10 @@ import shlex
 import subprocess
 import sys
 
-from master_migration import blockcopy, compat
+from rf_common.text import to_native, to_text
+
+from master_migration import blockcopy
 from master_migration.commands import CommandError, Result
-from master_migration.compat import to_text
 
 
 class Recorder(object):
@@ -33,7 +34,7 @@ class Recorder(object):
         words = list(argv)
         if argv and argv[0] == 'ssh':
             words += [to_text(w) for w in shlex.split(
-                compat.to_native(argv[-1]))]
+                to_native(argv[-1]))]
         for prefix, code, out, err in self.rules:
             if _contains(words, prefix):
                 return code, out, err
@@ -100,7 +101,7 @@ class StartedCall(object):
 def _remote_words(argv):
     """The remote command's words of an ssh argv (Remote.argv), else argv."""
     if argv and argv[0] == 'ssh' and argv[-2] == '--':
-        words = [to_text(w) for w in shlex.split(compat.to_native(argv[-1]))]
+        words = [to_text(w) for w in shlex.split(to_native(argv[-1]))]
         if words[:3] == ['env', 'LC_ALL=C', 'LANG=C']:
             return words[3:]
     return list(argv)

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from lab.blocking import finishes, not_a_file
-from master_migration import astute, cli, compat, params, state
+from master_migration import astute, cli, params, state
+from master_migration.procgroups import communicate
 from master_migration.cli import build_parser, cli_values
 
 ASTUTE = {'ADMIN_NETWORK': {'interface': 'eth0', 'ipaddress': '10.20.0.2',
@@ -123,7 +124,7 @@ def test_a_value_that_used_to_raise_is_refused_by_name(root, config, start):
 
 def test_no_timer_thread_is_left_running_after_a_command():
     before = threading.active_count()
-    compat.communicate(['true'], 30)
+    communicate(['true'], 30)
     assert threading.active_count() == before
 
 

@@ -12,8 +12,9 @@ import sys
 
 import pytest
 
+from rf_common.text import to_text
+
 from master_migration import manifest, manifest_walk, rsyncing
-from master_migration.compat import to_text
 
 PATTERNS = ['/proc/*', '/lost+found', '*.swp', '/etc/fstab']
 
@@ -217,7 +218,7 @@ def apply_delta(source, copy, before=None):
     """As final_sync_run: deletions on the copy, then the names alone;
     the delta."""
     from master_migration import remote_sh
-    from master_migration.compat import to_text
+    from rf_common.text import to_text
     found = send, files, folders = manifest.delta(
         to_text(manifest.source_listing(source, PATTERNS)),
         before or walker(copy, 'lines'))

@@ -6,10 +6,11 @@ import logging
 import os
 import re
 
+from rf_common.text import to_text
+
 from master_migration import blockcopy, dockersteps, manifest, manifest_walk
 from master_migration import plan, stepcommands, steps, switchover
 from master_migration.commands import shell_words
-from master_migration.compat import to_text
 from master_migration.context import Context
 from master_migration.params import build_params
 from master_migration.state import State

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from lab.paths import MIGRATION, source_paths
 from master_migration import netcfg, plan, runner, steps, switchover
 from master_migration.commands import CommandError, Remote
 from recorder import Recorder
@@ -18,8 +19,7 @@ from master_migration.context import Context, StepFailed
 from master_migration.params import Params
 from master_migration.state import Lock, LockBusy, State
 
-MIGRATION_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__))))), 'migration')
+SOURCE_PATHS = source_paths(MIGRATION)  # what a child needs on its sys.path
 
 
 def test_state_is_written_atomically_and_resumes(tmp_path):
@@ -47,10 +47,10 @@ def test_corrupt_state_says_what_to_do(tmp_path):
 def test_lock_refuses_a_second_run_and_dies_with_its_holder(tmp_path):
     path = os.path.join(str(tmp_path), 'lock')
     holder = subprocess.Popen([sys.executable, '-c', (
-        'import sys, time; sys.path.insert(0, %r)\n'
+        'import sys, time; sys.path[:0] = %r\n'
         'from master_migration.state import Lock\n'
         'Lock(%r).acquire(); sys.stdout.write("held\\n")\n'
-        'sys.stdout.flush(); time.sleep(60)') % (MIGRATION_DIR, path)],
+        'sys.stdout.flush(); time.sleep(60)') % (SOURCE_PATHS, path)],
         stdout=subprocess.PIPE)
     assert holder.stdout.readline().strip() == b'held'
     with pytest.raises(LockBusy) as err:
@@ -656,7 +656,7 @@ def test_an_unexpected_error_while_stopping_the_guest_keeps_the_address(
 
 ROLLBACK_SCRIPT = r'''
 import logging, os, sys
-sys.path.insert(0, %(migration)r)
+sys.path[:0] = %(migration)r
 sys.path.insert(0, %(here)r)
 from master_migration import plan, runner
 from master_migration.commands import Commands
@@ -703,7 +703,7 @@ def test_sigterm_and_sigint_during_a_rollback_do_not_cut_it_short(tmp_path):
     service was never started and the state stayed 'running'."""
     import signal
     import time
-    script = ROLLBACK_SCRIPT % {'migration': MIGRATION_DIR, 'work': str(tmp_path),
+    script = ROLLBACK_SCRIPT % {'migration': SOURCE_PATHS, 'work': str(tmp_path),
                                 'here': os.path.dirname(os.path.abspath(__file__))}
     proc = subprocess.Popen([sys.executable, '-c', script],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

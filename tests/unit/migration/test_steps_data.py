@@ -9,8 +9,9 @@ import os
 
 import pytest
 
+from rf_common.text import to_text
+
 from master_migration import manifest, steps
-from master_migration.compat import to_text
 from recorder import Recorder
 from test_migration_dryrun import VIRSH, answer_listings, dry_ctx
 
