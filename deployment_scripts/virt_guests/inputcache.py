@@ -21,11 +21,12 @@ import sys
 from . import astute
 from . import compat
 from . import spec as specs
+from .yamlvalues import Unreadable
 
 DEFAULT_CACHE = '/var/cache/virt-guests/input.json'
 FORMAT = 1
-VALIDATING_CODE = ('spec.py', 'astute.py', 'yamlload.py', 'compat.py', 'hostvalues.py',
-                   'safefile.py')
+VALIDATING_CODE = ('spec.py', 'astute.py', 'yamlload.py', 'yamlvalues.py', 'compat.py',
+                   'hostvalues.py', 'safefile.py')
 
 
 def cache_path():
@@ -128,7 +129,7 @@ def store(key, spec, path=None):
 def _key_of(path):
     try:
         return input_key(astute.read_bytes(path))
-    except astute.Unreadable:
+    except Unreadable:
         return None  # spec.load_spec says why
 
 
