@@ -214,11 +214,11 @@ def _start(args):
 
 def _survey(args, desired, for_plan):
     """reconcile.survey over a new connection, its warnings logged."""
-    libvirt = reconcile.connect(args.connect)
-    found = reconcile.survey(libvirt, desired, for_plan)
+    connection = reconcile.connect(args.connect)
+    found = reconcile.survey(connection, desired, for_plan)
     for text in found.warnings:
         LOG.warning('warning: %s', text)
-    return libvirt, found
+    return connection, found
 
 
 def _print_json(value):
@@ -299,7 +299,7 @@ def cmd_apply(args):
         return HOST_REFUSED
     _log_fixed([text for text in [reconcile.fix_kvm()] if text])
     try:
-        libvirt, found = _survey(args, desired, False)
+        connection, found = _survey(args, desired, False)
     except reconcile.Unavailable as error:
         LOG.error('%s', compat.to_text(error))
         return HOST_REFUSED
@@ -307,19 +307,19 @@ def cmd_apply(args):
         LOG.error('refused, nothing was changed: %s', text)
     if found.problems:
         return HOST_REFUSED
-    _log_fixed(reconcile.tighten_disks(libvirt, desired, found.actions))
+    _log_fixed(reconcile.tighten_disks(connection, desired, found.actions))
     _log_plan(found.actions)
     if not planning.changes(found.actions):
         LOG.info('nothing to do: %d guest(s) already defined, running, autostart on; '
                  'no change made', len(desired.wants))
         return _refused_or_ok(found.actions)
-    return finish_apply(args, libvirt, desired, found.actions)
+    return finish_apply(args, connection, desired, found.actions)
 
 
-def finish_apply(args, libvirt, desired, actions):
+def finish_apply(args, connection, desired, actions):
     """Apply the changes and verify them: the exit status."""
     try:
-        applied = reconcile.apply(libvirt, desired, actions, args.parallel)
+        applied = reconcile.apply(connection, desired, actions, args.parallel)
     except reconcile.LibvirtLost as error:
         LOG.error('%s: libvirt stopped answering during apply; run apply again',
                   compat.to_text(error))
@@ -369,8 +369,8 @@ def cmd_retire(args):
     if not args.dry_run and not _lock():
         return HOST_REFUSED
     try:
-        libvirt = reconcile.connect(args.connect)
-        retirement = reconcile.plan_retire(libvirt, desired, args)
+        connection = reconcile.connect(args.connect)
+        retirement = reconcile.plan_retire(connection, desired, args)
     except reconcile.Unavailable as error:
         LOG.error('%s', compat.to_text(error))
         return HOST_REFUSED
@@ -384,7 +384,7 @@ def cmd_retire(args):
     if args.dry_run:
         return OK
     try:
-        reconcile.retire(libvirt, retirement)
+        reconcile.retire(connection, retirement)
     except reconcile.LibvirtLost as error:
         LOG.error('retire %s: %s', args.name, compat.to_text(error))
         return FAILED
