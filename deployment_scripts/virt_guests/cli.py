@@ -247,11 +247,7 @@ def cmd_plan(args):
         if args.json:
             compat.write_line(json.dumps({'actions': [], 'host_problems': [], 'notes': []}))
         return OK
-    try:
-        _, found = _survey(args, desired, True)
-    except reconcile.Unavailable as error:
-        LOG.error('%s', compat.to_text(error))
-        return HOST_REFUSED
+    _, found = _survey(args, desired, True)
     if args.json:
         _print_json({'actions': _action_dicts(found.actions),
                      'host_problems': found.problems, 'notes': found.notes})
@@ -295,6 +291,13 @@ def _lock():
     return True
 
 
+def _refused(problems):
+    """Log why nothing was changed, if there are problems; True if so."""
+    for text in problems:
+        LOG.error('refused, nothing was changed: %s', text)
+    return bool(problems)
+
+
 def _log_fixed(texts):
     for text in texts:
         LOG.info('fixed: %s', text)
@@ -312,14 +315,8 @@ def cmd_apply(args):
     if not _lock():
         return HOST_REFUSED
     _log_fixed([text for text in [reconcile.fix_kvm()] if text])
-    try:
-        connection, found = _survey(args, desired, False)
-    except reconcile.Unavailable as error:
-        LOG.error('%s', compat.to_text(error))
-        return HOST_REFUSED
-    for text in found.problems:
-        LOG.error('refused, nothing was changed: %s', text)
-    if found.problems:
+    connection, found = _survey(args, desired, False)
+    if _refused(found.problems):
         return HOST_REFUSED
     _log_fixed(reconcile.tighten_disks(connection, desired, found.actions))
     _log_plan(found.actions)
@@ -361,11 +358,7 @@ def cmd_status(args):
     desired = _start(args)
     if desired is None:
         return BAD_INPUT
-    try:
-        rows = reconcile.connect(args.connect).status(desired.spec.node.uid, desired.names())
-    except reconcile.Unavailable as error:
-        LOG.error('%s', compat.to_text(error))
-        return HOST_REFUSED
+    rows = reconcile.connect(args.connect).status(desired.spec.node.uid, desired.names())
     if args.json:
         _print_json(rows)
     else:
@@ -382,15 +375,9 @@ def cmd_retire(args):
         return BAD_INPUT
     if not args.dry_run and not _lock():
         return HOST_REFUSED
-    try:
-        connection = reconcile.connect(args.connect)
-        retirement = reconcile.plan_retire(connection, desired, args)
-    except reconcile.Unavailable as error:
-        LOG.error('%s', compat.to_text(error))
-        return HOST_REFUSED
-    for text in retirement.problems:
-        LOG.error('refused, nothing was changed: %s', text)
-    if retirement.problems:
+    connection = reconcile.connect(args.connect)
+    retirement = reconcile.plan_retire(connection, desired, args)
+    if _refused(retirement.problems):
         return BAD_INPUT
     LOG.info('retire %s of node %s (%s):', args.name, desired.spec.node.uid,
              'dry run, nothing is changed' if args.dry_run else 'confirmed')
@@ -407,9 +394,17 @@ def cmd_retire(args):
 
 
 def main(argv=None):
+    """The exit status of the command. For every command, reconcile's
+    Unavailable (libvirt, or qemu-img, cannot be asked: raised only before
+    anything is changed) is HOST_REFUSED."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == 'check':
         setup_logging(args.log_file, False)
         return cmd_check(args)
-    return {'plan': cmd_plan, 'apply': cmd_apply, 'status': cmd_status,
-            'retire': cmd_retire}[args.command](args)
+    command = {'plan': cmd_plan, 'apply': cmd_apply, 'status': cmd_status,
+               'retire': cmd_retire}[args.command]
+    try:
+        return command(args)
+    except reconcile.Unavailable as error:
+        LOG.error('%s', compat.to_text(error))
+        return HOST_REFUSED
