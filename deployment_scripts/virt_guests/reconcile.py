@@ -78,39 +78,35 @@ class Connection(object):
     def __init__(self, hypervisor, conn):
         self._hypervisor, self._conn = hypervisor, conn
 
-    def _reading(self, function, *args):
+    def _call(self, failure, function, *args):
+        """function(*args); its HypervisorError raised as failure."""
         try:
             return function(*args)
         except self._hypervisor.HypervisorError as error:
-            raise Unavailable(compat.to_text(error))
-
-    def _changing(self, function, *args):
-        try:
-            return function(*args)
-        except self._hypervisor.HypervisorError as error:
-            raise LibvirtLost(compat.to_text(error))
+            raise failure(compat.to_text(error))
 
     def observe(self, disk_paths):
         """plan.Observed: the domains and the images at disk_paths."""
-        return self._reading(self._hypervisor.observe, self._conn, disk_paths)
+        return self._call(Unavailable, self._hypervisor.observe, self._conn, disk_paths)
 
     def observe_after_changes(self, disk_paths):
         """observe, once apply has changed something: LibvirtLost if it fails."""
-        return self._changing(self._hypervisor.observe, self._conn, disk_paths)
+        return self._call(LibvirtLost, self._hypervisor.observe, self._conn, disk_paths)
 
     def status(self, node_uid, declared_names):
-        return self._reading(self._hypervisor.status, self._conn, node_uid, declared_names)
+        return self._call(Unavailable, self._hypervisor.status, self._conn, node_uid,
+                          declared_names)
 
     def disk_info(self, path):
-        return self._reading(self._hypervisor.disk_info, path)
+        return self._call(Unavailable, self._hypervisor.disk_info, path)
 
     def apply(self, actions, by_name, parallel):
         """Carry out actions (by_name: Desired.by_name); the guests' results."""
-        return self._changing(self._hypervisor.apply, self._conn, actions, by_name,
-                              parallel)
+        return self._call(LibvirtLost, self._hypervisor.apply, self._conn, actions, by_name,
+                          parallel)
 
     def retire(self, uuid, actions):
-        return self._changing(self._hypervisor.retire, self._conn, uuid, actions)
+        return self._call(LibvirtLost, self._hypervisor.retire, self._conn, uuid, actions)
 
     def tighten_disks(self, paths):
         """Make the images at paths private; what was changed, as texts."""
