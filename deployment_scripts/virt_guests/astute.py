@@ -4,59 +4,16 @@ would recognise them: the same under Python 2.7 and 3.
 The file is read as bytes and decoded as UTF-8 whatever the locale (under
 LC_ALL=C, Python 3.4/3.5 would read it as ASCII). YAML 1.1 reads some
 plain scalars as numbers or booleans an operator does not expect: `1:30`
-is 90, `010` is 8, `yes` is true. Those come back as Surprise objects,
-which no field accepts, so validation refuses them by name.
+is 90, `010` is 8, `yes` is true. The loader (yamlload.py) gives those
+back as Surprise objects (yamlvalues.py), which no field accepts, so
+validation refuses them by name.
 """
 from __future__ import absolute_import, division, print_function
 
-import re
-
 from rf_common.text import integer_types, py3_repr, shown, string_types, to_text
+from .yamlvalues import Surprise, Unreadable
 
-DECIMAL = re.compile(r'^[-+]?(0|[1-9][0-9]*)\Z')
-PLAIN_BOOLEANS = ('true', 'True', 'TRUE', 'false', 'False', 'FALSE')
-MAX_DEPTH = 100
-MAX_DIGITS = 100
 MAX_INPUT_BYTES = 64 << 20  # nailgun writes a few hundred KiB
-NO_ALIASES = 'a YAML mapping without anchors (&name) or aliases (*name)'
-
-
-class Unreadable(Exception):
-    """The file cannot be read, decoded or parsed: what was found, and
-    what is accepted instead."""
-
-    def __init__(self, found, accepted):
-        Exception.__init__(self, found)
-        self.found, self.accepted = found, accepted
-
-
-class Surprise(object):
-    """A plain scalar YAML 1.1 turned into a number or boolean."""
-
-    def __init__(self, text, value):
-        self.text, self.value = to_text(text), value
-
-    def meaning(self):
-        if isinstance(self.value, bool):
-            return 'true' if self.value else 'false'
-        return 'the number %d' % self.value
-
-    def describe(self):
-        return '%s (YAML 1.1 reads it as %s)' % (self.text, self.meaning())
-
-    def __repr__(self):
-        return self.text
-
-
-class Oversized(Surprise):
-    """An integer too long to be meant (and to convert, on Python 3.11+)."""
-
-    def __init__(self, text):
-        Surprise.__init__(self, text[:20] + '...', None)
-        self.digits = len(text)
-
-    def describe(self):
-        return 'a number of %d digits' % self.digits
 
 
 def parse(text, only=None):

@@ -31,80 +31,6 @@ DEFAULT_LOG = '/var/log/reduced-footprint/virt-guests.log'
 DEFAULT_URI = 'qemu:///system'
 OK, FAILED, BAD_INPUT, HOST_REFUSED, LIBVIRT_LOST = 0, 1, 2, 3, 4
 MAX_PARALLEL = 64
-COMMANDS = collections.OrderedDict([
-    ('check', 'validate astute.yaml and the template (no libvirt)'),
-    ('plan', 'print what apply would do, change nothing'),
-    ('apply', 'create, define, start and autostart the guests'),
-    ('status', 'list the guests with state, MACs and disks'),
-    ('retire', 'stop and undefine a guest no longer in vms_conf (its disk is kept)')])
-
-
-def _environment_defaults():
-    return {'astute': os.environ.get('RF_ASTUTE_YAML', DEFAULT_ASTUTE),
-            'connect': os.environ.get('RF_LIBVIRT_URI', DEFAULT_URI),
-            'log_file': os.environ.get('RF_VIRT_GUESTS_LOG', DEFAULT_LOG)}
-
-
-def _options(parser, defaults):
-    """The common options, on the main parser and on each subcommand."""
-    import argparse
-    values = _environment_defaults()
-
-    def default(name):
-        return values[name] if defaults else argparse.SUPPRESS
-    parser.add_argument(
-        '--astute', default=default('astute'),
-        help='the node\'s astute.yaml (env RF_ASTUTE_YAML; default %s)' % DEFAULT_ASTUTE)
-    parser.add_argument(
-        '--connect', default=default('connect'),
-        help='libvirt URI (env RF_LIBVIRT_URI; default %s)' % DEFAULT_URI)
-    parser.add_argument(
-        '--log-file', default=default('log_file'),
-        help='log file (env RF_VIRT_GUESTS_LOG; default %s; "" for none)' % DEFAULT_LOG)
-
-
-class Arguments(object):
-    """Parsed arguments, as argparse's Namespace holds them."""
-
-    def __init__(self, **values):
-        self.__dict__.update(values)
-
-
-def parse_args(argv):
-    if list(argv) == ['apply']:
-        # The deployment task's own command line: argparse would cost
-        # ~10 ms of a no-op re-run's ~0.15 s under Python 2.7.
-        return Arguments(command='apply', json=False, dry_run=False, parallel=4,
-                         **_environment_defaults())
-    return _parser(argv).parse_args(argv)
-
-
-def _parser(argv):
-    import argparse
-    parser = argparse.ArgumentParser(prog='virt-guests', description=(
-        'KVM guests of this virt node from vms_conf in astute.yaml.'))
-    _options(parser, True)
-    commands = parser.add_subparsers(dest='command', metavar='COMMAND')
-    for name, text in COMMANDS.items():
-        sub = commands.add_parser(name, help=text)
-        _options(sub, False)
-        if name == 'retire':
-            _retire_options(sub)
-        if name in ('plan', 'status', 'apply'):
-            sub.add_argument('--json', action='store_true', help='print JSON')
-        if name == 'plan':
-            sub.add_argument('--xml', action='store_true',
-                             help='also print the domain XML of guests to define')
-        if name == 'apply':
-            sub.add_argument('--dry-run', action='store_true', help='same as plan')
-            sub.add_argument('--parallel', type=_parallel, default=4,
-                             help='guests created at once, 1 to %d (default 4)'
-                             % MAX_PARALLEL)
-    # Python 2.7's argparse requires the subcommand itself, with another text.
-    words = set(argv)
-    if not words & set(COMMANDS) and not words & set(['-h', '--help']):
-        parser.error('a command is needed: check, plan, apply, status or retire')
-    return parser
 
 
 def _parallel(text):
@@ -116,14 +42,102 @@ def _parallel(text):
     return int(text)
 
 
-def _retire_options(sub):
-    sub.add_argument('name', metavar='NAME', help='the guest, e.g. 3_vm')
-    sub.add_argument('--confirm', metavar='NAME',
-                     help='the same name again: needed to retire it')
-    sub.add_argument('--remove-disk', action='store_true',
-                     help='also delete its disk image (kept by default)')
-    sub.add_argument('--dry-run', action='store_true',
-                     help='print what would be done and stop')
+# The command line, one definition: the argparse parser is built from
+# COMMON and COMMANDS, and a command given alone (as the deployment tasks
+# run it) takes its values from them without argparse.
+# An argument: dest (its name in Arguments), flag (None: a positional
+# argument, which has no default), default, argparse's other keywords, and
+# env: an environment variable whose value, when set, is the default.
+Option = collections.namedtuple('Option', 'dest flag default keywords env')
+Option.__new__.__defaults__ = (None,)
+
+
+def _from_env(dest, flag, env, default, text):
+    return Option(dest, flag, default, dict(help=text.format(env=env, default=default)), env)
+
+
+# Options of every command, given before or after it.
+COMMON = (
+    _from_env('astute', '--astute', 'RF_ASTUTE_YAML', DEFAULT_ASTUTE,
+              "the node's astute.yaml (env {env}; default {default})"),
+    _from_env('connect', '--connect', 'RF_LIBVIRT_URI', DEFAULT_URI,
+              'libvirt URI (env {env}; default {default})'),
+    _from_env('log_file', '--log-file', 'RF_VIRT_GUESTS_LOG', DEFAULT_LOG,
+              'log file (env {env}; default {default}; "" for none)'))
+_JSON = Option('json', '--json', False, dict(action='store_true', help='print JSON'))
+# command -> (what it does, its own arguments)
+COMMANDS = collections.OrderedDict([
+    ('check', ('validate astute.yaml and the template (no libvirt)', ())),
+    ('plan', ('print what apply would do, change nothing', (
+        _JSON,
+        Option('xml', '--xml', False, dict(
+            action='store_true', help='also print the domain XML of guests to define'))))),
+    ('apply', ('create, define, start and autostart the guests', (
+        _JSON,
+        Option('dry_run', '--dry-run', False, dict(action='store_true', help='same as plan')),
+        Option('parallel', '--parallel', 4, dict(
+            type=_parallel, help='guests created at once, 1 to %d (default %%(default)s)'
+            % MAX_PARALLEL))))),
+    ('status', ('list the guests with state, MACs and disks', (_JSON,))),
+    ('retire', ('stop and undefine a guest no longer in vms_conf (its disk is kept)', (
+        Option('name', None, None, dict(metavar='NAME', help='the guest, e.g. 3_vm')),
+        Option('confirm', '--confirm', None, dict(
+            metavar='NAME', help='the same name again: needed to retire it')),
+        Option('remove_disk', '--remove-disk', False, dict(
+            action='store_true', help='also delete its disk image (kept by default)')),
+        Option('dry_run', '--dry-run', False, dict(
+            action='store_true', help='print what would be done and stop')))))])
+
+
+class Arguments(object):
+    """The parsed command line: the namespace argparse fills, or, for a
+    command given alone, the defaults of its arguments."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+def _default(option):
+    return os.environ.get(option.env, option.default) if option.env else option.default
+
+
+def parse_args(argv):
+    argv = list(argv)
+    if len(argv) == 1 and argv[0] in COMMANDS:
+        options = COMMON + COMMANDS[argv[0]][1]
+        if all(option.flag for option in options):  # no positional argument
+            # A command alone, as the deployment tasks run it: argparse would
+            # cost ~10 ms of a no-op re-run's ~0.15 s under Python 2.7.
+            return Arguments(command=argv[0], **dict((o.dest, _default(o)) for o in options))
+    return _parser(argv).parse_args(argv, Arguments())
+
+
+def _add(parser, option, default):
+    if option.flag is None:
+        parser.add_argument(option.dest, **option.keywords)
+    else:
+        parser.add_argument(option.flag, dest=option.dest, default=default, **option.keywords)
+
+
+def _parser(argv):
+    import argparse
+    parser = argparse.ArgumentParser(prog='virt-guests', description=(
+        'KVM guests of this virt node from vms_conf in astute.yaml.'))
+    for option in COMMON:
+        _add(parser, option, _default(option))
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND')
+    for name, (text, options) in COMMANDS.items():
+        sub = commands.add_parser(name, help=text)
+        for option in COMMON:  # given after the command; one before it is kept
+            _add(sub, option, argparse.SUPPRESS)
+        for option in options:
+            _add(sub, option, option.default)
+    # Python 2.7's argparse requires the subcommand itself, with another text.
+    words = set(argv)
+    if not words & set(COMMANDS) and not words & set(['-h', '--help']):
+        names = list(COMMANDS)
+        parser.error('a command is needed: %s or %s' % (', '.join(names[:-1]), names[-1]))
+    return parser
 
 
 def setup_logging(log_file, to_stderr):
@@ -214,11 +228,11 @@ def _start(args):
 
 def _survey(args, desired, for_plan):
     """reconcile.survey over a new connection, its warnings logged."""
-    libvirt = reconcile.connect(args.connect)
-    found = reconcile.survey(libvirt, desired, for_plan)
+    connection = reconcile.connect(args.connect)
+    found = reconcile.survey(connection, desired, for_plan)
     for text in found.warnings:
         LOG.warning('warning: %s', text)
-    return libvirt, found
+    return connection, found
 
 
 def _print_json(value):
@@ -233,11 +247,7 @@ def cmd_plan(args):
         if args.json:
             write_line(json.dumps({'actions': [], 'host_problems': [], 'notes': []}))
         return OK
-    try:
-        _, found = _survey(args, desired, True)
-    except reconcile.Unavailable as error:
-        LOG.error('%s', to_text(error))
-        return HOST_REFUSED
+    _, found = _survey(args, desired, True)
     if args.json:
         _print_json({'actions': _action_dicts(found.actions),
                      'host_problems': found.problems, 'notes': found.notes})
@@ -281,6 +291,13 @@ def _lock():
     return True
 
 
+def _refused(problems):
+    """Log why nothing was changed, if there are problems; True if so."""
+    for text in problems:
+        LOG.error('refused, nothing was changed: %s', text)
+    return bool(problems)
+
+
 def _log_fixed(texts):
     for text in texts:
         LOG.info('fixed: %s', text)
@@ -298,28 +315,22 @@ def cmd_apply(args):
     if not _lock():
         return HOST_REFUSED
     _log_fixed([text for text in [reconcile.fix_kvm()] if text])
-    try:
-        libvirt, found = _survey(args, desired, False)
-    except reconcile.Unavailable as error:
-        LOG.error('%s', to_text(error))
+    connection, found = _survey(args, desired, False)
+    if _refused(found.problems):
         return HOST_REFUSED
-    for text in found.problems:
-        LOG.error('refused, nothing was changed: %s', text)
-    if found.problems:
-        return HOST_REFUSED
-    _log_fixed(reconcile.tighten_disks(libvirt, desired, found.actions))
+    _log_fixed(reconcile.tighten_disks(connection, desired, found.actions))
     _log_plan(found.actions)
     if not planning.changes(found.actions):
         LOG.info('nothing to do: %d guest(s) already defined, running, autostart on; '
                  'no change made', len(desired.wants))
         return _refused_or_ok(found.actions)
-    return finish_apply(args, libvirt, desired, found.actions)
+    return finish_apply(args, connection, desired, found.actions)
 
 
-def finish_apply(args, libvirt, desired, actions):
+def finish_apply(args, connection, desired, actions):
     """Apply the changes and verify them: the exit status."""
     try:
-        applied = reconcile.apply(libvirt, desired, actions, args.parallel)
+        applied = reconcile.apply(connection, desired, actions, args.parallel)
     except reconcile.LibvirtLost as error:
         LOG.error('%s: libvirt stopped answering during apply; run apply again',
                   to_text(error))
@@ -347,11 +358,7 @@ def cmd_status(args):
     desired = _start(args)
     if desired is None:
         return BAD_INPUT
-    try:
-        rows = reconcile.connect(args.connect).status(desired.spec.node.uid, desired.names())
-    except reconcile.Unavailable as error:
-        LOG.error('%s', to_text(error))
-        return HOST_REFUSED
+    rows = reconcile.connect(args.connect).status(desired.spec.node.uid, desired.names())
     if args.json:
         _print_json(rows)
     else:
@@ -368,15 +375,9 @@ def cmd_retire(args):
         return BAD_INPUT
     if not args.dry_run and not _lock():
         return HOST_REFUSED
-    try:
-        libvirt = reconcile.connect(args.connect)
-        retirement = reconcile.plan_retire(libvirt, desired, args)
-    except reconcile.Unavailable as error:
-        LOG.error('%s', to_text(error))
-        return HOST_REFUSED
-    for text in retirement.problems:
-        LOG.error('refused, nothing was changed: %s', text)
-    if retirement.problems:
+    connection = reconcile.connect(args.connect)
+    retirement = reconcile.plan_retire(connection, desired, args)
+    if _refused(retirement.problems):
         return BAD_INPUT
     LOG.info('retire %s of node %s (%s):', args.name, desired.spec.node.uid,
              'dry run, nothing is changed' if args.dry_run else 'confirmed')
@@ -384,7 +385,7 @@ def cmd_retire(args):
     if args.dry_run:
         return OK
     try:
-        reconcile.retire(libvirt, retirement)
+        reconcile.retire(connection, retirement)
     except reconcile.LibvirtLost as error:
         LOG.error('retire %s: %s', args.name, to_text(error))
         return FAILED
@@ -393,9 +394,17 @@ def cmd_retire(args):
 
 
 def main(argv=None):
+    """The exit status of the command. For every command, reconcile's
+    Unavailable (libvirt, or qemu-img, cannot be asked: raised only before
+    anything is changed) is HOST_REFUSED."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == 'check':
         setup_logging(args.log_file, False)
         return cmd_check(args)
-    return {'plan': cmd_plan, 'apply': cmd_apply, 'status': cmd_status,
-            'retire': cmd_retire}[args.command](args)
+    command = {'plan': cmd_plan, 'apply': cmd_apply, 'status': cmd_status,
+               'retire': cmd_retire}[args.command]
+    try:
+        return command(args)
+    except reconcile.Unavailable as error:
+        LOG.error('%s', to_text(error))
+        return HOST_REFUSED

@@ -25,10 +25,12 @@ from rf_common.text import PY2, text_type
 from . import astute
 from .safefile import makedirs
 from . import spec as specs
+from .yamlvalues import Unreadable
 
 DEFAULT_CACHE = '/var/cache/virt-guests/input.json'
 FORMAT = 1
-VALIDATING_CODE = ('spec.py', 'astute.py', 'yamlload.py', 'hostvalues.py', 'safefile.py')
+VALIDATING_CODE = ('spec.py', 'astute.py', 'yamlload.py', 'yamlvalues.py', 'hostvalues.py',
+                   'safefile.py')
 SHARED_VALIDATING_CODE = ('text.py',)  # rf_common's modules that those import
 
 
@@ -135,7 +137,7 @@ def store(key, spec, path=None):
 def _key_of(path):
     try:
         return input_key(astute.read_bytes(path))
-    except astute.Unreadable:
+    except Unreadable:
         return None  # spec.load_spec says why
 
 

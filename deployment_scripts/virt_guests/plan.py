@@ -1,4 +1,8 @@
-"""(desired guests, observed domains and disks) -> actions. Pure.
+"""The planner, pure: what exists (Observed: the domains and the disk
+images found), what should (the wanted guests, from vms_conf), and what to
+do about it (a list of Actions): for apply (plan) and for retire
+(retire_problems, retire_plan). No I/O: reconcile.py gathers the facts
+through hypervisor.py, which carries the actions out.
 
 Each action carries the reason it is needed. A managed domain is never
 redefined: differences are reported as drift. Disks are created only where

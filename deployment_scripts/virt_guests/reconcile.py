@@ -57,46 +57,60 @@ class Desired(object):
 
 
 def connect(uri):
-    """Libvirt at uri; Unavailable when it cannot be reached."""
+    """A Connection to libvirtd at uri; Unavailable when it cannot be reached."""
     try:
         from . import hypervisor  # installed after the check task
     except ImportError as error:
         raise Unavailable('libvirt-python is missing (%s): run install-hypervisor.sh'
                           % error)
     try:
-        return Libvirt(hypervisor, hypervisor.connect(uri))
+        return Connection(hypervisor, hypervisor.connect(uri))
     except hypervisor.HypervisorError as error:
         raise Unavailable(to_text(error))
 
 
-class Libvirt(object):
-    """One connection to libvirtd and the module that speaks to it. Its
-    errors are Unavailable while reading, LibvirtLost while changing."""
+class Connection(object):
+    """A connection to libvirtd, and hypervisor.py (the module that speaks
+    to it, and to qemu-img and the images): everything reconcile asks of
+    them. Errors are Unavailable while reading (nothing changed yet),
+    LibvirtLost once changes are being made."""
 
     def __init__(self, hypervisor, conn):
-        self.hypervisor, self.conn = hypervisor, conn
+        self._hypervisor, self._conn = hypervisor, conn
 
-    def _asking(self, function, *args):
+    def _call(self, failure, function, *args):
+        """function(*args); its HypervisorError raised as failure."""
         try:
             return function(*args)
-        except self.hypervisor.HypervisorError as error:
-            raise Unavailable(to_text(error))
+        except self._hypervisor.HypervisorError as error:
+            raise failure(to_text(error))
 
     def observe(self, disk_paths):
-        return self._asking(self.hypervisor.observe, self.conn, disk_paths)
+        """plan.Observed: the domains and the images at disk_paths."""
+        return self._call(Unavailable, self._hypervisor.observe, self._conn, disk_paths)
+
+    def observe_after_changes(self, disk_paths):
+        """observe, once apply has changed something: LibvirtLost if it fails."""
+        return self._call(LibvirtLost, self._hypervisor.observe, self._conn, disk_paths)
 
     def status(self, node_uid, declared_names):
-        return self._asking(self.hypervisor.status, self.conn, node_uid, declared_names)
+        return self._call(Unavailable, self._hypervisor.status, self._conn, node_uid,
+                          declared_names)
 
     def disk_info(self, path):
-        return self._asking(self.hypervisor.disk_info, path)
+        return self._call(Unavailable, self._hypervisor.disk_info, path)
 
-    def changing(self, function, *args):
-        """function(*args); LibvirtLost when libvirt fails."""
-        try:
-            return function(*args)
-        except self.hypervisor.HypervisorError as error:
-            raise LibvirtLost(to_text(error))
+    def apply(self, actions, by_name, parallel):
+        """Carry out actions (by_name: Desired.by_name); the guests' results."""
+        return self._call(LibvirtLost, self._hypervisor.apply, self._conn, actions, by_name,
+                          parallel)
+
+    def retire(self, uuid, actions):
+        return self._call(LibvirtLost, self._hypervisor.retire, self._conn, uuid, actions)
+
+    def tighten_disks(self, paths):
+        """Make the images at paths private; what was changed, as texts."""
+        return self._hypervisor.tighten_disks(paths)
 
 
 def fix_kvm():
@@ -104,8 +118,8 @@ def fix_kvm():
     return host.fix_kvm()
 
 
-def read_facts(libvirt, desired):
-    return Facts(observed=libvirt.observe(desired.disk_paths()),
+def read_facts(connection, desired):
+    return Facts(observed=connection.observe(desired.disk_paths()),
                  host=host.read_facts(desired.spec))
 
 
@@ -135,10 +149,10 @@ def assume_kvm_fixed(facts):
     return fixed, 'apply will give %s to group kvm, mode 0660' % host.KVM_PATH
 
 
-def survey(libvirt, desired, for_plan):
+def survey(connection, desired, for_plan):
     """Survey: the facts, the plan and what the node lacks for it.
     for_plan: count on apply's /dev/kvm fix, and say so in a note."""
-    facts = read_facts(libvirt, desired)
+    facts = read_facts(connection, desired)
     actions = desired.plan(facts.observed)
     host_facts, note = facts.host, None
     if for_plan:
@@ -151,53 +165,50 @@ def survey(libvirt, desired, for_plan):
                   + host.disk_warnings(desired.spec, host_facts, new_disks))
 
 
-def verify(libvirt, desired, results):
+def verify(connection, desired, results):
     """Applied: plan again; guests that succeeded need nothing more."""
-    again = desired.plan(libvirt.changing(libvirt.hypervisor.observe, libvirt.conn,
-                                          desired.disk_paths()))
+    again = desired.plan(connection.observe_after_changes(desired.disk_paths()))
     failed = set(r.name for r in results if not r.ok)
     left = [a for a in planning.changes(again) if a.name not in failed]
     return Applied(results, again, left)
 
 
-def apply(libvirt, desired, actions, parallel):
+def apply(connection, desired, actions, parallel):
     """Carry out the plan, then verify it: Applied. LibvirtLost when
     libvirt stops answering."""
-    results = libvirt.changing(libvirt.hypervisor.apply, libvirt.conn, actions,
-                               desired.by_name, parallel)
-    return verify(libvirt, desired, results)
+    results = connection.apply(actions, desired.by_name, parallel)
+    return verify(connection, desired, results)
 
 
-def tighten_disks(libvirt, desired, actions):
+def tighten_disks(connection, desired, actions):
     """What was made private among the images of the declared guests the
     plan does not refuse (a refused guest's disk path is left alone)."""
     refused = set(a.name for a in planning.refusals(actions))
-    return libvirt.hypervisor.tighten_disks(
+    return connection.tighten_disks(
         [w.disk_path for w, _ in desired.wants if w.name not in refused])
 
 
-def _disk_uses(libvirt, state, observed):
-    return [(ref.path, libvirt.disk_info(ref.path) if ref.path else None, use)
+def _disk_uses(connection, state, observed):
+    return [(ref.path, connection.disk_info(ref.path) if ref.path else None, use)
             for ref, use in zip(state.facts.disks,
                                 planning.disk_uses(state.facts, observed))]
 
 
-def plan_retire(libvirt, desired, request):
+def plan_retire(connection, desired, request):
     """Retirement of request.name (problems: why not; then nothing else).
     request: name, confirm, remove_disk, dry_run."""
-    observed = libvirt.observe([])
+    observed = connection.observe([])
     problems = planning.retire_problems(
         request.name, request.confirm, observed.domains, desired.spec.node.uid,
         set(desired.names()), request.dry_run)
     if problems:
         return Retirement(problems, None, [])
     state = observed.domains[request.name]
-    actions = planning.retire_plan(state, _disk_uses(libvirt, state, observed),
+    actions = planning.retire_plan(state, _disk_uses(connection, state, observed),
                                    request.remove_disk)
     return Retirement([], state, actions)
 
 
-def retire(libvirt, retirement):
+def retire(connection, retirement):
     """Carry out a Retirement; LibvirtLost when a step fails."""
-    libvirt.changing(libvirt.hypervisor.retire, libvirt.conn,
-                     retirement.state.facts.uuid, retirement.actions)
+    connection.retire(retirement.state.facts.uuid, retirement.actions)

@@ -15,6 +15,7 @@ from rf_common.text import integer_types, py3_repr, shown, string_types, to_text
 from . import astute
 from . import hostvalues
 from .astute import describe_value, path_key
+from .yamlvalues import Unreadable
 
 SECTION = 'reduced-footprint'
 # At most 20 digits: a longer string would cost Python 2.7 minutes to convert
@@ -463,6 +464,6 @@ def load_spec(path):
     """Read and validate astute.yaml at path; raises InvalidInput."""
     try:
         doc = astute.load(path, USED_KEYS)
-    except astute.Unreadable as error:
+    except Unreadable as error:
         raise InvalidInput([Problem(to_text(path), error.found, error.accepted)])
     return build_spec(doc)

@@ -1,5 +1,6 @@
 """The YAML loader of astute.yaml: PyYAML's SafeLoader, guarded (see
-astute.py). Apart so that a run whose input is cached never imports yaml.
+astute.py), with its limits. Apart so that a run whose input is cached
+never imports yaml: astute.py imports it only to parse.
 
 Where PyYAML has its libyaml binding (Ubuntu 14.04's python-yaml has), the
 text is scanned and parsed by libyaml (10x faster on nailgun's 75 KB), and
@@ -15,9 +16,18 @@ import re
 import yaml
 
 from rf_common.text import py3_repr, shown, string_types, to_text
+from .yamlvalues import Oversized, Surprise, Unreadable
 
-from .astute import (DECIMAL, MAX_DEPTH, MAX_DIGITS, NO_ALIASES, PLAIN_BOOLEANS,
-                     Oversized, Surprise, Unreadable)
+# The guards' limits: the composer recurses, so nesting has a bound; a
+# longer integer comes back as Oversized (nobody means one; Python 3.11+
+# refuses to convert very long ones).
+MAX_DEPTH = 100
+MAX_DIGITS = 100
+NO_ALIASES = 'a YAML mapping without anchors (&name) or aliases (*name)'
+# The integers and booleans an operator writes as such; any other YAML 1.1
+# spelling of one (010, 0x1f, 1:30, yes, on...) comes back as a Surprise.
+DECIMAL = re.compile(r'^[-+]?(0|[1-9][0-9]*)\Z')
+PLAIN_BOOLEANS = ('true', 'True', 'TRUE', 'false', 'False', 'FALSE')
 
 
 class _Refused(yaml.YAMLError):

@@ -328,8 +328,8 @@ def test_libvirt_lost_after_apply_is_exit_4_not_a_traceback(conn, tmp_path, monk
     def lost(*_):
         raise hypervisor.HypervisorError('libvirt: listing the domains failed: EOF')
     monkeypatch.setattr(hypervisor, 'observe', lost)
-    libvirt = reconcile.Libvirt(hypervisor, conn)
-    assert cli.finish_apply(args, libvirt, want, actions) == cli.LIBVIRT_LOST
+    connection = reconcile.Connection(hypervisor, conn)
+    assert cli.finish_apply(args, connection, want, actions) == cli.LIBVIRT_LOST
 
 
 @pytest.mark.parametrize('disk_format', ['qcow2', 'raw'])

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from nodes import astute_doc
-from virt_guests import astute, spec
+from virt_guests import astute, spec, yamlvalues
 
 # Every test here runs with and without libyaml (conftest.py).
 pytestmark = pytest.mark.usefixtures('yaml_loader')
@@ -61,7 +61,7 @@ def test_invalid_utf8_is_a_problem_not_a_traceback(tmp_path):
     ('off', 'false')])
 def test_yaml_1_1_surprises_are_kept_visible(scalar, meaning):
     value = astute.parse('v: %s\n' % scalar)['v']
-    assert isinstance(value, astute.Surprise)
+    assert isinstance(value, yamlvalues.Surprise)
     assert value.describe() == '%s (YAML 1.1 reads it as %s)' % (scalar, meaning)
 
 

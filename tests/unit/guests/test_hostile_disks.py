@@ -72,8 +72,8 @@ def test_a_link_at_a_disk_path_leaves_its_target_unchanged(tmpdir):
     want, path = desired(tmpdir)
     plant('symlink', path, tmpdir)
     actions = plan_of(want)
-    libvirt_ = reconcile.Libvirt(hypervisor, None)
-    assert reconcile.tighten_disks(libvirt_, want, actions) == []
+    connection = reconcile.Connection(hypervisor, None)
+    assert reconcile.tighten_disks(connection, want, actions) == []
     assert hypervisor.tighten_disks([str(path)]) == []
     assert stat.S_IMODE(os.stat(str(tmpdir.join('shadow'))).st_mode) == 0o644
 
@@ -85,7 +85,7 @@ def test_a_refused_guest_s_image_is_not_chmodded(tmpdir):
     path.chmod(0o644)
     (action,) = plan_of(want)
     assert action.kind == P.REFUSE
-    assert reconcile.tighten_disks(reconcile.Libvirt(hypervisor, None), want, [action]) == []
+    assert reconcile.tighten_disks(reconcile.Connection(hypervisor, None), want, [action]) == []
     assert stat.S_IMODE(path.stat().mode) == 0o644
 
 

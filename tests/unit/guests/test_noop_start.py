@@ -50,6 +50,25 @@ def test_apply_alone_gives_the_arguments_argparse_gives(monkeypatch):
     assert fast == full
     assert fast['astute'] == '/tmp/a.yaml' and fast['connect'] == 'test:///default'
     assert fast['log_file'] == cli.DEFAULT_LOG and fast['command'] == 'apply'
+    assert fast['parallel'] == 4 and fast['dry_run'] is False
+
+
+@pytest.mark.parametrize('command', ['check', 'plan', 'apply', 'status'])
+def test_a_command_alone_gives_what_argparse_gives_for_it(monkeypatch, command):
+    """Taken from the same tables without argparse, the values are those the
+    parser built from them gives."""
+    monkeypatch.setenv('RF_VIRT_GUESTS_LOG', '')
+    fast = cli.parse_args([command])
+    parsed = cli._parser([command]).parse_args([command], cli.Arguments())
+    assert vars(fast) == vars(parsed)
+    assert fast.log_file == ''
+
+
+def test_retire_alone_is_left_to_argparse_which_asks_for_the_name(capsys):
+    with pytest.raises(SystemExit) as raised:
+        cli.parse_args(['retire'])
+    assert raised.value.code == 2
+    assert 'NAME' in capsys.readouterr().err
 
 
 def test_guest_uuids_are_rfc_4122_name_based_sha1():

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from nodes import astute_doc
-from virt_guests import astute, spec, yamlload
+from virt_guests import spec, yamlload
+from virt_guests.yamlvalues import Unreadable
 
 LIBYAML = yamlload.LOADERS['libyaml']
 needs_libyaml = pytest.mark.skipif(
@@ -69,7 +70,7 @@ DIFFERING = [
 def outcome(text, loader):
     try:
         return types(yamlload.parse(text, loader))
-    except astute.Unreadable as error:
+    except Unreadable as error:
         return error.found, error.accepted
 
 
@@ -112,7 +113,7 @@ def test_an_unused_value_is_refused_as_a_built_one_would_be(text, found):
 def outcome_only(text, loader):
     try:
         return types(yamlload.parse(text, loader, spec.USED_KEYS))
-    except astute.Unreadable as error:
+    except Unreadable as error:
         return error.found, error.accepted
 
 
