@@ -12,6 +12,7 @@ from master_migration.dockerpool import GUEST_DEVICE
 NAMESPACE = 'http://fuel-plugin-reduced-footprint/xmlns/rf-migrate-master/1'
 ET.register_namespace('rfm', NAMESPACE)
 MIGRATION = 'metadata/{%s}migration/{%s}' % (NAMESPACE, NAMESPACE)
+ROOT_DEVICE = 'vda'  # the copied root: the first disk, the one that boots
 STEP = re.compile(r'(?:\{[^}]*\})?[^/{]+')  # a tag, its {namespace} may hold /
 
 
@@ -43,6 +44,19 @@ class Prop(object):
         return self.kind(text)
 
 
+def raw_disk(element, path_field, device_field):
+    """A raw image file as a virtio disk, below `element` ('' for the
+    <disk> itself): the copied root and the docker PV are both one."""
+    def at(relative):
+        if not element:
+            return relative
+        return element + ('' if relative.startswith('@') else '/') + relative
+    return [Prop(at('@type'), value='file'), Prop(at('@device'), value='disk'),
+            Prop(at('driver@name'), value='qemu'), Prop(at('driver@type'), value='raw'),
+            Prop(at('source@file'), path_field), Prop(at('target@dev'), device_field),
+            Prop(at('target@bus'), value='virtio')]
+
+
 # In document order. A field's value comes from guest_values(); the NICs
 # (INTERFACE, one element each) go between the disk and the serial port.
 DOMAIN = [
@@ -67,26 +81,12 @@ DOMAIN = [
     Prop('on_poweroff', value='destroy'),
     Prop('on_reboot', value='restart'),
     Prop('on_crash', value='restart'),
-    Prop('devices/disk@type', value='file'),
-    Prop('devices/disk@device', value='disk'),
-    Prop('devices/disk/driver@name', value='qemu'),
-    Prop('devices/disk/driver@type', value='raw'),
-    Prop('devices/disk/source@file', 'disk_path'),
-    Prop('devices/disk/target@dev', value='vda'),
-    Prop('devices/disk/target@bus', value='virtio'),
+] + raw_disk('devices/disk', 'disk_path', 'disk_device') + [
     Prop('devices/disk/boot@order', value='1'),
 ]
 # Fuel 8.0's docker PV, block for block (dockerpool): a second disk that
 # lvm finds by its label; no boot order, the first disk boots.
-PV_DISK = [
-    Prop('@type', value='file'),
-    Prop('@device', value='disk'),
-    Prop('driver@name', value='qemu'),
-    Prop('driver@type', value='raw'),
-    Prop('source@file', 'path'),
-    Prop('target@dev', 'device'),
-    Prop('target@bus', value='virtio'),
-]
+PV_DISK = raw_disk('', 'path', 'device')
 INTERFACE = [
     Prop('@type', value='bridge'),
     Prop('mac@address', 'mac'),
@@ -123,7 +123,8 @@ def guest_values(params, facts):
             'name': params.name, 'uuid': facts.domain_uuid,
             'admin_address': params.admin_address,
             'root_uuid': facts.root_uuid, 'memory_mib': params.memory_mib,
-            'vcpus': params.vcpus, 'disk_path': facts.image}
+            'vcpus': params.vcpus, 'disk_path': facts.image,
+            'disk_device': ROOT_DEVICE}
 
 
 def interface_element(nic):

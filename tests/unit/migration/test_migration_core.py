@@ -239,7 +239,7 @@ def test_the_domain_xml_reads_back_the_fields_it_was_written_from():
         'admin_address': '10.20.0.9',
         'root_uuid': '0f6c7a9e-0000-4000-8000-000000000001',
         'memory_mib': 3072, 'vcpus': 3,
-        'disk_path': '/var/lib/nova/m&a<st>er.img',
+        'disk_path': '/var/lib/nova/m&a<st>er.img', 'disk_device': 'vda',
         'nics': [('52:54:00:00:00:02', 'br-fw-admin'),
                  ('52:54:00:00:01:02', 'br-prv')], 'extra_disks': []}
 
