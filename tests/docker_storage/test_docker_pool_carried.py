@@ -25,10 +25,10 @@ def _pause_step():
     """The last step before the switch-over, from the script's own table."""
     sys.path.insert(0, str(REPO) + '/migration')
     try:
-        from master_migration import plan
+        from master_migration import steptable
     finally:
         sys.path.pop(0)
-    return plan.STEP_IDS[plan.STEP_IDS.index('switch_over') - 1]
+    return steptable.STEP_IDS[steptable.STEP_IDS.index('switch_over') - 1]
 
 
 def _sha256_on_host(path):

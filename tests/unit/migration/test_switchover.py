@@ -27,7 +27,7 @@ def switched(tmp_path, monkeypatch, guest='shut off\n', routes=None):
                'default via 10.20.0.1 proto static\n')
     monkeypatch.setattr(switchover, 'wait_for_guest', lambda ctx: None)
     ctx = dry_ctx(tmp_path, rec)
-    ctx.state.set('downtime_started', 1000.0)
+    ctx.state.downtime_started = 1000.0
     if routes is not None:
         ctx.facts.admin_routes = routes
     switchover.switch_over(ctx)
@@ -62,7 +62,7 @@ def test_the_guest_is_started_unless_it_runs(tmp_path, monkeypatch, guest, start
 def test_the_done_markers_say_the_downtime_to_a_tenth_of_a_second(tmp_path, monkeypatch):
     ctx, calls = switched(tmp_path, monkeypatch)
     assert calls[-1].endswith(ctx.facts.done_marker)  # the copy on the virt node
-    ctx.state.set('guest_answered', 1100.44)  # services stopped at 1000.0
+    ctx.state.guest_answered = 1100.44  # services stopped at 1000.0
     switchover.write_done_markers(ctx)
     with open(os.path.join(ctx.params.work_dir, 'done')) as handle:
         done = json.load(handle)
