@@ -41,18 +41,6 @@ def fixed_excludes(source_root, fixed):
     return sorted(out)
 
 
-def sync(ctx, label, extra=(), ok_codes=(0, rsyncing.VANISHED), listed=None):
-    """One rsync into the copy (of everything, or only the names in the
-    file `listed`); returns its stats and its itemized lines (when extra
-    asks for --itemize-changes)."""
-    reporter = rsyncing.ProgressReporter(ctx.log, label)
-    started = time.time()
-    result = ctx.commands.stream(sync_argv(ctx, extra, listed),
-                                 reporter.feed, ctx.params.sync_timeout,
-                                 ok_codes=ok_codes)
-    return sync_result(ctx, label, reporter, result, started)
-
-
 def sync_argv(ctx, extra=(), listed=None, patterns=None):
     """rsync into the copy: everything, or the names in the file `listed`
     ('-': on stdin); patterns: the excludes (sync_excludes by default)."""
@@ -66,20 +54,20 @@ def sync_argv(ctx, extra=(), listed=None, patterns=None):
         else rsyncing.sync_argv(*(head + tail))
 
 
-def started_sync(ctx, label, command, names):
-    """sync() by an rsync started ahead (sync_argv(ctx, ITEMIZE, '-')),
-    given the names now."""
+def sync(ctx, label, extra=(), ok_codes=(0, rsyncing.VANISHED), listed=None,
+         started=None, names=()):
+    """One rsync into the copy (of everything, or only the names in the
+    file `listed`; or by `started`, an rsync started ahead with
+    sync_argv(ctx, ITEMIZE, '-'), of `names` given now); returns its stats
+    and its itemized lines (when extra asks for --itemize-changes)."""
     reporter = rsyncing.ProgressReporter(ctx.log, label)
-    started = time.time()
-    result = command.stream(rsyncing.files_from_input(names), reporter.feed,
-                            ctx.params.sync_timeout,
-                            ok_codes=(0, rsyncing.VANISHED))
-    return sync_result(ctx, label, reporter, result, started)
-
-
-def sync_result(ctx, label, reporter, result, started):
+    began, timeout = time.time(), ctx.params.sync_timeout
+    result = started.stream(rsyncing.files_from_input(names), reporter.feed,
+                            timeout, ok_codes) if started else \
+        ctx.commands.stream(sync_argv(ctx, extra, listed), reporter.feed,
+                            timeout, ok_codes=ok_codes)
     stats = reporter.finish()
-    stats['seconds'] = time.time() - started
+    stats['seconds'] = time.time() - began
     if result.returncode == rsyncing.PARTIAL:
         stats['partial'] = True
         ctx.log.warning('%s: rsync could not send every file whole (exit '

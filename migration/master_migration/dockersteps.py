@@ -27,9 +27,16 @@ chmod 0600 "$1"
 ''')
 
 
-def carried(ctx):
+def carried(ctx, out=None):
+    """The docker VG when it is carried; else None (and the dry run's note
+    why, given `out`)."""
     docker = ctx.facts.docker_vg
-    return docker if docker.get('action') == 'carry' else None
+    if docker.get('action') == 'carry':
+        return docker
+    if out is not None:
+        out.note('nothing: %s' % (dockerpool.plan_line(docker) or
+                                  'no docker volume group'))
+    return None
 
 
 def sent_path(ctx):
@@ -251,37 +258,30 @@ def lines_create_image(ctx, out):
         out.script(*pv_image(ctx, docker))
 
 
-def lines_carried(ctx, out):
-    docker = ctx.facts.docker_vg
-    if docker.get('action') == 'carry':
-        return docker
-    out.note('nothing: %s' % (dockerpool.plan_line(docker) or
-                              'no docker volume group'))
-    return None
-
-
 def lines_docker_warm(ctx, out):
-    docker = lines_carried(ctx, out)
+    docker = carried(ctx, out)
     if not docker:
         return
-    size, image = docker['pv_bytes'], ctx.facts.docker_image
     out.note('%s read here in chunks of %d MiB (sha1 each); those not '
              'already on the virt node (as the record %s says) sent in one '
              'stream, then every chunk there hashed and compared' % (
-                 docker['pv'], blockcopy.CHUNK >> 20,
-                 sent_path(ctx)))
-    out.there(blockcopy.writer_argv('write', image),
-              'frames: offset, length, bytes')
-    out.there(blockcopy.writer_argv('hash', image, blockcopy.CHUNK, size),
-              '"all"')
+                 docker['pv'], blockcopy.CHUNK >> 20, sent_path(ctx)))
+    lines_writer(ctx, out, docker, 'frames: offset, length, bytes', '"all"')
+
+
+def lines_writer(ctx, out, docker, frames, indices):
+    """The virt node's writer, as Copier runs it: frames in, then hashes."""
+    image = ctx.facts.docker_image
+    out.there(blockcopy.writer_argv('write', image), frames)
+    out.there(blockcopy.writer_argv('hash', image, blockcopy.CHUNK,
+                                    docker['pv_bytes']), indices)
 
 
 def lines_docker_final(ctx, out):
-    docker = lines_carried(ctx, out)
+    docker = carried(ctx, out)
     if not docker:
         return
     ctx = shared(ctx)
-    size, image = docker['pv_bytes'], ctx.facts.docker_image
     if docker.get('pool'):
         out.here(pool_status_argv(docker))
     out.here(vgchange_argv('-an', docker['vg']))
@@ -297,9 +297,7 @@ def lines_docker_final(ctx, out):
              'read) read and hashed here again; only those whose hash '
              'changed since the warm copy sent, then those hashed there' %
              docker['pv'])
-    out.there(blockcopy.writer_argv('write', image),
-              'frames of the changed chunks')
-    out.there(blockcopy.writer_argv('hash', image, blockcopy.CHUNK, size),
-              'their indices')
+    lines_writer(ctx, out, docker, 'frames of the changed chunks',
+                 'their indices')
     out.note('rollback: vgchange -ay -- %s, before the services start'
              % docker['vg'])

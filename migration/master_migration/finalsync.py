@@ -17,8 +17,8 @@ from master_migration import rsyncing
 from master_migration.commands import CommandError
 from master_migration.compat import to_text
 from master_migration.copydisk import ensure_mounted, lines_mounted
-from master_migration.copysync import (ITEMIZE, planned_excludes, started_sync,
-                                       sync, sync_argv, sync_excludes)
+from master_migration.copysync import (ITEMIZE, planned_excludes, sync,
+                                       sync_argv, sync_excludes)
 from master_migration.dryrun import CONTROL, WALKER, shared
 from master_migration.context import StepFailed
 
@@ -54,18 +54,10 @@ def list_before_stop(ctx):
     if patterns is not None:
         snapshot = manifest_walk.Snapshot()
         ctx.copy_listing = manifest.in_parallel(
-            lambda: list_copy_or_none(ctx, patterns),
+            lambda: list_copy(ctx, patterns, warn=True),
             lambda: manifest.source_listing(ctx.params.source_root,
                                             patterns, keep=snapshot))[0]
         ctx.source_snapshot = snapshot
-
-
-def list_copy_or_none(ctx, patterns):
-    try:
-        return list_copy(ctx, patterns)
-    except CommandError as exc:  # the final sync will list it again
-        ctx.log.warning('listing the copy: %s', to_text(exc))
-        return None
 
 
 def lines_before_stop(ctx, out):
@@ -190,9 +182,17 @@ def listing_patterns(ctx, patterns=None):
     return patterns if manifest.usable(patterns) else None
 
 
-def list_copy(ctx, patterns):
-    return manifest.copy_listing(ctx.remote, ctx.facts.mount_point,
-                                 patterns, 'lines', ctx.params.sync_timeout)
+def list_copy(ctx, patterns, warn=False):
+    """The copy's lines; with warn, a failure is a warning and None (the
+    final sync lists it again)."""
+    try:
+        return manifest.copy_listing(ctx.remote, ctx.facts.mount_point,
+                                     patterns, 'lines',
+                                     ctx.params.sync_timeout)
+    except CommandError as exc:
+        if not warn:
+            raise
+        ctx.log.warning('listing the copy: %s', to_text(exc))
 
 
 def final_sync_run(ctx, delta, ahead=None):
@@ -213,7 +213,7 @@ def final_sync_run(ctx, delta, ahead=None):
     if not send:
         return {}, deleted
     if ahead:
-        stats, items = started_sync(ctx, label, ahead['sync'], send)
+        stats, items = sync(ctx, label, started=ahead['sync'], names=send)
         return stats, items + deleted
     with open(delta_list(ctx), 'wb') as handle:
         handle.write(rsyncing.files_from_input(send))

@@ -1,7 +1,6 @@
 """A typed record over a JSON object: named fields with their defaults,
-each kept in the object under its own name, so the object is the record's
-JSON both ways (to_json, from_json). The facts and the run's state are
-records; a name that is not a field is an error, never a new key."""
+each kept under its own name (the facts, the run's state). A name that is
+not a field is an error, never a new key."""
 from __future__ import absolute_import, division, print_function
 
 import copy
@@ -14,8 +13,8 @@ class RecordError(ValueError):
 
 
 class Field(object):
-    """One named field: the value kept in the record's dict, or its
-    default; view: a record class that wraps the (JSON object) value."""
+    """The value kept in the record's dict, or its default (a required one
+    is an error to read); view: a Record class that wraps the value."""
 
     def __init__(self, default, what, view=None):
         self.default, self.what, self.view = default, what, view
@@ -39,8 +38,7 @@ class Field(object):
 
 
 class Record(object):
-    """Named fields (class attributes of type Field) over `data`, the plain
-    dict written as JSON."""
+    """Fields (class attributes) over `data`, the dict written as JSON."""
     __slots__ = ('data',)
     KIND, Error, REQUIRED_BY = 'field', RecordError, 'it is set later'
 
@@ -67,7 +65,7 @@ class Record(object):
         return sorted(fields)
 
     def changed(self):
-        """A field was set (a record that is a file saves itself here)."""
+        """A field was set (a record kept in a file saves itself)."""
 
     def is_set(self, name):
         return name in self.data

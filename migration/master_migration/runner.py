@@ -82,10 +82,8 @@ def preflight(ctx, record=True):
     started = time.time()
     step.run(ctx)
     if record:
-        ctx.state.steps[step.id] = {
-            'status': 'done', 'started': started, 'finished': time.time(),
-            'duration': time.time() - started}
-        ctx.state.save()
+        ctx.state.steps[step.id] = {'started': started}
+        ctx.state.mark_done(step.id)
 
 
 def run_step(ctx, step):

@@ -53,30 +53,26 @@ def switch_over(ctx):
 
 
 def ssh_answers(address, timeout=3.0):
-    try:
-        conn = socket.create_connection((address, 22), timeout)
-    except (OSError, socket.error):
-        return False
-    try:
-        conn.settimeout(timeout)
-        return conn.recv(64).startswith(b'SSH-')
-    except (OSError, socket.error):
-        return False
-    finally:
-        conn.close()
+    return answers(address, 22, b'', b'SSH-', timeout)
 
 
 def http_answers(address, port, timeout=3.0):
     """Any HTTP status line counts: the API is up, whatever it says."""
+    return answers(address, port, b'GET / HTTP/1.0\r\nHost: ' +
+                   address.encode() + b'\r\n\r\n', b'HTTP/', timeout)
+
+
+def answers(address, port, request, greeting, timeout):
+    """The port takes a connection (and the request) and its first bytes
+    are the greeting."""
     try:
         conn = socket.create_connection((address, port), timeout)
     except (OSError, socket.error):
         return False
     try:
         conn.settimeout(timeout)
-        conn.sendall(b'GET / HTTP/1.0\r\nHost: ' + address.encode() +
-                     b'\r\n\r\n')
-        return conn.recv(16).startswith(b'HTTP/')
+        conn.sendall(request)
+        return conn.recv(64).startswith(greeting)
     except (OSError, socket.error):
         return False
     finally:

@@ -174,3 +174,21 @@ def test_a_port_that_accepts_but_says_nothing_is_no_ssh(port_22_to):
         assert switchover.ssh_answers('127.0.0.1', timeout=0.1) is False
     finally:
         server.close()
+
+
+def test_the_test_hook_is_read_once_and_the_switch_over_passes_each_point(
+        tmp_path, monkeypatch):
+    """RFM_TEST_PAUSE is read when the run's context is made, not by the
+    switch-over; it passes its points in order and, paused at none of
+    them, goes on."""
+    from master_migration import cli
+    monkeypatch.setenv('RFM_TEST_PAUSE', 'rollback-destroyed')
+    base = dry_ctx(tmp_path / 'hook', Recorder())
+    made = cli.new_context(base.params, base.state, base.log, 'log')
+    monkeypatch.delenv('RFM_TEST_PAUSE')
+    assert made.pause_at == 'rollback-destroyed'
+    passed = []
+    monkeypatch.setattr('master_migration.context.Context.checkpoint',
+                        lambda ctx, name: passed.append(name))
+    switched(tmp_path, monkeypatch)
+    assert passed == ['switch-start', 'address-moved', 'guest-started']
