@@ -25,10 +25,6 @@ def read_source(ctx, relpath):
         return None
 
 
-def in_copy(ctx, relpath):
-    return os.path.join(ctx.facts.mount_point, relpath)
-
-
 def post_migrate(ctx):
     """During the warm phase: the copy made bootable as it is now."""
     dev = ensure_mounted(ctx)
