@@ -14,6 +14,11 @@ class StepFailed(Exception):
     """A step could not do its job; the message says what to do."""
 
 
+class RollbackIncomplete(StepFailed):
+    """The guest may still hold the admin address: the old master must not
+    take it back (the rollback stops there)."""
+
+
 class Context(object):
     def __init__(self, params, facts, state, commands, log, pause_at=None):
         self.params, self.facts, self.state = params, facts, state

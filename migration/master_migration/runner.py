@@ -7,10 +7,9 @@ import signal
 import time
 import traceback
 
-from master_migration import switchover
 from master_migration.commands import CommandError
 from master_migration.compat import to_text
-from master_migration.context import StepFailed
+from master_migration.context import RollbackIncomplete, StepFailed
 from master_migration.steptable import STEPS
 from master_migration.units import human_bytes, human_seconds
 
@@ -157,7 +156,7 @@ def _undo(ctx, what, action, failures):
         result = action(ctx)
         if result:
             failures.extend(result)
-    except switchover.RollbackIncomplete:
+    except RollbackIncomplete:
         raise  # the guest may hold the address: stop here
     except Exception as exc:  # the other undos still run
         ctx.log.error('rollback: %s failed: %s', what, describe_error(exc))
@@ -196,7 +195,7 @@ def undo_all(ctx):
             continue
         try:
             _undo(ctx, step.undo_title or 'undo ' + step.id, step.undo, failures)
-        except switchover.RollbackIncomplete as exc:
+        except RollbackIncomplete as exc:
             ctx.state.status = 'rollback-incomplete'
             ctx.log.error('rollback incomplete: %s', to_text(exc))
             return None

@@ -9,10 +9,9 @@ import socket
 import time
 
 from master_migration import fixes, netcfg
-from master_migration.commands import CommandError
+from master_migration.commands import CommandError, write_file_argv
 from master_migration.compat import to_text
-from master_migration.context import URI, StepFailed
-from master_migration.commands import write_file_argv
+from master_migration.context import URI, RollbackIncomplete, StepFailed
 from master_migration.copydisk import release, release_disk
 from master_migration.virsh import GuestUnknown, guest_autostart, guest_state
 
@@ -137,11 +136,6 @@ def write_done_markers(ctx):
         handle.write(text)
     ctx.log.info('done markers: %s on %s and %s', ctx.facts.done_marker,
                  p.destination, os.path.join(p.work_dir, 'done'))
-
-
-class RollbackIncomplete(StepFailed):
-    """The guest may still hold the admin address: the old master must not
-    take it back."""
 
 
 def hand_commands(p):
