@@ -189,7 +189,7 @@ def one_run(work, sshd, pv, size, args, seed):
             started = time.monotonic()
             dockersteps.final_blocks(ctx)
             figures[key + '_s'] = time.monotonic() - started
-            final = ctx.state.get('docker_final')
+            final = ctx.state.docker_final
             figures[key + '_read_s'] = final['read_seconds']
             figures[key + '_read_gib'] = (final['read_chunks'] *
                                           blockcopy.CHUNK / (1 << 30))

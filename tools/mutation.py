@@ -37,10 +37,20 @@ G, M = 'tests/unit/guests/', 'tests/unit/migration/'
 # (module, the unit tests that exercise it), the slowest first; in each
 # list the quick and pointed files first (-x stops at the first failure).
 MODULES = [
-    ('migration/master_migration/steps.py', [
+    ('migration/master_migration/finalsync.py', [
         M + 'test_final_verify.py', M + 'test_steps_data.py',
-        M + 'test_migration_dryrun.py', M + 'test_migration_core.py',
-        M + 'test_migration_facts.py', M + 'test_migration_runner.py']),
+        M + 'test_migration_dryrun.py']),
+    ('migration/master_migration/filesync.py', [
+        M + 'test_steps_data.py', M + 'test_migration_runner.py',
+        M + 'test_migration_dryrun.py']),
+    ('migration/master_migration/copysync.py', [
+        M + 'test_steps_data.py', M + 'test_migration_core.py',
+        M + 'test_final_verify.py', M + 'test_migration_dryrun.py']),
+    ('migration/master_migration/guest.py', [
+        M + 'test_steps_data.py', M + 'test_migration_dryrun.py',
+        M + 'test_migration_runner.py']),
+    ('migration/master_migration/virsh.py', [
+        M + 'test_migration_runner.py', M + 'test_switchover.py']),
     ('migration/master_migration/switchover.py', [
         M + 'test_switchover.py', M + 'test_migration_dryrun.py',
         M + 'test_migration_runner.py']),

@@ -10,7 +10,7 @@ import time
 from rf_common.text import LineHandler, cut, py3_repr, to_text, write_line
 
 from master_migration import PROG, __version__, params as params_mod
-from master_migration import plan, preflight, runner, services
+from master_migration import preflight, runner, services, steptable
 from master_migration.commands import Commands, CommandError
 from master_migration.context import Context
 from master_migration.state import Lock, LockBusy, State, work_dir_problem
@@ -53,10 +53,10 @@ def build_parser():
                         help='continue an interrupted run')
     parser.add_argument('--rollback', action='store_true',
                         help='undo an interrupted run')
-    parser.add_argument('--stop-after', choices=plan.STEP_IDS[1:],
+    parser.add_argument('--stop-after', choices=steptable.STEP_IDS[1:],
                         metavar='STEP', help='finish this step, keep the '
                         'state and exit 3 (one of: %s); --resume goes on' %
-                        ', '.join(plan.STEP_IDS[1:]))
+                        ', '.join(steptable.STEP_IDS[1:]))
     parser.add_argument('--foreground', action='store_true',
                         help='do not go to the background')
     parser.add_argument('--version', action='version',
@@ -180,19 +180,19 @@ def with_lock(args, config, work_dir, lock):
     except ValueError as exc:
         return fail([to_text(exc)])
     log = setup_logging(log_path)
-    if state is not None and state.get('status') == 'done':
+    if state is not None and state.status == 'done':
         write_line('migration already done (%s): guest %s on %s serves %s; '
                    'nothing to do' % (os.path.join(work_dir, 'done'),
-                                      state['params']['name'],
-                                      state['params']['destination'],
-                                      state['params']['admin_address']))
+                                      state.params['name'],
+                                      state.params['destination'],
+                                      state.params['admin_address']))
         return 0
     if args.rollback or args.resume:
         ctx, code = from_state(args, state, work_dir, log, log_path)
         if ctx is None:
             return code
     elif state is not None:
-        running = [k for k, v in state['steps'].items()
+        running = [k for k, v in state.steps.items()
                    if v.get('status') == 'running'] or ['?']
         return fail(['an interrupted migration is recorded in %s (step %s); '
                      'continue it with --resume or undo it with --rollback'
@@ -215,22 +215,23 @@ def from_state(args, state, work_dir, log, log_path):
         write_line('no interrupted run in %s: nothing to %s' % (
             work_dir, 'roll back' if args.rollback else 'resume'))
         return None, 0 if args.rollback else EXIT_BAD_INPUT
-    if args.resume and state.get('status') in ROLLBACK_STATUSES:
+    if args.resume and state.status in ROLLBACK_STATUSES:
         return None, fail(['a rollback of this run was started (%s in %s): '
                            'finish it with --rollback; it cannot be resumed'
-                           % (state.get('status'), state.path)],
+                           % (state.status, state.path)],
                           runner.EXIT_INTERRUPTED)
-    ctx = context_from_state(state, log, log_path)
+    ctx = new_context(params_mod.Params(state.params), state, log, log_path)
     if args.rollback:
         return None, 0 if runner.rollback(ctx) else runner.EXIT_FAILED
     log.info('resuming the run of %s', time.strftime(
-        '%Y-%m-%d %H:%M:%S UTC', time.gmtime(state['created'])))
+        '%Y-%m-%d %H:%M:%S UTC', time.gmtime(state.created)))
     return ctx, None
 
 
-def context_from_state(state, log, log_path):
-    params = params_mod.Params(state['params'])
-    ctx = Context(params, state.facts, state, Commands(log), log)
+def new_context(params, state, log, log_path):
+    """The run's context; the test hook's environment read here, once."""
+    ctx = Context(params, state.facts, state, Commands(log), log,
+                  pause_at=os.environ.get('RFM_TEST_PAUSE'))
     ctx.log_path = log_path
     return ctx
 
@@ -245,9 +246,8 @@ def start_new(args, config, work_dir, state_path, log, log_path):
     except params_mod.ParamError as exc:
         return None, fail(exc.problems)
     state = State(state_path)
-    state.data['params'] = params.as_dict()
-    ctx = Context(params, state.facts, state, Commands(log), log)
-    ctx.log_path = log_path
+    state.data['params'] = params.as_dict()  # saved with preflight's record
+    ctx = new_context(params, state, log, log_path)
     log.info('%s %s (Python %s, %s): preflight for %s -> %s', PROG,
              __version__, '%d.%d.%d' % sys.version_info[:3], sys.executable,
              params.admin_address, params.destination)
@@ -262,8 +262,9 @@ def start_new(args, config, work_dir, state_path, log, log_path):
         return None, EXIT_BAD_INPUT
     if args.dry_run:
         services_plan = dry_run_services(ctx)
-        write_line(plan.format_plan(params, ctx.facts, services_plan,
-                                    plan.step_commands(ctx, services_plan)))
+        write_line(steptable.format_plan(
+            params, ctx.facts, services_plan,
+            steptable.step_commands(ctx, services_plan)))
         return None, 0
     log.info('preflight passed: %d files, %d bytes to copy',
              ctx.facts.data_files, ctx.facts.data_bytes)

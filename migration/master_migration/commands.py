@@ -208,7 +208,7 @@ class Remote(object):
                                                                self.port)
         return ['-o', 'HostKeyAlias=' + name]
 
-    def ssh_options(self):
+    def ssh_options(self, shared=True):
         opts = ['ssh', '-p', str(self.port), '-o', 'BatchMode=yes',
                 '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=10',
                 '-o', 'ServerAliveInterval=15', '-o', 'ServerAliveCountMax=4',
@@ -217,7 +217,7 @@ class Remote(object):
             opts += ['-i', self.identity, '-o', 'IdentitiesOnly=yes']
         if self.known_hosts:
             opts += ['-o', 'UserKnownHostsFile=' + self.known_hosts]
-        if self.control:  # a gone master: ssh connects on its own
+        if self.control and shared:  # a gone master: ssh connects on its own
             opts += ['-o', 'ControlPath=' + self.control,
                      '-o', 'ControlMaster=no']
         return opts + self.host_key_alias()
@@ -226,18 +226,24 @@ class Remote(object):
         """Open one connection (kept 10 min when idle) that the commands
         after it reuse through the socket `control`; False if ssh cannot."""
         self.control = None
-        opened = self.commands.run(self.ssh_options() + [
-            '-o', 'ControlPath=' + control, '-o', 'ControlMaster=yes',
-            '-o', 'ControlPersist=600', self.host, 'true'], timeout=60,
-            ok_codes=None).returncode == 0
+        opened = self.commands.run(self.share_argv(control), timeout=60,
+                                   ok_codes=None).returncode == 0
         self.control = control if opened else None
         return opened
 
+    def share_argv(self, control):
+        """The ssh that opens the shared connection (through none)."""
+        return self.ssh_options(shared=False) + [
+            '-o', 'ControlPath=' + control, '-o', 'ControlMaster=yes',
+            '-o', 'ControlPersist=600', self.host, 'true']
+
     def unshare(self):
         if self.control:
-            self.commands.run(self.ssh_options() + ['-O', 'exit', self.host],
-                              ok_codes=None)
+            self.commands.run(self.exit_argv(), ok_codes=None)
             self.control = None
+
+    def exit_argv(self):
+        return self.ssh_options() + ['-O', 'exit', self.host]
 
     def argv(self, remote_argv):
         words = ['env', 'LC_ALL=C', 'LANG=C'] + [to_text(a)

@@ -1,8 +1,9 @@
 """What every step gets: parameters, facts found at preflight, state,
-the command runners and the log."""
+the command runners, the log and the test hook."""
 from __future__ import absolute_import, division, print_function
 
 import os
+import signal
 
 from master_migration.commands import Remote
 
@@ -13,10 +14,17 @@ class StepFailed(Exception):
     """A step could not do its job; the message says what to do."""
 
 
+class RollbackIncomplete(StepFailed):
+    """The guest may still hold the admin address: the old master must not
+    take it back (the rollback stops there)."""
+
+
 class Context(object):
-    def __init__(self, params, facts, state, commands, log):
+    def __init__(self, params, facts, state, commands, log, pause_at=None):
         self.params, self.facts, self.state = params, facts, state
         self.commands, self.log = commands, log
+        # The test hook's one value (cli reads RFM_TEST_PAUSE once).
+        self.pause_at = pause_at
         # The copy's listing made before the services stop, for the final
         # sync's delta; in memory only (a resumed run lists the copy again).
         self.copy_listing = None
@@ -34,6 +42,14 @@ class Context(object):
         # A busy libvirtd can take minutes to define a domain.
         kwargs.setdefault('timeout', 300)
         return self.remote.run(['virsh', '-c', URI] + list(args), **kwargs)
+
+    def checkpoint(self, name):
+        """Test hook (the fault tests cut ssh at each point of the
+        hand-over): with pause_at == name the run stops here until it
+        gets SIGCONT."""
+        if name == self.pause_at:
+            self.log.info('paused at %s (RFM_TEST_PAUSE)', name)
+            os.kill(os.getpid(), signal.SIGSTOP)
 
     @property
     def image(self):

@@ -30,10 +30,6 @@ GUEST_DEVICE = 'vdb'
 LVM_NAME = re.compile(r'^[A-Za-z0-9_.+-]{1,127}\Z')
 
 
-class DockerStorageError(Exception):
-    """The master's docker storage cannot be carried as it is."""
-
-
 def read_small(path, limit=65536):
     """The file's text (at most `limit` bytes), or None when it is not a
     regular file there."""

@@ -1,7 +1,8 @@
 """The docker PV's steps (Fuel 8.0): its image made with the disk, copied
 while the master serves, the changed chunks sent while it is stopped with
 docker and the volume group down. Nothing here writes to the master's PV:
-it is read only, and the rollback activates the volume group again."""
+it is read only, and the rollback activates the volume group again. With
+the lines --dry-run prints for each."""
 from __future__ import absolute_import, division, print_function
 
 import os
@@ -12,6 +13,7 @@ from rf_common.text import to_text
 from master_migration import blockcopy, dockerpool, thinmap
 from master_migration.commands import CommandError
 from master_migration.context import StepFailed
+from master_migration.dryrun import named_script, shared
 from master_migration.units import human_bytes, human_seconds
 
 SENT_FILE = 'docker-pv.sha1.json'
@@ -19,16 +21,23 @@ SENT_FILE = 'docker-pv.sha1.json'
 REQUIRE_BLOCK = True
 
 # $1 image  $2 size in bytes: a sparse raw file, 0600, made anew.
-CREATE_PV_IMAGE = r'''set -eu
+CREATE_PV_IMAGE = named_script('dockersteps.CREATE_PV_IMAGE', r'''set -eu
 umask 077
 qemu-img create -q -f raw "$1" "$2"
 chmod 0600 "$1"
-'''
+''')
 
 
-def carried(ctx):
+def carried(ctx, out=None):
+    """The docker VG when it is carried; else None (and the dry run's note
+    why, given `out`)."""
     docker = ctx.facts.docker_vg
-    return docker if docker.get('action') == 'carry' else None
+    if docker.get('action') == 'carry':
+        return docker
+    if out is not None:
+        out.note('nothing: %s' % (dockerpool.plan_line(docker) or
+                                  'no docker volume group'))
+    return None
 
 
 def sent_path(ctx):
@@ -47,8 +56,7 @@ def create_image(ctx):
     if not docker:
         return
     blockcopy.forget_sent(sent_path(ctx))
-    ctx.remote.sh(CREATE_PV_IMAGE, [ctx.facts.docker_image,
-                                    docker['pv_bytes']])
+    ctx.remote.sh(*pv_image(ctx, docker))
     ctx.log.info('disk %s: a sparse raw file of %s for VG %s (the guest\'s '
                  '%s)', ctx.facts.docker_image,
                  human_bytes(docker['pv_bytes']), docker['vg'],
@@ -130,9 +138,8 @@ def final_blocks(ctx):
     started = time.time()
     note_transaction(ctx, docker)
     try:
-        ctx.state.set('docker_vg_deactivated', True)
-        ctx.commands.run(['vgchange', '-an', '--', docker['vg']],
-                         timeout=300)
+        ctx.state.docker_vg_deactivated = True
+        ctx.commands.run(vgchange_argv('-an', docker['vg']), timeout=300)
     except CommandError as exc:
         raise StepFailed('docker VG %s cannot be deactivated while stopped '
                          '(%s): something still uses the pool; see '
@@ -152,13 +159,11 @@ def final_blocks(ctx):
     chunks, sent, send_s = send(ctx, copy, todo, known)
     blockcopy.save_sent(sent_path(ctx), size, known)
     verify(ctx, copy, known, todo)
-    ctx.state.set('docker_final', {'changed_chunks': chunks,
-                                   'read_chunks': len(indices),
-                                   'sent_bytes': sent,
-                                   'read_seconds': round(read_s, 3),
-                                   'send_seconds': round(send_s, 3),
-                                   'seconds': round(time.time() - started,
-                                                    3)})
+    ctx.state.docker_final = {
+        'changed_chunks': chunks, 'read_chunks': len(indices),
+        'sent_bytes': sent, 'read_seconds': round(read_s, 3),
+        'send_seconds': round(send_s, 3),
+        'seconds': round(time.time() - started, 3)}
     ctx.log.info('docker PV while stopped: deactivated, %d of %d chunks read '
                  'again in %s, %d changed since the warm copy (%s) sent in '
                  '%s, verified; %s in all', len(indices), len(now),
@@ -205,34 +210,95 @@ def hash_here(ctx, copy, indices):
 def note_transaction(ctx, docker):
     """The pool's transaction id before the stop (dmsetup status), kept in
     the state: the copy's pool must report the same."""
-    if ctx.state.get('docker_transaction_id') is not None or \
+    if ctx.state.docker_transaction_id is not None or \
             not docker.get('pool'):
         return
-    result = ctx.commands.run(['dmsetup', 'status', '--',
-                               dockerpool.dm_name(docker['vg'],
-                                                  docker['pool'])],
-                              ok_codes=None)
+    result = ctx.commands.run(pool_status_argv(docker), ok_codes=None)
     tid = dockerpool.transaction_id(result.stdout)
     if tid is not None:
-        ctx.state.set('docker_transaction_id', tid)
+        ctx.state.docker_transaction_id = tid
         ctx.log.info('docker pool %s/%s: transaction id %d at the stop',
                      docker['vg'], docker['pool'], tid)
 
 
 def undo_final(ctx):
     """The volume group active again, before the services start."""
-    if not ctx.state.get('docker_vg_deactivated'):
+    if not ctx.state.docker_vg_deactivated:
         return []
     vg = ctx.facts.docker_vg['vg']
     try:
-        ctx.commands.run(['vgchange', '-ay', '--', vg], timeout=300)
+        ctx.commands.run(vgchange_argv('-ay', vg), timeout=300)
     except CommandError as exc:
         ctx.log.error('rollback: %s', to_text(exc))
         return ['activate VG %s (vgchange -ay %s)' % (vg, vg)]
-    ctx.state.set('docker_vg_deactivated', False)
+    ctx.state.docker_vg_deactivated = False
     ctx.log.info('rollback: VG %s active again', vg)
     return []
 
 
 def describe(exc):
     return exc.describe() if isinstance(exc, CommandError) else to_text(exc)
+
+
+def pool_status_argv(docker):
+    return ['dmsetup', 'status', '--', dockerpool.dm_name(docker['vg'],
+                                                          docker['pool'])]
+
+
+def vgchange_argv(switch, vg):
+    return ['vgchange', switch, '--', vg]
+
+
+def pv_image(ctx, docker):
+    return CREATE_PV_IMAGE, [ctx.facts.docker_image, docker['pv_bytes']]
+
+
+def lines_create_image(ctx, out):
+    docker = carried(ctx)
+    if docker:
+        out.script(*pv_image(ctx, docker))
+
+
+def lines_docker_warm(ctx, out):
+    docker = carried(ctx, out)
+    if not docker:
+        return
+    out.note('%s read here in chunks of %d MiB (sha1 each); those not '
+             'already on the virt node (as the record %s says) sent in one '
+             'stream, then every chunk there hashed and compared' % (
+                 docker['pv'], blockcopy.CHUNK >> 20, sent_path(ctx)))
+    lines_writer(ctx, out, docker, 'frames: offset, length, bytes', '"all"')
+
+
+def lines_writer(ctx, out, docker, frames, indices):
+    """The virt node's writer, as Copier runs it: frames in, then hashes."""
+    image = ctx.facts.docker_image
+    out.there(blockcopy.writer_argv('write', image), frames)
+    out.there(blockcopy.writer_argv('hash', image, blockcopy.CHUNK,
+                                    docker['pv_bytes']), indices)
+
+
+def lines_docker_final(ctx, out):
+    docker = carried(ctx, out)
+    if not docker:
+        return
+    ctx = shared(ctx)
+    if docker.get('pool'):
+        out.here(pool_status_argv(docker))
+    out.here(vgchange_argv('-an', docker['vg']))
+    if docker.get('pool'):
+        out.note('the pool\'s layout and map of used blocks (its metadata LV '
+                 'read from the PV into %s):' % thinmap.metadata_copy(
+                     ctx.params.work_dir))
+        for argv in thinmap.layout_argvs(docker['vg'], docker['pv']) + [
+                thinmap.thin_dump_argv(ctx.params.work_dir)]:
+            out.here(argv)
+    out.note('of %s, the chunks anyone can read (lvm\'s areas, the LVs, the '
+             'pool\'s metadata and mapped blocks; all if the map cannot be '
+             'read) read and hashed here again; only those whose hash '
+             'changed since the warm copy sent, then those hashed there' %
+             docker['pv'])
+    lines_writer(ctx, out, docker, 'frames of the changed chunks',
+                 'their indices')
+    out.note('rollback: vgchange -ay -- %s, before the services start'
+             % docker['vg'])

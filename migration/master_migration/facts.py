@@ -3,41 +3,18 @@ record. Kept in the state file as a JSON object so that --resume and
 --rollback work from the same facts."""
 from __future__ import absolute_import, division, print_function
 
-import copy
-
-REQUIRED = object()  # no default: a passed preflight always sets it
+from master_migration.record import REQUIRED, Field as Fact, Record, RecordError
 
 
-class FactsError(ValueError):
+class FactsError(RecordError):
     """An unknown fact, or a fact read before anything set it."""
 
 
-class Fact(object):
-    """One named field: the value kept in the record's dict, or its
-    default; a required fact that is not set yet is an error to read."""
-
-    def __init__(self, default, what):
-        self.default, self.what = default, what
-        self.name = None  # set by the class below
-
-    def __get__(self, record, owner):
-        if record is None:
-            return self
-        if self.name in record.data:
-            return record.data[self.name]
-        if self.default is REQUIRED:
-            raise FactsError('fact %s (%s) is not known yet: preflight finds '
-                             'it' % (self.name, self.what))
-        return copy.copy(self.default)
-
-    def __set__(self, record, value):
-        record.data[self.name] = value
-
-
-class Facts(object):
-    """Named fields with their defaults. `data` is the plain dict stored
-    in the state file: a change here reaches the next state save."""
-    __slots__ = ('data',)
+class Facts(Record):
+    """`data` is the plain dict stored in the state file: a change here
+    reaches the next state save."""
+    __slots__ = ()
+    KIND, Error, REQUIRED_BY = 'fact', FactsError, 'preflight finds it'
 
     # on the virt node, from params.disk_dir and params.name
     image = Fact(REQUIRED, 'the raw disk image')
@@ -73,34 +50,3 @@ class Facts(object):
     loop_device = Fact(None, 'loop device of the image while attached')
     admin_routes = Fact([], 'routes via the admin interface, saved at '
                             'the switch-over')
-
-    def __init__(self, data=None):
-        data = {} if data is None else data
-        unknown = sorted(set(data) - set(NAMES))
-        if unknown:
-            raise FactsError('unknown fact(s) %s (written by another version '
-                             'of rf-migrate-master? finish that run with '
-                             'it)' % ', '.join(unknown))
-        object.__setattr__(self, 'data', data)
-
-    def __setattr__(self, name, value):
-        if name not in NAMES:
-            raise FactsError('unknown fact %s' % name)
-        object.__setattr__(self, name, value)
-
-    def is_set(self, name):
-        return name in self.data
-
-    def update(self, **values):
-        for name, value in values.items():
-            setattr(self, name, value)
-
-    def missing(self):
-        """The required facts not set (a passed preflight leaves none)."""
-        return [n for n in NAMES
-                if vars(Facts)[n].default is REQUIRED and n not in self.data]
-
-
-NAMES = sorted(n for n, v in vars(Facts).items() if isinstance(v, Fact))
-for _name in NAMES:
-    vars(Facts)[_name].name = _name

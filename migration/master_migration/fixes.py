@@ -102,6 +102,14 @@ def rewrite_default_grub(text, swap_uuid=None):
     return '\n'.join(out) + '\n' if changed else text
 
 
+# Written by the cheap fixes; kept out of the final sync and re-applied
+# from the source after it.
+CHEAP_FIXED = ['etc/default/grub', 'etc/default/grub.rf-premigrate',
+               'etc/fstab', 'etc/fstab.rf-premigrate', 'etc/mtab',
+               'etc/motd', 'etc/rf-migrated-master',
+               'etc/udev/rules.d/70-rf-migrated-net.rules']
+
+
 # A final-sync change under these makes the boot loader step run again.
 BOOT_INPUTS = ('boot/', 'lib/modules/', 'usr/lib/modules/',
                'etc/default/grub', 'etc/dracut.conf', 'etc/initramfs-tools/',

@@ -1,7 +1,7 @@
 """Make the copy boot as a guest: once during the warm phase, refreshed
 after the final sync. Writes only into the copy on the destination;
 originals come from the source tree, so a second run after a kill gives the
-same result."""
+same result. With the lines --dry-run prints for each."""
 from __future__ import absolute_import, division, print_function
 
 import io
@@ -13,7 +13,8 @@ from rf_common.text import to_bytes, to_native
 
 from master_migration import fixes, remote_sh, template
 from master_migration import __version__
-from master_migration.steps import ensure_mounted
+from master_migration.copydisk import ensure_mounted, lines_mounted
+from master_migration.dryrun import LOOP
 
 
 def read_source(ctx, relpath):
@@ -23,18 +24,6 @@ def read_source(ctx, relpath):
             return handle.read().decode('utf-8', 'replace')
     except (IOError, OSError):
         return None
-
-
-def in_copy(ctx, relpath):
-    return os.path.join(ctx.facts.mount_point, relpath)
-
-
-# Written by the cheap fixes; kept out of the final sync and re-applied
-# from the source after it.
-CHEAP_FIXED = ['etc/default/grub', 'etc/default/grub.rf-premigrate',
-               'etc/fstab', 'etc/fstab.rf-premigrate', 'etc/mtab',
-               'etc/motd', 'etc/rf-migrated-master',
-               'etc/udev/rules.d/70-rf-migrated-net.rules']
 
 
 def post_migrate(ctx):
@@ -49,12 +38,11 @@ def refresh_fixes(ctx):
     only when the final sync touched what it depends on."""
     dev = ensure_mounted(ctx)
     cheap_fixes(ctx)
-    touched = ctx.state.get('final_boot_inputs', [])
+    state, grub = ctx.state, read_source(ctx, 'etc/default/grub')
+    touched = state.final_boot_inputs
     fstab_changed = (ctx.params.boot_loader == 'auto' and (
-        read_source(ctx, 'etc/fstab') != ctx.state.get('boot_loader_fstab') or
-        read_source(ctx, 'etc/default/grub') !=
-        ctx.state.get('boot_loader_grub', read_source(ctx,
-                                                      'etc/default/grub'))))
+        read_source(ctx, 'etc/fstab') != state.boot_loader_fstab or
+        state.is_set('boot_loader_grub') and grub != state.boot_loader_grub))
     if touched or fstab_changed:
         ctx.log.info('boot files changed since the warm phase (%s): boot '
                      'loader again', ', '.join(touched[:5]) or 'etc/fstab')
@@ -66,18 +54,21 @@ def refresh_fixes(ctx):
 
 
 def note_fixed(ctx, paths):
-    ctx.state.set('fixed_paths', sorted(set(
-        ctx.state.get('fixed_paths', []) + list(paths))))
+    ctx.state.fixed_paths = sorted(set(ctx.state.fixed_paths + list(paths)))
 
 
 def cheap_fixes(ctx):
     """fstab by UUID, mtab, NIC names by MAC, marker and motd: one tar
     stream into the copy (one ssh round trip, inside the downtime)."""
-    note_fixed(ctx, CHEAP_FIXED)
-    ctx.remote.run(['tar', '-x', '-C', ctx.facts.mount_point, '-f', '-'],
-                   input_bytes=tar_bytes(cheap_fix_files(ctx)))
+    note_fixed(ctx, fixes.CHEAP_FIXED)
+    ctx.remote.run(untar_argv(ctx), input_bytes=tar_bytes(cheap_fix_files(
+        ctx)))
     ctx.log.info('copy fixed for the guest: fstab by UUID, mtab, NIC names '
                  'by MAC, marker /%s', 'etc/rf-migrated-master')
+
+
+def untar_argv(ctx):
+    return ['tar', '-x', '-C', ctx.facts.mount_point, '-f', '-']
 
 
 def cheap_fix_files(ctx):
@@ -136,12 +127,34 @@ def boot_loader(ctx, dev):
         ctx.log.info('boot loader left as it is (--boot-loader none)')
         return
     fstab = read_source(ctx, 'etc/fstab')
-    out = ctx.remote.sh(remote_sh.BOOT_LOADER, [
-        ctx.facts.mount_point, dev, ctx.facts.root_uuid],
-        timeout=1800).stdout
+    out = ctx.remote.sh(*boot_loader_script(ctx, dev), timeout=1800).stdout
     lines = out.strip().splitlines()
     note_fixed(ctx, [line[len('wrote '):] for line in lines
                      if line.startswith('wrote ')])
-    ctx.state.set('boot_loader_fstab', fstab)
-    ctx.state.set('boot_loader_grub', read_source(ctx, 'etc/default/grub'))
+    ctx.state.boot_loader_fstab = fstab
+    ctx.state.boot_loader_grub = read_source(ctx, 'etc/default/grub')
     ctx.log.info('%s', lines[-1] if lines else 'boot loader installed')
+
+
+def boot_loader_script(ctx, dev):
+    return remote_sh.BOOT_LOADER, [ctx.facts.mount_point, dev,
+                                   ctx.facts.root_uuid]
+
+
+def lines_post_migrate(ctx, out):
+    lines_mounted(ctx, out)
+    lines_fixes(ctx, out)
+
+
+def lines_refresh_fixes(ctx, out):
+    lines_mounted(ctx, out)
+    out.note('decided at run time: the boot loader runs again only if the '
+             'final sync touched its inputs or etc/fstab changed')
+    lines_fixes(ctx, out)
+
+
+def lines_fixes(ctx, out):
+    out.there(untar_argv(ctx), 'a tar of %s' % ', '.join(sorted(
+        fixes.CHEAP_FIXED)))
+    if ctx.params.boot_loader == 'auto':
+        out.script(*boot_loader_script(ctx, LOOP))

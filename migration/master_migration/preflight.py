@@ -14,10 +14,11 @@ import uuid
 from rf_common.text import to_text
 
 from master_migration import (blockcopy, dockerpool, fixes, netcfg, remote_sh,
-                              rsyncing, services, steps)
+                              rsyncing, services)
 from master_migration.commands import CommandError
 from master_migration.context import copy_excludes, destination_paths
 from master_migration.units import human_bytes
+from master_migration.virsh import GuestUnknown, guest_state
 
 MIGRATED_MARKER = 'etc/rf-migrated-master'
 
@@ -52,6 +53,10 @@ def run(ctx):
             ('swap_uuid',) if ctx.params.swap_size else ()):
         if not ctx.facts.is_set(name):
             setattr(ctx.facts, name, str(uuid.uuid4()))
+
+
+def lines(ctx, out):
+    out.note('checks only, nothing changed: this dry run has just run them')
 
 
 def check_source(ctx, problems):
@@ -243,8 +248,8 @@ def check_libvirt(ctx, problems):
 def check_guest_name(ctx, problems):
     p = ctx.params
     try:
-        state = steps.guest_state(ctx)
-    except steps.GuestUnknown as exc:
+        state = guest_state(ctx)
+    except GuestUnknown as exc:
         problems.append('name: %s' % exc)
         return
     if state is None:

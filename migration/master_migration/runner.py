@@ -9,10 +9,9 @@ import traceback
 
 from rf_common.text import to_text
 
-from master_migration import switchover
 from master_migration.commands import CommandError
-from master_migration.context import StepFailed
-from master_migration.plan import STEPS
+from master_migration.context import RollbackIncomplete, StepFailed
+from master_migration.steptable import STEPS
 from master_migration.units import human_bytes, human_seconds
 
 EXIT_DONE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 3
@@ -83,10 +82,8 @@ def preflight(ctx, record=True):
     started = time.time()
     step.run(ctx)
     if record:
-        ctx.state.data['steps'][step.id] = {
-            'status': 'done', 'started': started, 'finished': time.time(),
-            'duration': time.time() - started}
-        ctx.state.save()
+        ctx.state.steps[step.id] = {'started': started}
+        ctx.state.mark_done(step.id)
 
 
 def run_step(ctx, step):
@@ -140,7 +137,7 @@ def run(ctx, stop_after=None):
         rollback(ctx)
         summary(ctx)
         return EXIT_FAILED
-    ctx.state.set('status', 'done')
+    ctx.state.status = 'done'
     summary(ctx)
     poweroff(ctx)
     return EXIT_DONE
@@ -152,7 +149,7 @@ def step_failed(ctx, step_id, exc):
     if not isinstance(exc, (StepFailed, CommandError)):
         ctx.log.debug('%s', to_text(traceback.format_exc()))
     ctx.state.mark_failed(step_id, text)
-    ctx.state.set('error', {'step': step_id, 'message': text})
+    ctx.state.error = {'step': step_id, 'message': text}
 
 
 def _undo(ctx, what, action, failures):
@@ -160,7 +157,7 @@ def _undo(ctx, what, action, failures):
         result = action(ctx)
         if result:
             failures.extend(result)
-    except switchover.RollbackIncomplete:
+    except RollbackIncomplete:
         raise  # the guest may hold the address: stop here
     except Exception as exc:  # the other undos still run
         ctx.log.error('rollback: %s failed: %s', what, describe_error(exc))
@@ -174,12 +171,12 @@ def rollback(ctx):
     was made on the destination goes; after it, the guest stops, the
     address comes back, then the services (guest and disk are kept)."""
     with signals_deferred(ctx):
-        ctx.state.set('status', 'rolling-back')
+        ctx.state.status = 'rolling-back'
         failures = undo_all(ctx)
         if failures is None:
             return False
         if failures:
-            ctx.state.set('status', 'rollback-incomplete')
+            ctx.state.status = 'rollback-incomplete'
             ctx.log.error('rollback incomplete: %s; fix that and run '
                           '--rollback again', ', '.join(failures))
             return False
@@ -191,7 +188,7 @@ def undo_all(ctx):
     what was made on the destination goes). What failed, or None when the
     guest may still hold the admin address: nothing more may be undone."""
     failures = []
-    switched = bool(ctx.state.get('switch_started'))
+    switched = bool(ctx.state.switch_started)
     ctx.log.warning('rolling back (%s the switch-over)',
                     'after' if switched else 'before')
     for step in reversed(STEPS):
@@ -199,16 +196,16 @@ def undo_all(ctx):
             continue
         try:
             _undo(ctx, step.undo_title or 'undo ' + step.id, step.undo, failures)
-        except switchover.RollbackIncomplete as exc:
-            ctx.state.set('status', 'rollback-incomplete')
+        except RollbackIncomplete as exc:
+            ctx.state.status = 'rollback-incomplete'
             ctx.log.error('rollback incomplete: %s', to_text(exc))
             return None
     return failures
 
 
 def rolled_back(ctx):
-    switched = bool(ctx.state.get('switch_started'))
-    ctx.state.set('status', 'rolled-back')
+    switched = bool(ctx.state.switch_started)
+    ctx.state.status = 'rolled-back'
     where = ctx.state.archive('rolled-back')
     ctx.log.warning('rolled back: the old master serves again; state moved '
                     'to %s%s', where, ' (the stopped guest and its disk are '
@@ -218,7 +215,7 @@ def rolled_back(ctx):
 
 def summary(ctx):
     s = ctx.state
-    lines = ['summary (%s):' % s.get('status')]
+    lines = ['summary (%s):' % s.status]
     for step in STEPS:
         entry = s.step(step.id)
         if entry:
@@ -226,18 +223,17 @@ def summary(ctx):
                 step.id, entry.get('status'),
                 human_seconds(entry['duration']) if 'duration' in entry
                 else ''))
-    for key, label in (('warm_stats', 'warm sync'),
-                       ('final_stats', 'final sync')):
-        stats = s.get(key)
+    for stats, label in ((s.warm_stats, 'warm sync'),
+                         (s.final_stats, 'final sync')):
         if stats:
             lines.append('  %s: %d files, %s sent in %.1f s' % (
                 label, stats.get('files_transferred', 0),
                 human_bytes(stats.get('transferred_bytes', 0)),
                 stats['seconds']))
-    if s.get('guest_answered') and s.get('downtime_started'):
+    if s.guest_answered and s.downtime_started:
         lines.append('  downtime (services stopped until the guest '
                      'answered): %s' % human_seconds(
-                         s.get('guest_answered') - s.get('downtime_started')))
+                         s.guest_answered - s.downtime_started))
         lines += boot_lines(ctx)
     lines.append('  log: %s' % ctx.log_path)
     ctx.log.info('\n'.join(lines))
@@ -245,13 +241,13 @@ def summary(ctx):
 
 def boot_lines(ctx):
     s = ctx.state
-    if not s.get('guest_started'):
+    if not s.guest_started:
         return []
-    boot = s.get('guest_answered') - s.get('guest_started')
+    boot = s.guest_answered - s.guest_started
     return ['  of which the guest\'s boot (%s): %s; without it: %s' % (
         'qemu/TCG' if ctx.params.virt_type == 'qemu' else 'kvm',
         human_seconds(boot), human_seconds(
-            s.get('guest_answered') - s.get('downtime_started') - boot))]
+            s.guest_answered - s.downtime_started - boot))]
 
 
 def poweroff(ctx):

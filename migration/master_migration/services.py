@@ -1,6 +1,13 @@
 """Which master services to stop, in which order, and how to start them
-again. Fuel 9 masters run systemd units, Fuel 8 masters docker containers."""
+again (Fuel 9 masters run systemd units, Fuel 8 masters docker
+containers); the step that stops them, its undo and its dry-run lines."""
 from __future__ import absolute_import, division, print_function
+
+import time
+
+from rf_common.text import to_text
+
+from master_migration.commands import CommandError
 
 # Stop order: the API and workers first, then what they talk to, the
 # databases and the log daemon last (nothing writes after the final sync).
@@ -85,3 +92,47 @@ def plan_services(kind, params, commands):
         stop += [['systemctl', 'stop', u] for u in units]
         start[:0] = [['systemctl', 'start', u] for u in reversed(units)]
     return stop, start
+
+
+def stop_services(ctx):
+    svc = ctx.state.services
+    if not svc:
+        stop, start = plan_services(ctx.facts.services_kind, ctx.params,
+                                    ctx.commands)
+        svc = ctx.state.services = {'stop': stop, 'start': start}
+    if not svc['stop']:
+        ctx.log.warning('no running service found to stop: the final sync '
+                        'runs with whatever still writes (see services / '
+                        'systemd_units / docker_containers)')
+    ctx.state.services_stopped = True
+    if not ctx.state.downtime_started:
+        ctx.state.downtime_started = time.time()
+    for argv in svc['stop']:
+        ctx.log.info('stopping: %s', ' '.join(argv))
+        ctx.commands.run(argv, timeout=300)
+    ctx.log.info('services stopped: downtime starts')
+
+
+def lines_stop_services(ctx, out):
+    if out.services_plan is None:
+        out.note('decided at run time: the %s services running then'
+                 % ctx.facts.services_kind)
+        return
+    out.note('decided at run time: those of these still running then')
+    for argv in out.services_plan[0]:
+        out.here(argv)
+
+
+def undo_services(ctx):
+    if not ctx.state.services_stopped:
+        return []
+    failed = []
+    for argv in (ctx.state.services or {}).get('start', []):
+        ctx.log.info('rollback: starting %s', ' '.join(argv))
+        try:
+            ctx.commands.run(argv, timeout=300)
+        except CommandError as exc:
+            ctx.log.error('rollback: %s', to_text(exc))
+            failed.append(' '.join(argv))
+    ctx.state.services_stopped = False
+    return failed

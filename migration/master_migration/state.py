@@ -9,6 +9,7 @@ import stat
 import time
 
 from master_migration.facts import Facts, FactsError
+from master_migration.record import Field, Record, RecordError
 
 # No link followed, no block on a FIFO.
 _NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0)
@@ -119,6 +120,10 @@ def shape_problem(data):
         facts = Facts(data['facts'])
     except FactsError as exc:
         return '"facts": %s' % exc
+    try:
+        State(None, data)
+    except RecordError as exc:
+        return str(exc)
     if data['steps'].get('preflight', {}).get('status') == 'done' and \
             facts.missing():
         return '"facts" lacks %s, which preflight sets' % ', '.join(
@@ -126,26 +131,69 @@ def shape_problem(data):
     return None
 
 
-class State(object):
-    """What the run did so far. Written after every change (temp file, then
-    rename), so a kill at any moment leaves either the old or the new file."""
+class State(Record):
+    """What the run did so far, one typed field per JSON key of the state
+    file. Setting a field writes the file at once (temp file, then
+    rename), so a kill at any moment leaves either the old or the new one;
+    a field that is a container is written by save() after a change."""
+    __slots__ = ('path',)
+    KIND = 'run state field'
+
+    version = Field(1, 'the state file\'s format')
+    created = Field(None, 'when the run started (epoch seconds)')
+    status = Field('running', 'running, done, rolling-back, '
+                              'rollback-incomplete or rolled-back')
+    error = Field(None, '{step, message} of the failure rolled back')
+    params = Field({}, 'the parameters, as params.Params.as_dict gives them')
+    facts = Field({}, 'what preflight found and the steps learnt', Facts)
+    steps = Field({}, '{step id: {status, started, finished, duration, '
+                      'attempts, error}}')
+    # prepare_disk, stop_services
+    image_created = Field(False, 'this run made the disk image')
+    services = Field(None, '{stop: [argv], start: [argv]} planned once')
+    services_stopped = Field(False, 'the stop commands have begun')
+    downtime_started = Field(None, 'when the first service stopped')
+    # the syncs
+    warm_stats = Field(None, 'the warm sync\'s rsync figures')
+    unsettled = Field([], 'names the checksum pass\'s last round sent')
+    final_stats = Field(None, 'the final sync\'s rsync figures')
+    final_sent = Field([], 'files the final sync sent (checksummed after)')
+    final_boot_inputs = Field([], 'boot loader inputs the final sync '
+                                  'touched')
+    verify_seconds = Field(None, 'how long the verification took')
+    # the fixes
+    fixed_paths = Field([], 'files the fixes wrote into the copy')
+    boot_loader_fstab = Field(None, 'the source\'s etc/fstab the boot '
+                                    'loader ran with')
+    boot_loader_grub = Field(None, 'the source\'s etc/default/grub then')
+    # the docker PV (Fuel 8.0)
+    docker_transaction_id = Field(None, 'the thin pool\'s at the stop')
+    docker_vg_deactivated = Field(False, 'vgchange -an was run')
+    docker_final = Field(None, 'the figures of its final pass')
+    # switch_over
+    switch_started = Field(None, 'when the admin address began to move')
+    guest_started = Field(None, 'when the guest was started')
+    guest_answered = Field(None, 'when the guest answered on ssh and API')
 
     def __init__(self, path, data=None):
-        self.path = path
-        self.data = data if data is not None else {
+        Record.__init__(self, data if data is not None else {
             'version': 1, 'created': time.time(), 'steps': {}, 'facts': {},
-            'params': {}, 'status': 'running'}
-        self.facts = Facts(self.data['facts'])
+            'params': {}, 'status': 'running'})
+        self.path = path
 
     @classmethod
     def load(cls, path):
+        """None when there is no file; ValueError when it is not a state."""
         try:
             with open(path, 'rb') as handle:
-                text = handle.read().decode('utf-8')
+                return cls.from_json(path, handle.read().decode('utf-8'))
         except (IOError, OSError) as exc:
             if exc.errno == errno.ENOENT:
                 return None
             raise
+
+    @classmethod
+    def from_json(cls, path, text):
         try:
             data = json.loads(text)
         except ValueError as exc:
@@ -158,42 +206,38 @@ class State(object):
                                                                    problem))
         return cls(path, data)
 
+    def to_json(self):
+        return json.dumps(self.data, indent=1, sort_keys=True) + '\n'
+
     def save(self):
-        text = json.dumps(self.data, indent=1, sort_keys=True) + '\n'
-        write_atomically(self.path, text.encode('utf-8'))
+        write_atomically(self.path, self.to_json().encode('utf-8'))
 
-    def __getitem__(self, key):
-        return self.data[key]
-
-    def get(self, key, default=None):
-        return self.data.get(key, default)
-
-    def set(self, key, value):
-        self.data[key] = value
-        self.save()
+    def changed(self):
+        if self.path is not None:
+            self.save()
 
     def step(self, step_id):
-        return self.data['steps'].get(step_id, {})
+        return self.steps.get(step_id, {})
 
     def is_done(self, step_id):
         return self.step(step_id).get('status') == 'done'
 
     def mark_started(self, step_id):
-        entry = self.data['steps'].setdefault(step_id, {})
+        entry = self.steps.setdefault(step_id, {})
         entry.update({'status': 'running', 'started': time.time()})
         entry['attempts'] = entry.get('attempts', 0) + 1
         self.save()
 
     def mark_done(self, step_id):
-        entry = self.data['steps'].setdefault(step_id, {})
+        entry = self.steps.setdefault(step_id, {})
         now = time.time()
         entry.update({'status': 'done', 'finished': now,
                       'duration': now - entry.get('started', now)})
         self.save()
 
     def mark_failed(self, step_id, error):
-        entry = self.data['steps'].setdefault(step_id, {})
-        entry.update({'status': 'failed', 'error': error})
+        self.steps.setdefault(step_id, {}).update({'status': 'failed',
+                                                   'error': error})
         self.save()
 
     def archive(self, suffix):

@@ -1,20 +1,20 @@
 """switch_over: the old master hands its admin address to the guest, the guest
-starts, and the run waits until it answers. Undo gives everything back."""
+starts, and the run waits until it answers. Undo gives everything back.
+With the lines --dry-run prints for it."""
 from __future__ import absolute_import, division, print_function
 
 import json
 import os
-import signal
 import socket
 import time
 
 from rf_common.text import to_text
 
 from master_migration import fixes, netcfg
-from master_migration.commands import CommandError
-from master_migration.context import URI, StepFailed
-from master_migration.steps import (GuestUnknown, guest_autostart, release_disk,
-                                    guest_state)
+from master_migration.commands import CommandError, write_file_argv
+from master_migration.context import URI, RollbackIncomplete, StepFailed
+from master_migration.copydisk import release, release_disk
+from master_migration.virsh import GuestUnknown, guest_autostart, guest_state
 
 # How long the switch-over rides out ssh failures to the virt node.
 SSH_GRACE = 60
@@ -24,21 +24,13 @@ class GuestTimeout(StepFailed):
     pass
 
 
-def pause_point(ctx, name):
-    """Test hook (the fault tests cut ssh at each point of the hand-over):
-    RFM_TEST_PAUSE=name stops the run here until it gets SIGCONT."""
-    if os.environ.get('RFM_TEST_PAUSE') == name:
-        ctx.log.info('paused at %s (RFM_TEST_PAUSE)', name)
-        os.kill(os.getpid(), signal.SIGSTOP)
-
-
 def switch_over(ctx):
     p, f = ctx.params, ctx.facts
-    pause_point(ctx, 'switch-start')
+    ctx.checkpoint('switch-start')
     release_disk(ctx)
     if not f.is_set('admin_routes'):
         f.admin_routes = netcfg.routes(ctx.commands, p.admin_interface)
-    ctx.state.set('switch_started', time.time())
+    ctx.state.switch_started = time.time()
     netcfg.move_address(ctx.commands, p.admin_interface, p.admin_prefix,
                         drop=p.admin_address, keep=p.interim_address,
                         new_mac=fixes.interim_mac(p.admin_mac),
@@ -46,45 +38,41 @@ def switch_over(ctx):
     ctx.log.info('old master: %s released, now %s (MAC %s) on %s',
                  p.admin_address, p.interim_address,
                  fixes.interim_mac(p.admin_mac), p.admin_interface)
-    pause_point(ctx, 'address-moved')
+    ctx.checkpoint('address-moved')
     ctx.virsh('autostart', p.name)
     if guest_state(ctx) != 'running':
         ctx.virsh('start', p.name)
-    ctx.state.set('guest_started', time.time())
-    pause_point(ctx, 'guest-started')
+    ctx.state.guest_started = time.time()
+    ctx.checkpoint('guest-started')
     ctx.log.info('guest %s started on %s; waiting up to %d s for ssh and '
                  'port %d on %s', p.name, p.destination, p.boot_timeout,
                  p.api_port, p.admin_address)
     wait_for_guest(ctx)
-    ctx.state.set('guest_answered', time.time())
+    ctx.state.guest_answered = time.time()
     write_done_markers(ctx)
 
 
 def ssh_answers(address, timeout=3.0):
-    try:
-        conn = socket.create_connection((address, 22), timeout)
-    except (OSError, socket.error):
-        return False
-    try:
-        conn.settimeout(timeout)
-        return conn.recv(64).startswith(b'SSH-')
-    except (OSError, socket.error):
-        return False
-    finally:
-        conn.close()
+    return answers(address, 22, b'', b'SSH-', timeout)
 
 
 def http_answers(address, port, timeout=3.0):
     """Any HTTP status line counts: the API is up, whatever it says."""
+    return answers(address, port, b'GET / HTTP/1.0\r\nHost: ' +
+                   address.encode() + b'\r\n\r\n', b'HTTP/', timeout)
+
+
+def answers(address, port, request, greeting, timeout):
+    """The port takes a connection (and the request) and its first bytes
+    are the greeting."""
     try:
         conn = socket.create_connection((address, port), timeout)
     except (OSError, socket.error):
         return False
     try:
         conn.settimeout(timeout)
-        conn.sendall(b'GET / HTTP/1.0\r\nHost: ' + address.encode() +
-                     b'\r\n\r\n')
-        return conn.recv(16).startswith(b'HTTP/')
+        conn.sendall(request)
+        return conn.recv(64).startswith(greeting)
     except (OSError, socket.error):
         return False
     finally:
@@ -141,19 +129,14 @@ def write_done_markers(ctx):
     done = {'guest': p.name, 'destination': p.destination,
             'admin_address': p.admin_address,
             'finished': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
-            'downtime_seconds': round(s.get('guest_answered') -
-                                      s.get('downtime_started'), 1)}
+            'downtime_seconds': round(s.guest_answered -
+                                      s.downtime_started, 1)}
     text = json.dumps(done, indent=1, sort_keys=True) + '\n'
     ctx.remote.write_file(ctx.facts.done_marker, text)
     with open(os.path.join(p.work_dir, 'done'), 'w') as handle:
         handle.write(text)
     ctx.log.info('done markers: %s on %s and %s', ctx.facts.done_marker,
                  p.destination, os.path.join(p.work_dir, 'done'))
-
-
-class RollbackIncomplete(StepFailed):
-    """The guest may still hold the admin address: the old master must not
-    take it back."""
 
 
 def hand_commands(p):
@@ -170,7 +153,7 @@ def stop_guest_for_good(ctx):
         state = guest_state(ctx)
         if state not in (None, 'shut off'):
             ctx.virsh('destroy', p.name, ok_codes=None)
-            pause_point(ctx, 'rollback-destroyed')
+            ctx.checkpoint('rollback-destroyed')
         if state is not None:
             ctx.virsh('autostart', '--disable', p.name, ok_codes=None)
             state = guest_state(ctx)
@@ -194,7 +177,7 @@ def stop_guest_for_good(ctx):
 
 def undo_switch(ctx):
     p, f = ctx.params, ctx.facts
-    if not ctx.state.get('switch_started'):
+    if not ctx.state.switch_started:
         return
     stop_guest_for_good(ctx)
     netcfg.move_address(ctx.commands, p.admin_interface, p.admin_prefix,
@@ -204,3 +187,31 @@ def undo_switch(ctx):
     ctx.log.info('rollback: guest %s shut off, autostart off (confirmed by '
                  'libvirt; kept with its disk for inspection); %s back on %s',
                  p.name, p.admin_address, p.admin_interface)
+
+
+def lines_switch_over(ctx, out):
+    p, f = ctx.params, ctx.facts
+    iface, interim_mac = p.admin_interface, fixes.interim_mac(p.admin_mac)
+    out.script(*release(ctx))
+    out.here(['ip', '-4', 'route', 'show', 'dev', iface])
+    drop = '%s/%d' % (p.admin_address, p.admin_prefix)
+    keep = '%s/%d' % (p.interim_address, p.admin_prefix)
+    out.here(['ip', '-o', '-4', 'addr', 'show', 'dev', iface])
+    out.note('decided at run time: each change below only where it is not '
+             'made yet')
+    out.here(['ip', 'addr', 'del', drop, 'dev', iface])
+    out.here(['ip', '-o', 'link', 'show', 'dev', iface])
+    for words in (['down'], ['address', interim_mac], ['up']):
+        out.here(['ip', 'link', 'set', 'dev', iface] + words)
+    out.here(['ip', '-o', '-4', 'addr', 'show', 'dev', iface])
+    out.here(['ip', 'addr', 'add', keep, 'dev', iface])
+    out.note('then each route saved above: ip route replace ... dev %s'
+             % iface)
+    out.virsh('autostart', p.name)
+    out.virsh('domstate', p.name)
+    out.note('decided at run time: unless it is running already:')
+    out.virsh('start', p.name)
+    out.note('then up to %d s until %s answers on ssh (22) and port %d; no '
+             'answer: rollback' % (p.boot_timeout, p.admin_address,
+                                   p.api_port))
+    out.there(write_file_argv(f.done_marker), 'the done marker (JSON)')

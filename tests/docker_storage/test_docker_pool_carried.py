@@ -25,10 +25,10 @@ def _pause_step():
     added = paths.source_paths(paths.MIGRATION)
     sys.path[:0] = added
     try:
-        from master_migration import plan
+        from master_migration import steptable
     finally:
         del sys.path[:len(added)]
-    return plan.STEP_IDS[plan.STEP_IDS.index('switch_over') - 1]
+    return steptable.STEP_IDS[steptable.STEP_IDS.index('switch_over') - 1]
 
 
 def _sha256_on_host(path):

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from master_migration import blockcopy, dockerpool, dockersteps, plan
+from master_migration import blockcopy, dockerpool, dockersteps, steptable
 from master_migration import services, template, thinmap
 from master_migration.context import StepFailed
 from recorder import Recorder
@@ -169,11 +169,11 @@ def test_the_pv_is_copied_warm_and_only_changed_chunks_while_stopped(
     with open(pv, 'r+b') as handle:  # the master wrote on, while serving
         handle.seek(2 * blockcopy.CHUNK + 10)
         handle.write(b'late write')
-    ctx.state.set('services_stopped', True)
+    ctx.state.services_stopped = True
     dockersteps.final_blocks(ctx)
     assert digest(image) == digest(pv)
     assert ['vgchange', '-an', '--', 'docker'] in rec.calls
-    final = ctx.state.get('docker_final')
+    final = ctx.state.docker_final
     assert (final['changed_chunks'], final['sent_bytes']) == (
         1, blockcopy.CHUNK)
     assert dockersteps.undo_final(ctx) == []
@@ -255,7 +255,7 @@ def test_a_busy_pool_fails_the_stop_with_what_to_look_at(tmp_path,
     with pytest.raises(StepFailed) as err:
         dockersteps.final_blocks(ctx)
     assert 'in use' in str(err.value) and '--resume' in str(err.value)
-    assert ctx.state.get('docker_vg_deactivated')  # the undo tries -ay
+    assert ctx.state.docker_vg_deactivated  # the undo tries -ay
 
 
 def test_docker_itself_stops_after_its_containers_and_starts_first(
@@ -296,7 +296,7 @@ def test_the_plan_says_what_happens_to_the_pool_and_its_cost(tmp_path,
     ctx = dry_ctx(tmp_path, Recorder())
     carry_docker(ctx, tmp_path, monkeypatch)
     ctx.facts.foreign_mounts = ['/var/lib/docker/devicemapper/mnt/a/*']
-    text = plan.format_plan(ctx.params, ctx.facts)
+    text = steptable.format_plan(ctx.params, ctx.facts)
     assert "carried block for block as the guest's vdb" in text
     assert 'not copied as files (mounted, not the master\'s own ' \
            'filesystems): /var/lib/docker/devicemapper/mnt/a' in text
@@ -332,13 +332,13 @@ def test_a_fault_after_the_block_pass_rolls_back_vg_then_services(
     ctx = dry_ctx(tmp_path, rec)
     pv, _ = carry_docker(ctx, tmp_path, monkeypatch)
     before = digest(pv)
-    rows = dict((s.id, s) for s in plan.STEPS)
+    rows = dict((s.id, s) for s in steptable.STEPS)
 
     def stop(ctx):
-        ctx.state.set('services', {'stop': [['dockerctl', 'stop', 'x']],
-                                   'start': [['systemctl', 'start', 'docker'],
-                                             ['dockerctl', 'start', 'x']]})
-        ctx.state.set('services_stopped', True)
+        ctx.state.services = {'stop': [['dockerctl', 'stop', 'x']],
+                              'start': [['systemctl', 'start', 'docker'],
+                                        ['dockerctl', 'start', 'x']]}
+        ctx.state.services_stopped = True
 
     def fails(ctx):
         raise StepFailed('the copy did not check clean')
@@ -426,7 +426,7 @@ def test_while_stopped_a_write_to_a_mapped_block_is_sent_an_unmapped_not(
         handle.seek(PE_START + EXTENT + 300 * (512 << 10))  # unmapped
         handle.write(b'stale, nobody reads it')
     dockersteps.final_blocks(ctx)
-    final = ctx.state.get('docker_final')
+    final = ctx.state.docker_final
     assert (final['read_chunks'], final['changed_chunks']) == (6, 1)
     with open(pv, 'rb') as a, open(image, 'rb') as b:
         offset = PE_START + EXTENT + 40 * (512 << 10)
@@ -448,7 +448,7 @@ def test_a_map_that_cannot_be_read_reads_the_whole_pv(tmp_path, monkeypatch):
     ctx.facts.docker_vg = dict(ctx.facts.docker_vg)
     dockersteps.warm_blocks(ctx)
     dockersteps.final_blocks(ctx)
-    assert ctx.state.get('docker_final')['read_chunks'] == \
+    assert ctx.state.docker_final['read_chunks'] == \
         blockcopy.chunk_count(PV_BYTES)
 
 

@@ -10,13 +10,13 @@ import pytest
 
 from rf_common.text import to_text
 
-from master_migration import manifest, manifest_walk, steps
+from master_migration import copysync, finalsync, manifest, manifest_walk
 from recorder import Recorder
 from test_migration_dryrun import answer_listings, dry_ctx
 
 # The delta's rsync, started ahead: names on stdin, changes itemized.
 DELTA_SYNC = ['--files-from=-', '--itemize-changes']
-# The checksums of the files sent while stopped (steps.listed_verify_argv).
+# The checksums of the files sent while stopped (finalsync.listed_verify_argv).
 SENT_CHECKSUMS = ['--dry-run', '--checksum', '--itemize-changes', '--from0',
                   '--files-from=-']
 
@@ -29,7 +29,7 @@ def write(ctx, name, text):
 def listed_before_the_stop(ctx):
     """The copy's listing taken before the stop: the source as it was."""
     ctx.copy_listing = to_text(manifest_walk.manifest(
-        ctx.params.source_root, steps.sync_excludes(ctx)))
+        ctx.params.source_root, copysync.sync_excludes(ctx)))
 
 
 def test_a_full_final_sync_whose_copy_still_differs_is_refused(tmp_path):
@@ -44,8 +44,8 @@ def test_a_full_final_sync_whose_copy_still_differs_is_refused(tmp_path):
     write(ctx, 'etc/late', 'late\n')
     rec.answer(DELTA_SYNC, 255, '', 'ssh: connect to host virt-1 port 22: '
                'Connection refused\n')
-    with pytest.raises(steps.CopyDiffers) as caught:
-        steps.final_sync_and_verify(ctx)
+    with pytest.raises(finalsync.CopyDiffers) as caught:
+        finalsync.final_sync_and_verify(ctx)
     assert 'etc/late' in str(caught.value)
     assert [c for c in rec.calls if '--delete' in c and '--dry-run' not in c]
 
@@ -61,7 +61,7 @@ def test_a_file_sent_while_stopped_is_checksummed_and_a_difference_refused(
     ctx = dry_ctx(tmp_path, rec)
     listed_before_the_stop(ctx)
     write(ctx, 'etc/late', 'late\n')
-    patterns = steps.sync_excludes(ctx)
+    patterns = copysync.sync_excludes(ctx)
     now = to_text(manifest.source_listing(ctx.params.source_root, patterns))
     rec.answer(SENT_CHECKSUMS, 0, '>fc........ etc/late\n')
     rec.answer(DELTA_SYNC, 0, '>f+++++++++ etc/late\n')
@@ -69,12 +69,12 @@ def test_a_file_sent_while_stopped_is_checksummed_and_a_difference_refused(
                ''.join(line for line in now.splitlines(True)
                        if line.split('\t')[0] in ('.', 'etc', 'etc/late')))
     answer_listings(rec, ctx)  # by its listing the copy equals the source
-    with pytest.raises(steps.CopyDiffers) as caught:
-        steps.final_sync_and_verify(ctx)
+    with pytest.raises(finalsync.CopyDiffers) as caught:
+        finalsync.final_sync_and_verify(ctx)
     assert '>fc........ etc/late' in str(caught.value)
-    assert ctx.state.get('final_sent') == ['etc/late']
+    assert ctx.state.final_sent == ['etc/late']
     checksummed = [c for c in rec.started if c.argv[:len(
-        steps.listed_verify_argv(ctx))] == steps.listed_verify_argv(ctx)]
+        finalsync.listed_verify_argv(ctx))] == finalsync.listed_verify_argv(ctx)]
     assert checksummed and all(c.input == b'etc/late\0' for c in checksummed)
 
 
@@ -94,8 +94,8 @@ def test_without_python_on_the_virt_node_rsync_compares_the_copy(tmp_path):
     ctx = dry_ctx(tmp_path, rec)
     rec.answer(['rfm-manifest'], manifest.NO_PYTHON, '', 'sh: python: not found\n')
     rec.answer(WHOLE_DRY_RUN, 0, '>f.st...... etc/fstab\n')
-    with pytest.raises(steps.CopyDiffers) as caught:
-        steps.verify(ctx)
+    with pytest.raises(finalsync.CopyDiffers) as caught:
+        finalsync.verify(ctx)
     assert '>f.st...... etc/fstab' in str(caught.value)
     (whole,) = whole_dry_runs(rec)
     assert '--checksum' not in whole
@@ -110,12 +110,12 @@ def test_what_the_listings_cannot_check_rsync_checks_whole(tmp_path, how):
     rec = Recorder()
     ctx = dry_ctx(tmp_path, rec)
     if how.startswith('a sent name'):
-        ctx.state.set('final_sent', [u'etc/caf\ufffd'])
+        ctx.state.final_sent = [u'etc/caf\ufffd']
     else:
         ctx.params.exclude = list(ctx.params.exclude) + ['/var/***']
     rec.answer(WHOLE_DRY_RUN, 0, '>fc........ etc/fstab\n')
-    with pytest.raises(steps.CopyDiffers):
-        steps.verify(ctx)
+    with pytest.raises(finalsync.CopyDiffers):
+        finalsync.verify(ctx)
     (whole,) = whole_dry_runs(rec)
     assert ('--checksum' in whole) == how.startswith('a sent name')
     assert not [c for c in rec.calls if 'rfm-manifest' in ' '.join(c)]
@@ -133,7 +133,7 @@ def test_a_hard_link_among_the_touched_names_has_the_copy_listed_whole(tmp_path,
     rec.answer(DELTA_SYNC, 0, '>f+++++++++ etc/late\n')
     rec.answer(['rfm-manifest', ctx.facts.mount_point, 'stdin-names'],
                manifest_walk.HARD_LINKED, '', '')
-    with pytest.raises(steps.CopyDiffers):
-        steps.final_sync_and_verify(ctx)
+    with pytest.raises(finalsync.CopyDiffers):
+        finalsync.final_sync_and_verify(ctx)
     assert 'final sync of the listed changes: verification: the copy differs' \
         in caplog.text

@@ -52,4 +52,4 @@ def test_the_copy_gets_the_fixed_file_and_the_original_beside_it(tmp_path):
     assert files['etc/default/grub.rf-premigrate'] == CENTOS
     assert [line for line in files['etc/default/grub'].splitlines()
             if 'rd.lvm' in line and not line.startswith('#')] == []
-    assert 'etc/default/grub' in postmigrate.CHEAP_FIXED  # kept by the sync
+    assert 'etc/default/grub' in fixes.CHEAP_FIXED  # kept by the sync

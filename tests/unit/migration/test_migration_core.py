@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from master_migration import fixes, plan, rsyncing, template, units
+from master_migration import fixes, rsyncing, steptable, template, units
 from master_migration.facts import Facts
 from master_migration.params import Params
 
@@ -52,11 +52,11 @@ def test_final_delta_touching_boot_inputs_is_found():
 def test_fixed_files_kept_out_of_the_final_sync(tmp_path):
     """Files the fixes wrote are excluded one by one; a folder the fixes
     made (not on the source) as a whole, so --delete leaves it alone."""
-    from master_migration import steps
+    from master_migration import copysync
     root = str(tmp_path)
     os.makedirs(os.path.join(root, 'boot', 'grub'))
     os.makedirs(os.path.join(root, 'etc'))
-    assert steps.fixed_excludes(root, [
+    assert copysync.fixed_excludes(root, [
         'etc/fstab', 'etc/udev/rules.d/70-x.rules', 'boot/grub/grub.cfg',
         'boot/grub/i386-pc/core.img', 'boot/grub/i386-pc/ext2.mod']) == [
         '/boot/grub/grub.cfg', '/boot/grub/i386-pc', '/etc/fstab',
@@ -267,8 +267,8 @@ def test_plan_lists_steps_in_order_and_downtime():
     facts = Facts(dict(FACTS.data, data_files=1000, data_bytes=1500 << 20,
                        scan_seconds=2.0, services_kind='systemd',
                        layout=fixes.disk_layout(100 << 30, 0)))
-    text = plan.format_plan(p, facts, ([['systemctl', 'stop', 'nailgun']],
-                                       []))
+    text = steptable.format_plan(p, facts, ([['systemctl', 'stop', 'nailgun']],
+                                            []))
     assert '1000 files, 1.5 GiB' in text
     assert text.index('preflight') < text.index('warm_sync') < \
         text.index('checksum_pass') < text.index('stop_services') < text.index('final_sync') < \

@@ -9,7 +9,7 @@ import re
 from rf_common.text import to_text
 
 from master_migration import blockcopy, dockersteps, manifest, manifest_walk
-from master_migration import plan, stepcommands, steps, switchover
+from master_migration import copysync, dryrun, finalsync, steptable, switchover
 from master_migration.commands import shell_words
 from master_migration.context import Context
 from master_migration.params import build_params
@@ -46,8 +46,8 @@ def printed(tmp_path):
     rec = Recorder()
     ctx = dry_ctx(tmp_path, rec)
     services = (ctx.params.stop_commands, ctx.params.start_commands)
-    text = plan.format_plan(ctx.params, ctx.facts, services,
-                            plan.step_commands(ctx, services))
+    text = steptable.format_plan(ctx.params, ctx.facts, services,
+                                 steptable.step_commands(ctx, services))
     return text, rec
 
 
@@ -63,7 +63,7 @@ def test_the_dry_run_prints_each_steps_commands_and_runs_none(tmp_path):
     assert 'ssh -p 22 -o BatchMode=yes' in text  # the ssh prefix, once
     assert '(decided at run time: ' in text
     assert 'at the end, the old master powers off: poweroff' in text
-    for step in plan.STEPS:  # every row says what it runs
+    for step in steptable.STEPS:  # every row says what it runs
         section = text.split(' %s ' % step.id, 1)[1].split('\n')[1]
         assert section.startswith('         '), step.id
 
@@ -71,7 +71,7 @@ def test_the_dry_run_prints_each_steps_commands_and_runs_none(tmp_path):
 def shown(argv):
     """A recorded argv as the dry run prints it."""
     if argv[0] == 'ssh' and argv[-2] == '--':  # Remote.run
-        line = 'virt$ ' + stepcommands.named_scripts(
+        line = 'virt$ ' + dryrun.named_scripts(
             to_text(argv[-1])[len('env LC_ALL=C LANG=C '):])
     else:
         line = '$ ' + shell_words(argv)
@@ -83,7 +83,7 @@ def shown(argv):
 def answer_listings(rec, ctx):
     """The copy's listing as an exact copy of the source gives it."""
     lines = manifest.source_listing(ctx.params.source_root,
-                                    steps.sync_excludes(ctx))
+                                    copysync.sync_excludes(ctx))
     rec.rules[:0] = [
         (['rfm-manifest', ctx.facts.mount_point, 'digest'], 0,
          manifest_walk.digest(lines), ''),
@@ -128,8 +128,8 @@ def test_every_command_a_step_runs_is_in_its_dry_run_lines(tmp_path,
     ctx = dry_ctx(tmp_path, rec)
     carry_docker(ctx, tmp_path, monkeypatch)
     services = (ctx.params.stop_commands, ctx.params.start_commands)
-    header, lines = plan.step_commands(ctx, services)
-    for step in plan.STEPS[1:]:
+    header, lines = steptable.step_commands(ctx, services)
+    for step in steptable.STEPS[1:]:
         del rec.calls[:]
         answer_listings(rec, ctx)
         step.run(ctx)
@@ -150,7 +150,7 @@ def test_after_the_listed_changes_only_the_touched_names_are_listed(
               'w') as handle:
         handle.write('new\n')
     source = manifest.parse(to_text(manifest.source_listing(
-        ctx.params.source_root, steps.sync_excludes(ctx))))
+        ctx.params.source_root, copysync.sync_excludes(ctx))))
     touched = ['.', 'etc', 'etc/new', 'etc/new/f']
 
     def lines(names):
@@ -158,11 +158,11 @@ def test_after_the_listed_changes_only_the_touched_names_are_listed(
     ctx.copy_listing = lines(n for n in source if n not in touched[2:])
     rec.answer(['rfm-manifest', ctx.facts.mount_point, 'stdin-names'], 0,
                lines(touched))
-    steps.final_sync_and_verify(ctx)
+    finalsync.final_sync_and_verify(ctx)
     listed = [call for call in rec.started if any(
         'rfm-manifest' in to_text(w) for w in call.argv)]
-    step = [s for s in plan.STEPS if s.id == 'final_sync'][0]
-    printed = set(line.split('  < ')[0] for line in stepcommands.step_lines(
+    step = [s for s in steptable.STEPS if s.id == 'final_sync'][0]
+    printed = set(line.split('  < ')[0] for line in dryrun.step_lines(
         ctx, step) if 'rfm-manifest' in line and ' stdin-names' in line)
     assert len(listed) == 1 and len(printed) == 1
     assert listed[0].input == b''.join(n.encode('utf-8') + b'\0'
@@ -177,7 +177,7 @@ def test_while_stopped_the_source_is_walked_once_from_its_listing_before(
     and of the names the delta touched only a new look at those."""
     rec = Recorder()
     ctx = dry_ctx(tmp_path, rec)
-    patterns = steps.sync_excludes(ctx)
+    patterns = copysync.sync_excludes(ctx)
     kept = manifest_walk.Snapshot()
     ctx.copy_listing = to_text(manifest_walk.manifest(
         ctx.params.source_root, patterns, keep=kept))
@@ -196,7 +196,7 @@ def test_while_stopped_the_source_is_walked_once_from_its_listing_before(
         walks.append(before)
         return real(root, excludes, before, keep)
     monkeypatch.setattr(manifest_walk, 'walk', counted)
-    steps.final_sync_and_verify(ctx)
+    finalsync.final_sync_and_verify(ctx)
     assert walks == [kept]
 
 
@@ -207,7 +207,7 @@ def test_a_failed_command_started_ahead_means_the_full_final_sync(
     runs and is verified, and every command started ahead was ended."""
     rec = Recorder()
     ctx = dry_ctx(tmp_path, rec)
-    patterns = steps.sync_excludes(ctx)
+    patterns = copysync.sync_excludes(ctx)
     ctx.copy_listing = to_text(manifest_walk.manifest(
         ctx.params.source_root, patterns))
     with open(os.path.join(ctx.params.source_root, 'etc', 'late'),
@@ -216,7 +216,7 @@ def test_a_failed_command_started_ahead_means_the_full_final_sync(
     rec.answer(['--files-from=-', '--itemize-changes'], 255, '',
                'ssh: connect to host virt-1 port 22: Connection refused\n')
     answer_listings(rec, ctx)
-    steps.final_sync_and_verify(ctx)
+    finalsync.final_sync_and_verify(ctx)
     assert 'Connection refused' in caplog.text
     assert 'the full final sync follows' in caplog.text
     assert [c for c in rec.calls if '--delete' in c and '--dry-run' not in c]

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from lab.paths import MIGRATION, source_paths
-from master_migration import netcfg, plan, runner, steps, switchover
+from master_migration import filesync, guest, netcfg, runner, steptable, switchover, virsh
 from master_migration.commands import CommandError, Remote
 from recorder import Recorder
 from master_migration.context import Context, StepFailed
@@ -101,10 +101,10 @@ def test_rollback_before_switch_restarts_services_first_then_cleans(tmp_path):
     rec.answer(['virsh', '-c', 'qemu:///system', 'domstate'],
                stdout='shut off\n')
     ctx = make_ctx(tmp_path, rec)
-    ctx.state.set('services', {'stop': [['svc', 'stop']],
-                               'start': [['svc', 'start']]})
-    ctx.state.set('services_stopped', True)
-    ctx.state.set('image_created', True)
+    ctx.state.services = {'stop': [['svc', 'stop']],
+                          'start': [['svc', 'start']]}
+    ctx.state.services_stopped = True
+    ctx.state.image_created = True
     assert runner.rollback(ctx)
     flat = [' '.join(c) for c in rec.calls]
     assert flat[0] == 'svc start'
@@ -119,16 +119,16 @@ def test_rollback_keeps_state_when_an_undo_fails(tmp_path):
     rec = Recorder()
     rec.answer(['sh', '-s', '--'], returncode=255, stderr='ssh: no route')
     ctx = make_ctx(tmp_path, rec)
-    ctx.state.set('image_created', True)
+    ctx.state.image_created = True
     assert not runner.rollback(ctx)
-    assert State.load(ctx.state.path).get('status') == 'rollback-incomplete'
+    assert State.load(ctx.state.path).status == 'rollback-incomplete'
 
 
 def test_runner_skips_done_steps_and_records_the_new_ones(tmp_path,
                                                           monkeypatch):
     ran = []
-    fake = [plan.Step(n, n, (), lambda p: 10,
-                      (lambda n: lambda ctx: ran.append(n))(n), None, None)
+    fake = [steptable.Step(n, n, (), lambda p: 10,
+                           (lambda n: lambda ctx: ran.append(n))(n), None, None)
             for n in ('a', 'b', 'c')]
     monkeypatch.setattr(runner, 'STEPS', fake)
     ctx = make_ctx(tmp_path, Recorder())
@@ -144,7 +144,7 @@ def test_runner_skips_done_steps_and_records_the_new_ones(tmp_path,
 def test_a_failing_step_rolls_back_and_says_why(tmp_path, monkeypatch):
     def boom(ctx):
         raise StepFailed('disk on fire: call the fire brigade')
-    fake = [plan.Step('a', 'a', (), lambda p: 10, boom, None, None)]
+    fake = [steptable.Step('a', 'a', (), lambda p: 10, boom, None, None)]
     monkeypatch.setattr(runner, 'STEPS', fake)
     rec = Recorder()
     ctx = make_ctx(tmp_path, rec)
@@ -158,7 +158,7 @@ def test_step_timeout_stops_the_step(tmp_path, monkeypatch):
 
     def slow(ctx):
         time.sleep(5)
-    fake = [plan.Step('a', 'a', (), lambda p: 0.2, slow, None, None)]
+    fake = [steptable.Step('a', 'a', (), lambda p: 0.2, slow, None, None)]
     monkeypatch.setattr(runner, 'STEPS', fake)
     ctx = make_ctx(tmp_path, Recorder())
     assert runner.run(ctx) == runner.EXIT_FAILED
@@ -361,10 +361,10 @@ def test_guest_state_tells_no_guest_from_ssh_failure(tmp_path):
         (1, '', "error: failed to get domain 'fuel_master'\n"),
         SSH_DOWN, (1, '', 'error: failed to connect to the hypervisor\n')])
     ctx = make_ctx(tmp_path, rec)
-    assert steps.guest_state(ctx) is None
+    assert virsh.guest_state(ctx) is None
     for _ in range(2):
-        with pytest.raises(steps.GuestUnknown) as err:
-            steps.guest_state(ctx)
+        with pytest.raises(virsh.GuestUnknown) as err:
+            virsh.guest_state(ctx)
         assert 'fuel_master' in str(err.value)
 
 
@@ -393,7 +393,7 @@ def test_guest_wait_gives_up_when_ssh_stays_down(tmp_path, monkeypatch):
     ctx.params.api_port = 9
     monkeypatch.setattr(switchover, 'time', FakeClock())
     monkeypatch.setattr(switchover, 'ssh_answers', lambda address: False)
-    with pytest.raises(steps.GuestUnknown) as err:
+    with pytest.raises(virsh.GuestUnknown) as err:
         switchover.wait_for_guest(ctx)
     assert 'No route to host' in str(err.value)
 
@@ -402,10 +402,10 @@ def switched_ctx(tmp_path, rec):
     rec.answer(['ip', '-o', '-4', 'addr'],
                stdout='2: eth0    inet 10.20.0.250/24 scope global eth0\n')
     ctx = make_ctx(tmp_path, rec)
-    ctx.state.set('switch_started', 1.0)
-    ctx.state.set('services', {'stop': [['svc', 'stop']],
-                               'start': [['svc', 'start']]})
-    ctx.state.set('services_stopped', True)
+    ctx.state.switch_started = 1.0
+    ctx.state.services = {'stop': [['svc', 'stop']],
+                          'start': [['svc', 'start']]}
+    ctx.state.services_stopped = True
     return ctx
 
 
@@ -419,7 +419,7 @@ def test_rollback_keeps_the_address_off_when_the_stop_is_unconfirmed(
     assert not [c for c in rec.calls if c[:3] == ['ip', 'addr', 'add']]
     assert ['svc', 'start'] not in rec.calls
     saved = State.load(ctx.state.path)
-    assert saved.get('status') == 'rollback-incomplete'
+    assert saved.status == 'rollback-incomplete'
     text = '\n'.join(ctx.log.lines)
     assert 'virsh -c qemu:///system destroy fuel_master' in text
     assert 'virsh -c qemu:///system autostart --disable fuel_master' in text
@@ -443,7 +443,7 @@ def test_a_later_rollback_with_ssh_back_finishes(tmp_path):
     rec.answer_seq(VIRSH + ['domstate'], [SSH_DOWN])
     ctx = switched_ctx(tmp_path, rec)
     assert not runner.rollback(ctx)
-    assert State.load(ctx.state.path).get('status') == 'rollback-incomplete'
+    assert State.load(ctx.state.path).status == 'rollback-incomplete'
     rec2 = SeqRecorder()
     rec2.answer_seq(VIRSH + ['domstate'], [(0, 'running\n', ''),
                                            (0, 'shut off\n', '')])
@@ -539,7 +539,7 @@ def test_preflight_resolves_the_destination_once_into_the_facts(tmp_path):
     problems = []
     preflight.resolve_destination(ctx, problems)
     assert problems == []
-    assert ctx.state.get('facts')['destination_address'] == '127.0.0.1'
+    assert ctx.state.facts.destination_address == '127.0.0.1'
     ctx.remote.run(['true'])
     assert rec.calls[-1][-3] == '127.0.0.1'
     assert 'HostKeyAlias=localhost' in rec.calls[-1]
@@ -580,9 +580,9 @@ def test_space_is_checked_for_the_whole_image_not_the_data(tmp_path):
 
 def services_stopped_ctx(tmp_path, rec, start=(('svc', 'start'),)):
     ctx = make_ctx(tmp_path, rec)
-    ctx.state.set('services', {'stop': [['svc', 'stop']],
-                               'start': [list(a) for a in start]})
-    ctx.state.set('services_stopped', True)
+    ctx.state.services = {'stop': [['svc', 'stop']],
+                          'start': [list(a) for a in start]}
+    ctx.state.services_stopped = True
     return ctx
 
 
@@ -598,7 +598,7 @@ def test_an_unexpected_error_in_a_step_is_recorded_and_rolled_back(
     def parse(ctx):
         int('12 GiB')  # a parser's ValueError: no type the runner knows
     monkeypatch.setattr(runner, 'STEPS', after_services_stop(
-        plan.Step('a', 'a', (), lambda p: 10, parse, None, None)))
+        steptable.Step('a', 'a', (), lambda p: 10, parse, None, None)))
     rec = Recorder()
     ctx = services_stopped_ctx(tmp_path, rec)
     assert runner.run(ctx) == runner.EXIT_FAILED
@@ -614,7 +614,7 @@ def test_an_unexpected_error_in_a_step_is_recorded_and_rolled_back(
 
 def after_services_stop(*rows):
     """The real stop_services row (its undo restarts them), then rows."""
-    return [s._replace(needs=()) for s in plan.STEPS if s.id == 'stop_services'] + list(rows)
+    return [s._replace(needs=()) for s in steptable.STEPS if s.id == 'stop_services'] + list(rows)
 
 
 def raising(exc):
@@ -625,7 +625,7 @@ def raising(exc):
 
 def assert_rollback_incomplete(ctx, logged):
     assert not runner.rollback(ctx)
-    assert State.load(ctx.state.path).get('status') == 'rollback-incomplete'
+    assert State.load(ctx.state.path).status == 'rollback-incomplete'
     assert any(logged in line for line in ctx.log.lines), ctx.log.lines
 
 
@@ -633,10 +633,10 @@ def test_an_unexpected_error_in_an_undo_still_restarts_services(
         tmp_path, monkeypatch):
     monkeypatch.setattr(runner, 'STEPS', [
         s._replace(undo=raising(KeyError('loop_device'))) if s.id == 'prepare_disk' else s
-        for s in plan.STEPS])
+        for s in steptable.STEPS])
     rec = Recorder()
     ctx = services_stopped_ctx(tmp_path, rec)
-    ctx.state.set('image_created', True)
+    ctx.state.image_created = True
     assert_rollback_incomplete(
         ctx, "release the disk failed: unexpected KeyError: 'loop_device'")
     assert ['svc', 'start'] in rec.calls
@@ -658,7 +658,7 @@ ROLLBACK_SCRIPT = r'''
 import logging, os, sys
 sys.path[:0] = %(migration)r
 sys.path.insert(0, %(here)r)
-from master_migration import plan, runner
+from master_migration import runner, steptable
 from master_migration.commands import Commands
 from recorder import Recorder
 from master_migration.context import Context, StepFailed
@@ -692,8 +692,8 @@ params = Params({'destination': 'virt', 'ssh_port': 22, 'ssh_user': 'root',
 ctx = Context(params, state.facts, state, LocalAndRecorded(),
               logging.getLogger('t'))
 ctx.log_path = os.path.join(work, 'log')
-runner.STEPS = [s._replace(needs=()) for s in plan.STEPS if s.id == 'stop_services']
-runner.STEPS.append(plan.Step('final_sync', 't', (), lambda p: 60, fail, None, None))
+runner.STEPS = [s._replace(needs=()) for s in steptable.STEPS if s.id == 'stop_services']
+runner.STEPS.append(steptable.Step('final_sync', 't', (), lambda p: 60, fail, None, None))
 sys.exit(runner.run(ctx))
 '''
 
@@ -738,7 +738,7 @@ def check_disk_calls(tmp_path, flush=(0, ''), fsck=(0, '')):
     rec.answer(IMAGE_SCRIPT, stdout='/dev/loop3\n')  # attach (and detach)
     ctx = make_ctx(tmp_path, rec)
     try:
-        steps.check_disk(ctx)
+        guest.check_disk(ctx)
     finally:
         ran = [shlex_words(c[-1])[3:] for c in rec.calls]
     return ran
@@ -787,7 +787,7 @@ def test_resume_refuses_a_run_whose_rollback_started(tmp_path, capsys):
     from master_migration import cli
     ctx = make_ctx(tmp_path, Recorder())
     ctx.state.data['params'] = {'name': 'fuel_master'}
-    ctx.state.set('status', 'rolling-back')
+    ctx.state.status = 'rolling-back'
     code = cli.main(['--work-dir', str(tmp_path), '--resume', '--foreground'])
     assert code == runner.EXIT_INTERRUPTED
     err = capsys.readouterr().err
@@ -800,15 +800,15 @@ def test_rollback_undoes_the_table_in_reverse_and_keeps_what_the_switch_keeps(
     undone = []
 
     def row(step_id, kept=False):
-        return plan.Step(step_id, step_id, (), lambda p: 10, lambda ctx: None,
-                         lambda ctx: undone.append(step_id), None, 'undo ' + step_id, kept)
+        return steptable.Step(step_id, step_id, (), lambda p: 10, lambda ctx: None,
+                              lambda ctx: undone.append(step_id), None, 'undo ' + step_id, kept)
     monkeypatch.setattr(runner, 'STEPS', [row('a', kept=True), row('b'), row('c')])
     ctx = make_ctx(tmp_path, Recorder())
     assert runner.rollback(ctx)
     assert undone == ['c', 'b', 'a']
     del undone[:]
     ctx = make_ctx(tmp_path, Recorder())
-    ctx.state.set('switch_started', 1.0)
+    ctx.state.switch_started = 1.0
     assert runner.rollback(ctx)
     assert undone == ['c', 'b']  # a's guest and disk stay for inspection
 
@@ -817,7 +817,7 @@ def test_the_runner_runs_preflight_and_records_it_unless_a_dry_run(tmp_path, mon
     def checks(ctx):
         ctx.facts.data_files = 3
     monkeypatch.setattr(runner, 'STEPS', [
-        plan.Step('preflight', 'p', (), lambda p: 10, checks, None, None)])
+        steptable.Step('preflight', 'p', (), lambda p: 10, checks, None, None)])
     ctx = make_ctx(tmp_path, Recorder())
     runner.preflight(ctx, record=False)
     assert ctx.facts.data_files == 3
@@ -868,7 +868,7 @@ def test_a_file_rewritten_under_the_warm_sync_is_a_warning_not_a_failure(
     rotated with copytruncate). Before: the warm sync failed and the run
     rolled back."""
     ctx, rec = warm_phase_ctx(tmp_path, [23])
-    steps.warm_sync(ctx)
+    filesync.warm_sync(ctx)
     warned = [line for line in ctx.log.lines if 'exit 23' in line]
     assert warned and 'read errors mapping "/var/log/messages"' in warned[0]
     assert warned[0].startswith('warm sync (services running)')
@@ -877,12 +877,12 @@ def test_a_file_rewritten_under_the_warm_sync_is_a_warning_not_a_failure(
 def test_other_rsync_failures_still_fail_the_warm_sync(tmp_path):
     ctx, rec = warm_phase_ctx(tmp_path, [12])
     with pytest.raises(CommandError):
-        steps.warm_sync(ctx)
+        filesync.warm_sync(ctx)
 
 
 def test_a_first_checksum_round_that_was_not_whole_runs_again(tmp_path):
     ctx, rec = warm_phase_ctx(tmp_path, [23, 0])
-    steps.checksum_pass(ctx)
+    filesync.checksum_pass(ctx)
     assert len(rec.rsyncs) == 2
     for argv in rec.rsyncs:  # both compare every file
         assert '--checksum' in argv
@@ -891,9 +891,9 @@ def test_a_first_checksum_round_that_was_not_whole_runs_again(tmp_path):
 
 
 def test_a_checksum_pass_never_whole_fails_and_says_what_to_do(tmp_path):
-    ctx, rec = warm_phase_ctx(tmp_path, [23] * steps.CHECKSUM_ROUNDS)
+    ctx, rec = warm_phase_ctx(tmp_path, [23] * filesync.CHECKSUM_ROUNDS)
     with pytest.raises(StepFailed) as err:
-        steps.checksum_pass(ctx)
-    assert len(rec.rsyncs) == steps.CHECKSUM_ROUNDS
+        filesync.checksum_pass(ctx)
+    assert len(rec.rsyncs) == filesync.CHECKSUM_ROUNDS
     assert 'could not read every file whole' in str(err.value)
     assert '--resume' in str(err.value)

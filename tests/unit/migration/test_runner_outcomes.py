@@ -8,15 +8,15 @@ import signal
 
 import pytest
 
-from master_migration import plan, runner
+from master_migration import runner, steptable
 from master_migration.context import StepFailed
 from recorder import Recorder
 from test_migration_runner import make_ctx
 
 
 def step(step_id, run=None, needs=(), done_check=None):
-    return plan.Step(step_id, 'step ' + step_id, needs, lambda p: 10,
-                     run or (lambda ctx: None), None, done_check)
+    return steptable.Step(step_id, 'step ' + step_id, needs, lambda p: 10,
+                          run or (lambda ctx: None), None, done_check)
 
 
 def fails(ctx):
@@ -94,13 +94,13 @@ def test_the_summary_says_each_step_the_copies_and_the_downtime(tmp_path, monkey
     runner.preflight(ctx)
     state = ctx.state
     state.data['steps']['warm_sync'] = {'status': 'done', 'duration': 75.2}
-    state.set('warm_stats', {'files_transferred': 12, 'transferred_bytes': 3 << 20,
-                             'seconds': 8.04})
-    state.set('final_stats', {'seconds': 0.5})  # rsync printed no figures
-    state.set('downtime_started', 1000.0)
-    state.set('guest_started', 1040.0)
-    state.set('guest_answered', 1100.0)
-    state.set('status', 'done')
+    state.warm_stats = {'files_transferred': 12, 'transferred_bytes': 3 << 20,
+                        'seconds': 8.04}
+    state.final_stats = {'seconds': 0.5}  # rsync printed no figures
+    state.downtime_started = 1000.0
+    state.guest_started = 1040.0
+    state.guest_answered = 1100.0
+    state.status = 'done'
     ctx.params.virt_type = 'qemu'
     runner.summary(ctx)
     assert ctx.log.lines[-1].splitlines() == [
@@ -141,12 +141,12 @@ def test_only_an_unexpected_error_puts_its_traceback_in_the_log(tmp_path, monkey
 @pytest.mark.parametrize('switched', [False, True])
 def test_the_rollback_says_which_side_of_the_switch_over_it_is(
         tmp_path, monkeypatch, switched):
-    monkeypatch.setattr(runner, 'STEPS', [plan.Step('a', 'a', (), lambda p: 10,
-                                                    lambda ctx: None, lambda ctx: None,
-                                                    None)])
+    monkeypatch.setattr(runner, 'STEPS', [steptable.Step('a', 'a', (), lambda p: 10,
+                                                         lambda ctx: None, lambda ctx: None,
+                                                         None)])
     ctx = make_ctx(tmp_path, Recorder())
     if switched:
-        ctx.state.set('switch_started', 1.0)
+        ctx.state.switch_started = 1.0
     assert runner.rollback(ctx)
     side = 'after' if switched else 'before'
     assert 'rolling back (%s the switch-over)' % side in ctx.log.lines
@@ -157,10 +157,10 @@ def test_the_rollback_says_which_side_of_the_switch_over_it_is(
 def test_an_undo_that_fails_is_named_and_the_state_kept(tmp_path, monkeypatch, handlers):
     def cannot(ctx):
         raise StepFailed('ssh: no route to host')
-    monkeypatch.setattr(runner, 'STEPS', [plan.Step('a', 'a', (), lambda p: 10,
-                                                    lambda ctx: None, cannot, None)])
+    monkeypatch.setattr(runner, 'STEPS', [steptable.Step('a', 'a', (), lambda p: 10,
+                                                         lambda ctx: None, cannot, None)])
     ctx = make_ctx(tmp_path, Recorder())
     assert not runner.rollback(ctx)
     assert ctx.log.lines[-1] == ('rollback incomplete: undo a; fix that and run '
                                  '--rollback again')
-    assert ctx.state.get('status') == 'rollback-incomplete'
+    assert ctx.state.status == 'rollback-incomplete'

@@ -11,7 +11,7 @@ import pytest
 
 from rf_common.text import to_text
 
-from master_migration import manifest, steps
+from master_migration import copysync, filesync, finalsync, guest, manifest, services
 from recorder import Recorder
 from test_migration_dryrun import VIRSH, answer_listings, dry_ctx
 
@@ -28,31 +28,31 @@ def shown(calls):
 def test_the_services_are_stopped_and_started_again_by_the_rollback(tmp_path):
     rec = Recorder()
     ctx = dry_ctx(tmp_path, rec)
-    steps.stop_services(ctx)
+    services.stop_services(ctx)
     assert ['svc', 'stop', 'a b'] in rec.calls
-    assert ctx.state.get('services_stopped')
+    assert ctx.state.services_stopped
     del rec.calls[:]
-    assert steps.undo_services(ctx) == []
+    assert services.undo_services(ctx) == []
     assert rec.calls == [['svc', 'start', 'a b']]
-    assert not ctx.state.get('services_stopped')
+    assert not ctx.state.services_stopped
 
 
 def test_a_service_that_does_not_start_again_is_named_and_the_rest_start(tmp_path):
     rec = Recorder()
     rec.answer(['svc', 'start', 'a b'], 1, '', 'no such service\n')
     ctx = dry_ctx(tmp_path, rec)
-    ctx.state.set('services', {'stop': [], 'start': [['svc', 'start', 'a b'],
-                                                     ['svc', 'start', 'c']]})
-    ctx.state.set('services_stopped', True)
-    assert steps.undo_services(ctx) == ['svc start a b']
+    ctx.state.services = {'stop': [], 'start': [['svc', 'start', 'a b'],
+                          ['svc', 'start', 'c']]}
+    ctx.state.services_stopped = True
+    assert services.undo_services(ctx) == ['svc start a b']
     assert rec.calls[-1] == ['svc', 'start', 'c']
-    assert not ctx.state.get('services_stopped')
+    assert not ctx.state.services_stopped
 
 
 def test_nothing_to_stop_is_warned(tmp_path, caplog):
     ctx = dry_ctx(tmp_path, Recorder())
-    ctx.state.set('services', {'stop': [], 'start': []})
-    steps.stop_services(ctx)
+    ctx.state.services = {'stop': [], 'start': []}
+    services.stop_services(ctx)
     assert 'no running service found to stop' in caplog.text
 
 
@@ -65,7 +65,7 @@ def test_files_that_keep_changing_are_compared_three_times_then_kept(tmp_path):
     rec = Recorder()
     rec.answer(CHECKSUM, 0, '>fc.t...... var/log/busy.log\n')
     ctx = dry_ctx(tmp_path, rec)
-    steps.checksum_pass(ctx)
+    filesync.checksum_pass(ctx)
     rounds = [c for c in rec.calls if '--checksum' in c]
     assert len(rounds) == 3
     assert not [a for a in rounds[0] if a.startswith('--files-from')]
@@ -73,7 +73,7 @@ def test_files_that_keep_changing_are_compared_three_times_then_kept(tmp_path):
         (listed,) = [a for a in argv if a.startswith('--files-from=')]
         with open(listed.split('=', 1)[1], 'rb') as handle:
             assert handle.read() == b'var/log/busy.log\0'
-    assert ctx.state.get('unsettled') == ['var/log/busy.log']
+    assert ctx.state.unsettled == ['var/log/busy.log']
 
 
 def test_the_warm_sync_keeps_its_figures_for_the_summary(tmp_path):
@@ -81,8 +81,8 @@ def test_the_warm_sync_keeps_its_figures_for_the_summary(tmp_path):
     rec.answer(['--delete'], 0, 'Number of regular files transferred: 7\n'
                'Total transferred file size: 4,096 bytes\n')
     ctx = dry_ctx(tmp_path, rec)
-    steps.warm_sync(ctx)
-    stats = ctx.state.get('warm_stats')
+    filesync.warm_sync(ctx)
+    stats = ctx.state.warm_stats
     assert (stats['files_transferred'], stats['transferred_bytes']) == (7, 4096)
 
 
@@ -95,7 +95,7 @@ def write(ctx, name, text=''):
 
 def listing(ctx):
     return to_text(manifest.source_listing(ctx.params.source_root,
-                                           steps.sync_excludes(ctx)))
+                                           copysync.sync_excludes(ctx)))
 
 
 def test_a_file_gone_from_the_source_is_deleted_from_the_copy(tmp_path):
@@ -114,14 +114,14 @@ def test_a_file_gone_from_the_source_is_deleted_from_the_copy(tmp_path):
     rec.answer(['--files-from=' + os.path.join(ctx.params.work_dir,
                                                'final-delta.list')],
                0, '>f+++++++++ etc/new\n')
-    steps.final_sync_and_verify(ctx)
+    finalsync.final_sync_and_verify(ctx)
     calls = shown(rec.calls)
     removed = [c for c in calls if c.endswith(' rm -f')]
     assert len(removed) == 1 and ctx.facts.mount_point in removed[0]
     assert not [c for c in calls if c.endswith(' rmdir')]  # no folder went
     with open(os.path.join(ctx.params.work_dir, 'final-delta.list'), 'rb') as handle:
         assert handle.read() == b'etc/new\0'
-    assert ctx.state.get('final_sent') == ['etc/new']
+    assert ctx.state.final_sent == ['etc/new']
     # no listing from before the stop (a resumed run): nothing started ahead
     assert [c for c in rec.started if '--dry-run' not in c.argv] == []
 
@@ -132,10 +132,10 @@ def test_commands_started_ahead_are_stopped_when_one_cannot_start(tmp_path, monk
     ctx.copy_listing = listing(ctx)
 
     def refused(argv):
-        raise steps.CommandError(argv, 255, 'ssh: connect: Connection refused')
+        raise finalsync.CommandError(argv, 255, 'ssh: connect: Connection refused')
     monkeypatch.setattr(ctx.remote, 'start', refused)
-    with pytest.raises(steps.CommandError):
-        steps.start_ahead(ctx)
+    with pytest.raises(finalsync.CommandError):
+        finalsync.start_ahead(ctx)
     assert len(rec.started) == 1 and rec.started[0].stopped
 
 
@@ -143,7 +143,7 @@ def test_a_copy_that_cannot_be_listed_before_the_stop_is_listed_later(tmp_path, 
     rec = Recorder()
     rec.answer(['rfm-manifest'], 255, '', 'ssh: connect: Connection refused\n')
     ctx = dry_ctx(tmp_path, rec)
-    steps.list_before_stop(ctx)
+    finalsync.list_before_stop(ctx)
     assert ctx.copy_listing is None
     assert 'listing the copy: ' in caplog.text and 'Connection refused' in caplog.text
 
@@ -154,7 +154,7 @@ def test_a_guest_defined_by_an_earlier_run_is_not_defined_again(tmp_path):
     rec = Recorder()
     rec.answer(VIRSH + ['domuuid'], 0, 'd-1\n')
     ctx = dry_ctx(tmp_path, rec)
-    steps.define_guest(ctx)
+    guest.define_guest(ctx)
     assert not [c for c in shown(rec.calls) if ' define ' in c]
 
 
@@ -162,7 +162,7 @@ def test_a_new_guest_is_defined_from_its_xml(tmp_path):
     rec = Recorder()
     rec.answer(VIRSH + ['domuuid'], 1, '', 'error: failed to get domain\n')
     ctx = dry_ctx(tmp_path, rec)
-    steps.define_guest(ctx)
+    guest.define_guest(ctx)
     assert shown(rec.calls)[-1].endswith(
         'virsh -c qemu:///system define /var/lib/nova/fuel_master.xml')
 
@@ -173,7 +173,7 @@ def virsh_of_undo_define(tmp_path, uuid):
     rec = Recorder()
     rec.answer(VIRSH + ['domuuid'], 0, uuid + '\n')
     rec.answer(VIRSH + ['domstate'], 0, 'running\n')
-    steps.undo_define(dry_ctx(tmp_path, rec))
+    guest.undo_define(dry_ctx(tmp_path, rec))
     return [c.split('qemu:///system ')[1] for c in shown(rec.calls) if 'virsh' in c]
 
 
@@ -193,10 +193,10 @@ def test_remove_disk_removes_only_an_image_this_run_made(tmp_path):
     rec.answer(['sh', '-s', '--', '/var/lib/nova/fuel_master.img'], 0, '/dev/loop3\n')
     ctx = dry_ctx(tmp_path, rec)
     ctx.params.remove_disk = True
-    steps.undo_disk(ctx)
+    guest.undo_disk(ctx)
     assert 'rm -f /var/lib/nova/fuel_master.img' not in ' '.join(shown(rec.calls))
-    steps.prepare_disk(ctx)
-    steps.undo_disk(ctx)
+    guest.prepare_disk(ctx)
+    guest.undo_disk(ctx)
     assert shown(rec.calls)[-1].endswith('rm -f /var/lib/nova/fuel_master.img')
 
 
@@ -205,7 +205,7 @@ def test_remove_disk_removes_only_an_image_this_run_made(tmp_path):
 def test_a_fixed_file_under_a_folder_the_source_lacks_excludes_that_folder(tmp_path):
     source = str(tmp_path)
     os.makedirs(os.path.join(source, 'etc', 'udev'))
-    assert steps.fixed_excludes(source, [
+    assert copysync.fixed_excludes(source, [
         'etc/udev/rules.d/70-persistent-net.rules', 'newtop/file',
         'etc/udev/x']) == ['/etc/udev/rules.d', '/etc/udev/x', '/newtop']
 
@@ -217,6 +217,6 @@ def test_the_final_sync_goes_on_when_ssh_cannot_share_its_connection(tmp_path):
     rec.answer(['-o', 'ControlMaster=yes'], 255, '', 'muxserver_listen: Operation not permitted\n')
     ctx = dry_ctx(tmp_path, rec)
     answer_listings(rec, ctx)
-    steps.final_sync(ctx)
+    finalsync.final_sync(ctx)
     assert ctx.remote.control is None
     assert [c for c in rec.calls if 'ControlMaster=yes' in c]

@@ -27,7 +27,7 @@ def switched(tmp_path, monkeypatch, guest='shut off\n', routes=None):
                'default via 10.20.0.1 proto static\n')
     monkeypatch.setattr(switchover, 'wait_for_guest', lambda ctx: None)
     ctx = dry_ctx(tmp_path, rec)
-    ctx.state.set('downtime_started', 1000.0)
+    ctx.state.downtime_started = 1000.0
     if routes is not None:
         ctx.facts.admin_routes = routes
     switchover.switch_over(ctx)
@@ -62,7 +62,7 @@ def test_the_guest_is_started_unless_it_runs(tmp_path, monkeypatch, guest, start
 def test_the_done_markers_say_the_downtime_to_a_tenth_of_a_second(tmp_path, monkeypatch):
     ctx, calls = switched(tmp_path, monkeypatch)
     assert calls[-1].endswith(ctx.facts.done_marker)  # the copy on the virt node
-    ctx.state.set('guest_answered', 1100.44)  # services stopped at 1000.0
+    ctx.state.guest_answered = 1100.44  # services stopped at 1000.0
     switchover.write_done_markers(ctx)
     with open(os.path.join(ctx.params.work_dir, 'done')) as handle:
         done = json.load(handle)
@@ -174,3 +174,21 @@ def test_a_port_that_accepts_but_says_nothing_is_no_ssh(port_22_to):
         assert switchover.ssh_answers('127.0.0.1', timeout=0.1) is False
     finally:
         server.close()
+
+
+def test_the_test_hook_is_read_once_and_the_switch_over_passes_each_point(
+        tmp_path, monkeypatch):
+    """RFM_TEST_PAUSE is read when the run's context is made, not by the
+    switch-over; it passes its points in order and, paused at none of
+    them, goes on."""
+    from master_migration import cli
+    monkeypatch.setenv('RFM_TEST_PAUSE', 'rollback-destroyed')
+    base = dry_ctx(tmp_path / 'hook', Recorder())
+    made = cli.new_context(base.params, base.state, base.log, 'log')
+    monkeypatch.delenv('RFM_TEST_PAUSE')
+    assert made.pause_at == 'rollback-destroyed'
+    passed = []
+    monkeypatch.setattr('master_migration.context.Context.checkpoint',
+                        lambda ctx, name: passed.append(name))
+    switched(tmp_path, monkeypatch)
+    assert passed == ['switch-start', 'address-moved', 'guest-started']

@@ -1,12 +1,12 @@
-"""The steps as data, and the plan a dry run prints."""
+"""The steps as data (STEPS: each row names its run, undo and dry-run
+lines in its subject's module), and the plan a dry run prints."""
 from __future__ import absolute_import, division, print_function
 
 import collections
 
-from master_migration import dockerpool, dockersteps, postmigrate, preflight
-from master_migration import steps, switchover
-from master_migration import stepcommands as cmds
-from master_migration import template
+from master_migration import dockerpool, dockersteps, dryrun, filesync
+from master_migration import finalsync, guest, postmigrate, preflight
+from master_migration import services, switchover, template
 from master_migration.commands import shell_words
 from master_migration.units import human_bytes, human_seconds
 
@@ -14,7 +14,7 @@ from master_migration.units import human_bytes, human_seconds
 # done_check (None: re-run it; every step is safe to run again), what the
 # undo does (for the log), and whether a rollback after the switch-over
 # keeps what the step made (the stopped guest and its disk, for inspection);
-# commands: what --dry-run prints the step would run (stepcommands.py).
+# commands: the lines --dry-run prints for what the step would run.
 # The runner runs the rows forward and rolls back through their undo in
 # reverse order.
 Step = collections.namedtuple('Step', 'id title needs timeout run undo '
@@ -22,64 +22,78 @@ Step = collections.namedtuple('Step', 'id title needs timeout run undo '
                                       'commands')
 Step.__new__.__defaults__ = (None, False, None)
 
+
+def in_turn(*parts):
+    """One step's run, undo or dry-run lines made of two subjects' parts,
+    called in order; what the parts return (an undo's failures) joined."""
+    return lambda *args: sum((part(*args) or [] for part in parts), [])
+
+
 STEPS = [
     Step('preflight', 'check ssh, libvirt, bridges, space, memory, name, '
          'lock; change nothing', (), lambda p: 1800, preflight.run, None,
-         None, commands=cmds.preflight),
+         None, commands=preflight.lines),
     Step('define_guest', 'define the guest from the XML template (old MACs, '
          'disk first, VNC on 127.0.0.1), not started', ('preflight',),
-         lambda p: 300, steps.define_guest, steps.undo_define,
-         steps.guest_is_ours, 'undefine the guest', True,
-         commands=cmds.define_guest),
+         lambda p: 300, guest.define_guest, guest.undo_define,
+         guest.guest_is_ours, 'undefine the guest', True,
+         commands=guest.lines_define_guest),
     Step('prepare_disk', 'raw image, msdos partitions, ext4 on the virt '
          'node (loop device), mounted', ('define_guest',), lambda p: 1800,
-         steps.prepare_disk, steps.undo_disk, None, 'release the disk', True,
-         commands=cmds.prepare_disk),
+         in_turn(guest.prepare_disk, dockersteps.create_image),
+         in_turn(guest.undo_disk, dockersteps.remove_image), None,
+         'release the disk', True,
+         commands=in_turn(guest.lines_prepare_disk,
+                          dockersteps.lines_create_image)),
     Step('warm_sync', 'rsync everything while the master serves',
-         ('prepare_disk',), lambda p: p.sync_timeout + 60, steps.warm_sync,
-         None, None, commands=cmds.warm_sync),
+         ('prepare_disk',), lambda p: p.sync_timeout + 60, filesync.warm_sync,
+         None, None, commands=filesync.lines_warm_sync),
     Step('checksum_pass', 'compare every byte of the warm copy (rsync '
          '--checksum), send what differs again until quiet',
          ('warm_sync',), lambda p: 4 * p.sync_timeout + 60,
-         steps.checksum_pass, None, None, commands=cmds.checksum_pass),
+         filesync.checksum_pass, None, None,
+         commands=filesync.lines_checksum_pass),
     Step('docker_warm', 'Fuel 8.0: the docker PV block for block into its '
          'image while the master serves, then verified there by hashes',
          ('checksum_pass',), lambda p: 2 * p.sync_timeout + 60,
-         dockersteps.warm_blocks, None, None, commands=cmds.docker_warm),
+         dockersteps.warm_blocks, None, None,
+         commands=dockersteps.lines_docker_warm),
     Step('post_migrate', 'make the copy boot while the master serves: '
          'fstab, mtab, NIC names, marker, GRUB + initramfs',
          ('docker_warm',), lambda p: 3600, postmigrate.post_migrate, None,
-         None, commands=cmds.post_migrate),
+         None, commands=postmigrate.lines_post_migrate),
     Step('stop_services', 'open one ssh connection and list the copy and '
          'the source, then stop the master services in order (downtime '
          'starts)',
-         ('post_migrate',), lambda p: 1800, steps.stop_services,
-         steps.undo_services, None, 'restart services',
-         commands=cmds.stop_services),
+         ('post_migrate',), lambda p: 1800,
+         in_turn(finalsync.list_before_stop, services.stop_services),
+         services.undo_services, None, 'restart services',
+         commands=in_turn(finalsync.lines_before_stop,
+                          services.lines_stop_services)),
     Step('final_sync', 'list the source, delete and rsync only what '
          'differs from the copy (keeping the fixes), then verify: the '
          'source listed, of the copy what the sync touched, checksums of '
          'what was sent', ('stop_services',),
-         lambda p: 2 * p.sync_timeout + 60, steps.final_sync, None, None,
-         commands=cmds.final_sync),
+         lambda p: 2 * p.sync_timeout + 60, finalsync.final_sync, None, None,
+         commands=finalsync.lines_final_sync),
     Step('docker_final', 'Fuel 8.0: the docker VG deactivated, the PV read '
          'again, only its changed chunks sent and verified',
          ('final_sync',), lambda p: 2 * p.sync_timeout + 60,
          dockersteps.final_blocks, dockersteps.undo_final, None,
          'activate the docker volume group again',
-         commands=cmds.docker_final),
+         commands=dockersteps.lines_docker_final),
     Step('refresh_fixes', 'cheap fixes again from the source; GRUB and '
          'initramfs again only if the final sync touched their inputs',
          ('docker_final',), lambda p: 3600, postmigrate.refresh_fixes, None,
-         None, commands=cmds.refresh_fixes),
+         None, commands=postmigrate.lines_refresh_fixes),
     Step('check_disk', 'flush the copy, fail on a lost write, unmount, '
-         'e2fsck -n', ('refresh_fixes',), lambda p: 5400, steps.check_disk,
-         None, None, commands=cmds.check_disk),
+         'e2fsck -n', ('refresh_fixes',), lambda p: 5400, guest.check_disk,
+         None, None, commands=guest.lines_check_disk),
     Step('switch_over', 'hand over the admin address, start the guest, wait '
          'for ssh and the API, done markers', ('check_disk',),
          lambda p: p.boot_timeout + 600, switchover.switch_over,
          switchover.undo_switch, None, 'give the admin address back',
-         commands=cmds.switch_over),
+         commands=switchover.lines_switch_over),
 ]
 STEP_IDS = [s.id for s in STEPS]
 
@@ -159,8 +173,8 @@ def format_plan(params, facts, services_plan=None, commands=None):
 
 def step_commands(ctx, services_plan=None):
     """(header, {step id: lines}): what each step would run."""
-    return cmds.header(ctx), dict(
-        (s.id, cmds.step_lines(ctx, s, services_plan)) for s in STEPS)
+    return dryrun.header(ctx), dict(
+        (s.id, dryrun.step_lines(ctx, s, services_plan)) for s in STEPS)
 
 
 def steps_section(params, commands=None):
