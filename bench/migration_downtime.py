@@ -50,6 +50,7 @@ from master_migration import rsyncing, services, steptable  # noqa: E402
 from master_migration.context import Context, destination_paths  # noqa: E402
 from master_migration.params import build_params  # noqa: E402
 from master_migration.state import State  # noqa: E402
+import results  # noqa: E402  (bench/results.py: bench/RESULTS.md)
 
 PORT = 2298
 STEPS = dict((s.id, s) for s in steptable.STEPS)
@@ -480,4 +481,4 @@ def report(times, befores, passes, runs):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(results.run_and_record('migration_downtime', main))
