@@ -59,13 +59,21 @@ mkdir -p "$mnt"
 if ! mountpoint -q "$mnt"; then mount -t ext4 "${dev}p1" "$mnt"; fi
 '''
 
-# $1 image  $2 mount point. Safe to run when nothing is attached.
+# $1 image  $2 mount point. Safe to run when nothing is attached. The
+# rsync --server of a sync killed on the master (a timeout) holds the
+# mount until it notices its connection is gone: umount is tried again
+# for up to 10 s (its error is the last try's).
 RELEASE_DISK = r'''set -eu
 img=$1 mnt=$2
 for p in "$mnt/sys" "$mnt/proc" "$mnt/dev"; do
   if mountpoint -q "$p" 2>/dev/null; then umount "$p"; fi
 done
-if mountpoint -q "$mnt" 2>/dev/null; then umount "$mnt"; fi
+n=0
+while mountpoint -q "$mnt" 2>/dev/null && ! umount "$mnt" 2>/dev/null; do
+  n=$((n + 1))
+  if [ "$n" -ge 50 ]; then umount "$mnt"; fi
+  sleep 0.2
+done
 if [ -d "$mnt" ]; then rmdir "$mnt"; fi
 for dev in $(losetup -j "$img" | cut -d: -f1); do
   partx -d "$dev" >/dev/null 2>&1 || true

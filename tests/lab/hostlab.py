@@ -174,7 +174,19 @@ class Sshd(object):
             'PidFile %s' % (self.home / 'sshd.pid'), 'PermitRootLogin prohibit-password',
             'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
             'UsePAM no', 'StrictModes no', 'UseDNS no', 'MaxStartups 50',
-            'MaxSessions 50', 'Subsystem sftp internal-sftp', '']))
+            'MaxSessions 50', 'Subsystem sftp internal-sftp',
+            # A migration sends hundreds of commands, each a connection of
+            # its own. This host's root is no virt node: bash sources its
+            # ~/.bashrc for every command sshd runs unless it is a nested
+            # shell (SHLVL), and a developer's .bashrc may run for a second
+            # (pyenv init rehashes its shims under a lock every shell
+            # shares). A Fuel virt node's sshd (OpenSSH 6.6-7.x) agrees on
+            # curve25519 too, not on OpenSSH 9's sntrup761 hybrid, whose
+            # key exchange costs this lab a few tenths of a second a
+            # connection on two busy cores.
+            'SetEnv SHLVL=1',
+            'KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org',
+            '']))
         pathlib.Path('/run/sshd').mkdir(exist_ok=True)
         self.proc = spawn(['/usr/sbin/sshd', '-D', '-e', '-f', str(config)],
                           self.home / 'sshd.log')
